@@ -1,0 +1,92 @@
+import { DefinitionError } from '../errors.ts';
+import { composeGraph, type GraphNode } from './op.ts';
+import { assertValidName } from './validation.ts';
+
+/** Run config: `{ ops: { <asset or op name>: { config: {...} } }, resources: { <name>: { config } } }`. */
+export interface RunConfig {
+  ops?: Record<string, { config?: unknown }>;
+  resources?: Record<string, { config?: Record<string, unknown> }>;
+}
+
+export interface JobOptionsBase {
+  name: string;
+  description?: string;
+  tags?: Record<string, string>;
+  /** Default run config, merged under the config given at launch. */
+  config?: RunConfig;
+}
+
+export interface AssetJobDefinition {
+  readonly kind: 'job';
+  readonly type: 'assets';
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly config: RunConfig;
+  /** A selection in the selection syntax, e.g. `ds_img_r2_node+` or `group:DS and not tag:destructive`. */
+  readonly selection: string;
+}
+
+export interface GraphJobDefinition {
+  readonly kind: 'job';
+  readonly type: 'graph';
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly config: RunConfig;
+  readonly nodes: readonly GraphNode[];
+}
+
+export type JobDefinition = AssetJobDefinition | GraphJobDefinition;
+
+function validateBase(options: JobOptionsBase): void {
+  assertValidName(options.name, 'job');
+  for (const [k, v] of Object.entries(options.tags ?? {})) {
+    if (typeof v !== 'string')
+      throw new DefinitionError(`Job '${options.name}': tag '${k}' must be a string.`);
+  }
+}
+
+/**
+ * A job that materializes a selection of assets.
+ *
+ * @example
+ * defineAssetJob({ name: 'ds_node_job', selection: 'ds_img_r2_node+' });
+ */
+export function defineAssetJob(
+  options: JobOptionsBase & { selection: string | string[] },
+): AssetJobDefinition {
+  validateBase(options);
+  const selection = Array.isArray(options.selection) ? options.selection.join(' or ') : options.selection;
+  if (typeof selection !== 'string' || selection.trim() === '') {
+    throw new DefinitionError(`Job '${options.name}' needs a non-empty selection, e.g. 'group:DS'.`);
+  }
+  return {
+    kind: 'job',
+    type: 'assets',
+    name: options.name,
+    description: options.description,
+    tags: { ...(options.tags ?? {}) },
+    config: options.config ?? {},
+    selection,
+  };
+}
+
+/**
+ * A job made of ops wired by a compose function.
+ *
+ * @example
+ * graphJob({ name: 'etl' }, () => load(transform(extract())));
+ */
+export function graphJob(options: JobOptionsBase, compose: () => unknown): GraphJobDefinition {
+  validateBase(options);
+  return {
+    kind: 'job',
+    type: 'graph',
+    name: options.name,
+    description: options.description,
+    tags: { ...(options.tags ?? {}) },
+    config: options.config ?? {},
+    nodes: composeGraph(options.name, compose),
+  };
+}

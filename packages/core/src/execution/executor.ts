@@ -1,0 +1,635 @@
+import { availableParallelism, hostname } from 'node:os';
+import { MaterializeResult } from '../definitions/asset.ts';
+import type { Definitions } from '../definitions/definitions.ts';
+import type { RunConfig } from '../definitions/job.ts';
+import { type MetadataInput, type MetadataRecord, normalizeMetadata } from '../definitions/metadata.ts';
+import type { ResourceDefinition } from '../definitions/resource.ts';
+import {
+  describeError,
+  NonRetriableError,
+  RetryAfterError,
+  serializeError,
+  UserCodeError,
+} from '../errors.ts';
+import type { DagInstance } from '../instance/dag-instance.ts';
+import type { NewEvent, StoredEvent } from '../instance/storage.ts';
+import type { IOManager } from '../io/io-manager.ts';
+import type {
+  AssetContext,
+  CheckContext,
+  CheckResult,
+  EventType,
+  Logger,
+  LogLevel,
+  RunResult,
+  RunStatus,
+  SpawnOptions,
+  StepResult,
+  StepStatus,
+} from '../types.ts';
+import { redact } from '../util/secrets.ts';
+import { type ExecutionPlan, type PlanOptions, type PlanStep, planRun } from './plan.ts';
+import { spawnProcess } from './process-tree.ts';
+import { retryDelay } from './retry.ts';
+
+export interface ExecuteOptions extends PlanOptions {
+  instance: DagInstance;
+  definitions: Definitions;
+  /** The code location the definitions came from, recorded on the run. */
+  location?: string;
+  /** Steps run at once; default: the number of CPUs. */
+  maxConcurrency?: number;
+  /** Called for every event after it is stored, in order. */
+  onEvent?: (event: StoredEvent) => void;
+  /** Aborting terminates the run (same as `dag run terminate`). */
+  signal?: AbortSignal;
+  /** How often to check the instance for a terminate request from another process. Default 500 ms. */
+  cancelPollMs?: number;
+  /** How long to wait for steps to stop after a terminate before giving up on them. Default 10 s. */
+  terminateGraceMs?: number;
+  parentRunId?: string;
+  rootRunId?: string;
+  /** The run already exists (created as QUEUED or NOT_STARTED by a launcher); execute it. */
+  existingRun?: boolean;
+}
+
+interface StepState {
+  step: PlanStep;
+  status: StepStatus;
+  attempts: number;
+  startedAt: number;
+  endedAt: number;
+  metadata: MetadataRecord;
+  checks: StepResult['checks'];
+  error?: string;
+  /** A blocking ERROR check failed: downstream steps are skipped. */
+  blocked: boolean;
+}
+
+const PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * Writes a run's events in order. Each event is persisted before the next one is written;
+ * `flush()` waits for everything queued so far.
+ */
+class EventWriter {
+  private chain: Promise<unknown> = Promise.resolve();
+  private failure: unknown;
+  constructor(
+    private readonly instance: DagInstance,
+    private readonly onEvent: ((event: StoredEvent) => void) | undefined,
+  ) {}
+
+  write(event: NewEvent): Promise<void> {
+    const next = this.chain.then(async () => {
+      try {
+        const stored = await this.instance.storage.storeEvent(event);
+        try {
+          this.onEvent?.(stored);
+        } catch {
+          // A listener's bug must not break the run.
+        }
+      } catch (error) {
+        this.failure ??= error;
+      }
+    });
+    this.chain = next;
+    return next;
+  }
+
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+  }
+}
+
+/**
+ * Executes a run: plans it (validating selection and config before anything is written),
+ * records it, runs its steps concurrently in dependency order, and stores every event as it
+ * happens. Resolves with the run's result; rejects only for errors found before the run
+ * starts (definition, selection, config) or when the instance itself fails.
+ */
+export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
+  const plan = planRun(options.definitions, options);
+  const { instance } = options;
+  const storage = instance.storage;
+  const startedAt = Date.now();
+  if (options.existingRun) {
+    await storage.updateRun(plan.runId, {
+      status: 'STARTED',
+      startedAt: new Date(),
+      pid: process.pid,
+      hostname: hostname(),
+    });
+  } else {
+    await storage.createRun({
+      runId: plan.runId,
+      jobName: plan.jobName,
+      location: options.location ?? null,
+      status: 'STARTED',
+      assetSelection: plan.assetSelection,
+      runConfig: plan.runConfig as Record<string, unknown>,
+      tags: plan.tags,
+      parentRunId: options.parentRunId ?? null,
+      rootRunId: options.rootRunId ?? options.parentRunId ?? null,
+    });
+    await storage.updateRun(plan.runId, { startedAt: new Date(), pid: process.pid, hostname: hostname() });
+  }
+  const writer = new EventWriter(instance, options.onEvent);
+  const execution = new RunExecution(plan, options, writer);
+  return await execution.run(startedAt);
+}
+
+class RunExecution {
+  private readonly states = new Map<string, StepState>();
+  private readonly controller = new AbortController();
+  private readonly resources = new Map<string, Promise<unknown>>();
+  private readonly opOutputs = new Map<string, unknown>();
+  private readonly io: IOManager;
+  private canceled = false;
+
+  constructor(
+    private readonly plan: ExecutionPlan,
+    private readonly options: ExecuteOptions,
+    private readonly writer: EventWriter,
+  ) {
+    this.io = options.definitions.ioManager ?? options.instance.ioManager;
+    for (const step of plan.steps) {
+      this.states.set(step.key, {
+        step,
+        status: 'pending',
+        attempts: 0,
+        startedAt: 0,
+        endedAt: 0,
+        metadata: {},
+        checks: [],
+        blocked: false,
+      });
+    }
+  }
+
+  private emit(
+    type: EventType,
+    message: string,
+    fields: { stepKey?: string; assetKey?: string; level?: LogLevel; data?: Record<string, unknown> } = {},
+  ): Promise<void> {
+    return this.writer.write({
+      runId: this.plan.runId,
+      type,
+      message,
+      stepKey: fields.stepKey ?? null,
+      assetKey: fields.assetKey ?? null,
+      level: fields.level ?? 'info',
+      data: fields.data ?? null,
+    });
+  }
+
+  private cancel(reason: string): void {
+    if (this.canceled) return;
+    this.canceled = true;
+    void this.emit('RUN_CANCELING', reason, { level: 'warn' });
+    this.controller.abort(new Error(reason));
+  }
+
+  async run(startedAt: number): Promise<RunResult> {
+    const { plan, options } = this;
+    const storage = options.instance.storage;
+    const external = options.signal;
+    const onExternalAbort = () => this.cancel('Run terminated by the caller.');
+    if (external?.aborted) onExternalAbort();
+    external?.addEventListener('abort', onExternalAbort, { once: true });
+    // Another process (the CLI, the UI) terminates a run by marking it CANCELING.
+    const poll = setInterval(() => {
+      void storage
+        .getRun(plan.runId)
+        .then((run) => {
+          if (run?.status === 'CANCELING') this.cancel('Run terminated by request.');
+        })
+        .catch(() => {});
+    }, options.cancelPollMs ?? 500);
+    poll.unref();
+
+    await this.emit(
+      'RUN_START',
+      `Started run ${plan.runId} of ${plan.jobName} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}).`,
+      { data: { steps: plan.steps.map((s) => s.key), pid: process.pid } },
+    );
+    try {
+      await this.loop();
+    } finally {
+      clearInterval(poll);
+      external?.removeEventListener('abort', onExternalAbort);
+      await this.disposeResources();
+    }
+
+    const steps = [...this.states.values()];
+    const failed = steps.filter((s) => s.status === 'failure');
+    let status: RunStatus;
+    let error: string | undefined;
+    if (this.canceled) {
+      status = 'CANCELED';
+      error = 'The run was terminated.';
+      await this.emit('RUN_CANCELED', 'Run canceled.', { level: 'warn' });
+    } else if (failed.length > 0) {
+      status = 'FAILURE';
+      error = `Step${failed.length > 1 ? 's' : ''} failed: ${failed.map((s) => s.step.key).join(', ')}`;
+      await this.emit('RUN_FAILURE', error, {
+        level: 'error',
+        data: { failedSteps: failed.map((s) => s.step.key) },
+      });
+    } else {
+      status = 'SUCCESS';
+      await this.emit('RUN_SUCCESS', `Run succeeded in ${Date.now() - startedAt} ms.`);
+    }
+    await this.writer.flush();
+    await storage.updateRun(plan.runId, { status, endedAt: new Date(), error: error ?? null });
+    return {
+      runId: plan.runId,
+      jobName: plan.jobName,
+      status,
+      durationMs: Date.now() - startedAt,
+      steps: steps.map((s) => {
+        const result: StepResult = {
+          key: s.step.key,
+          kind: s.step.kind,
+          status: s.status,
+          attempts: s.attempts,
+          durationMs: s.endedAt && s.startedAt ? s.endedAt - s.startedAt : 0,
+          metadata: s.metadata,
+          checks: s.checks,
+        };
+        if (s.error !== undefined) result.error = s.error;
+        return result;
+      }),
+      ...(error !== undefined ? { error } : {}),
+    };
+  }
+
+  /** Starts every ready step up to the concurrency limit; skips steps whose upstream failed. */
+  private async loop(): Promise<void> {
+    const max = Math.max(1, this.options.maxConcurrency ?? availableParallelism());
+    const running = new Map<string, Promise<void>>();
+    for (;;) {
+      let progressed = true;
+      while (progressed) {
+        progressed = false;
+        for (const state of this.states.values()) {
+          if (state.status !== 'pending') continue;
+          const deps = state.step.deps.map((d) => this.states.get(d)!);
+          const bad = deps.find(
+            (d) => d.status === 'failure' || d.status === 'skipped' || d.status === 'canceled' || d.blocked,
+          );
+          if (bad || this.canceled) {
+            state.status = this.canceled ? 'canceled' : 'skipped';
+            const reason = this.canceled
+              ? 'the run was terminated'
+              : bad!.blocked
+                ? `a blocking check on upstream '${bad!.step.key}' failed`
+                : `upstream step '${bad!.step.key}' ${bad!.status === 'failure' ? 'failed' : 'did not run'}`;
+            state.error = `Skipped: ${reason}.`;
+            await this.emit('STEP_SKIPPED', `Skipped '${state.step.key}': ${reason}.`, {
+              stepKey: state.step.key,
+              ...(state.step.asset ? { assetKey: state.step.asset.key } : {}),
+              level: 'warn',
+              data: { reason },
+            });
+            progressed = true;
+            continue;
+          }
+          if (running.size >= max) continue;
+          if (deps.every((d) => d.status === 'success')) {
+            state.status = 'running';
+            const promise = this.runStep(state).finally(() => running.delete(state.step.key));
+            running.set(state.step.key, promise);
+            progressed = true;
+          }
+        }
+      }
+      if (running.size === 0) return;
+      if (this.canceled) {
+        // Steps were told to stop (abort signal, process trees killed); wait a bounded time.
+        const grace = new Promise<void>((r) =>
+          setTimeout(r, this.options.terminateGraceMs ?? 10_000).unref(),
+        );
+        await Promise.race([Promise.allSettled(running.values()), grace]);
+        for (const key of running.keys()) {
+          const state = this.states.get(key)!;
+          if (state.status === 'running') {
+            state.status = 'canceled';
+            state.endedAt = Date.now();
+          }
+        }
+        for (const state of this.states.values()) if (state.status === 'pending') state.status = 'canceled';
+        return;
+      }
+      await Promise.race(running.values());
+    }
+  }
+
+  private logger(stepKey: string, assetKey: string | undefined): Logger {
+    const log = (level: LogLevel) => (message: string, extra?: Record<string, unknown>) => {
+      void this.emit('LOG', String(message), {
+        stepKey,
+        ...(assetKey ? { assetKey } : {}),
+        level,
+        ...(extra ? { data: { extra } } : {}),
+      });
+    };
+    return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  }
+
+  private async resourceValues(
+    map: Readonly<Record<string, ResourceDefinition>>,
+  ): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const [alias, def] of Object.entries(map)) {
+      let value = this.resources.get(def.name);
+      if (!value) {
+        value = def.create(this.plan.resourceConfig.get(def.name), {
+          home: this.options.instance.home,
+          runId: this.plan.runId,
+        });
+        this.resources.set(def.name, value);
+        // A failed creation is retried by the next step that needs it.
+        value.catch(() => this.resources.delete(def.name));
+      }
+      try {
+        out[alias] = await value;
+      } catch (error) {
+        throw new Error(`Resource '${def.name}' could not be created: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    return out;
+  }
+
+  private async disposeResources(): Promise<void> {
+    const defs = new Map<string, ResourceDefinition>();
+    for (const step of this.plan.steps) {
+      for (const r of Object.values(step.resources)) defs.set(r.name, r);
+      for (const c of step.checks) for (const r of Object.values(c.resources)) defs.set(r.name, r);
+    }
+    for (const [name, promise] of this.resources) {
+      try {
+        await defs.get(name)?.dispose(await promise);
+      } catch (error) {
+        await this.emit('ENGINE_EVENT', `Resource '${name}' failed to close: ${describeError(error)}`, {
+          level: 'warn',
+        });
+      }
+    }
+  }
+
+  private makeContext(
+    state: StepState,
+    attempt: number,
+    stepSignal: AbortSignal,
+    resources: Record<string, unknown>,
+  ) {
+    const { step } = state;
+    const assetKey = step.asset?.key;
+    const log = this.logger(step.key, assetKey);
+    let lastProgress = 0;
+    const ctx: AssetContext<unknown, Record<string, unknown>> = {
+      runId: this.plan.runId,
+      stepKey: step.key,
+      jobName: this.plan.jobName,
+      assetKey: assetKey ?? step.key,
+      attempt,
+      config: step.config,
+      resources,
+      log,
+      signal: stepSignal,
+      home: this.options.instance.home,
+      progress: (done, total, message) => {
+        const now = Date.now();
+        if (now - lastProgress < PROGRESS_INTERVAL_MS && !(total !== undefined && done >= total)) return;
+        lastProgress = now;
+        void this.emit('STEP_PROGRESS', message ?? `${done}${total !== undefined ? `/${total}` : ''}`, {
+          stepKey: step.key,
+          ...(assetKey ? { assetKey } : {}),
+          level: 'debug',
+          data: { done, ...(total !== undefined ? { total } : {}) },
+        });
+      },
+      addMetadata: (metadata: Record<string, MetadataInput>) => {
+        Object.assign(state.metadata, normalizeMetadata(metadata));
+      },
+      spawn: (command: string, args: readonly string[], spawnOptions: SpawnOptions = {}) =>
+        spawnProcess(command, args, {
+          ...spawnOptions,
+          signal: stepSignal,
+          onLine:
+            spawnOptions.onLine ??
+            ((line, stream) => (stream === 'stderr' ? log.warn(line) : log.info(line))),
+        }),
+    };
+    return ctx;
+  }
+
+  private async runStep(state: StepState): Promise<void> {
+    const { step } = state;
+    const assetKey = step.asset?.key;
+    const where = step.kind === 'asset' ? `asset '${step.key}'` : `op '${step.key}'`;
+    const ids = { stepKey: step.key, ...(assetKey ? { assetKey } : {}) };
+    state.startedAt = Date.now();
+    await this.emit('STEP_START', `Started ${where}.`, ids);
+    const maxAttempts = 1 + Math.max(0, step.retry?.maxRetries ?? 0);
+    const signal = this.controller.signal;
+
+    for (let attempt = 1; ; attempt++) {
+      state.attempts = attempt;
+      try {
+        const resources = await this.resourceValues(step.resources);
+        const ctx = this.makeContext(state, attempt, signal, resources);
+        const returned = await this.callUserCode(where, step.key, () => this.invoke(step, ctx));
+        await this.handleReturn(state, returned);
+        if (step.asset) await this.materialized(state);
+        state.status = 'success';
+        state.endedAt = Date.now();
+        await this.emit('STEP_SUCCESS', `Finished ${where} in ${state.endedAt - state.startedAt} ms.`, {
+          ...ids,
+          data: { durationMs: state.endedAt - state.startedAt, attempts: attempt },
+        });
+        return;
+      } catch (error) {
+        const root = error instanceof UserCodeError ? error.cause : error;
+        if (signal.aborted) {
+          state.status = 'canceled';
+          state.endedAt = Date.now();
+          state.error = 'Terminated.';
+          await this.emit('STEP_FAILURE', `${where} was terminated.`, {
+            ...ids,
+            level: 'warn',
+            data: { canceled: true, error: serializeError(error) },
+          });
+          return;
+        }
+        const retriable = !(root instanceof NonRetriableError) && attempt < maxAttempts;
+        if (retriable) {
+          const delay = root instanceof RetryAfterError ? root.delayMs : retryDelay(step.retry!, attempt);
+          await this.emit(
+            'STEP_UP_FOR_RETRY',
+            `${where} failed (attempt ${attempt} of ${maxAttempts}); retrying in ${delay} ms: ${describeError(root)}`,
+            { ...ids, level: 'warn', data: { attempt, delayMs: delay, error: serializeError(error) } },
+          );
+          const waited = await sleep(delay, signal);
+          if (!waited) continue; // aborted during the wait: the next attempt sees the abort
+          await this.emit('STEP_RESTARTED', `Retrying ${where} (attempt ${attempt + 1}).`, ids);
+          continue;
+        }
+        state.status = 'failure';
+        state.endedAt = Date.now();
+        state.error = redact(describeError(error));
+        await this.emit('STEP_FAILURE', state.error, {
+          ...ids,
+          level: 'error',
+          data: { error: serializeError(error), attempts: attempt },
+        });
+        return;
+      }
+    }
+  }
+
+  /** The one error boundary around user code: names the asset or op, the step and the run. */
+  private async callUserCode<T>(where: string, stepKey: string, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new UserCodeError(
+        `Error in ${where} (step '${stepKey}', run ${this.plan.runId}): ${describeError(error)}`,
+        {
+          cause: error,
+          stepKey,
+          runId: this.plan.runId,
+        },
+      );
+    }
+  }
+
+  private async invoke(
+    step: PlanStep,
+    ctx: AssetContext<unknown, Record<string, unknown>>,
+  ): Promise<unknown> {
+    if (step.asset) {
+      const inputs: Record<string, unknown> = {};
+      for (const [name, key] of Object.entries(step.asset.ins)) {
+        inputs[name] = await this.io.loadInput({ key, runId: this.plan.runId, stepKey: step.key });
+      }
+      return await step.asset.fn(ctx, inputs);
+    }
+    const node = step.node!;
+    const inputs: unknown[] = [];
+    for (const key of node.inputs) {
+      inputs.push(
+        this.opOutputs.has(key)
+          ? this.opOutputs.get(key)
+          : await this.io.loadInput({
+              key: `__runs/${this.plan.runId}/${key}`,
+              runId: this.plan.runId,
+              stepKey: step.key,
+            }),
+      );
+    }
+    return await node.op.fn(ctx, ...inputs);
+  }
+
+  private async handleReturn(state: StepState, returned: unknown): Promise<void> {
+    const { step } = state;
+    let value = returned;
+    if (returned instanceof MaterializeResult) {
+      Object.assign(state.metadata, normalizeMetadata(returned.metadata));
+      value = returned.value;
+    }
+    if (value === undefined) return;
+    if (step.asset) {
+      if (!step.asset.storeOutput) return;
+      await this.io.handleOutput({ key: step.asset.key, runId: this.plan.runId, stepKey: step.key }, value);
+    } else {
+      this.opOutputs.set(step.key, value);
+      await this.io.handleOutput(
+        { key: `__runs/${this.plan.runId}/${step.key}`, runId: this.plan.runId, stepKey: step.key },
+        value,
+      );
+    }
+  }
+
+  /** Records the materialization, then runs the asset's checks. */
+  private async materialized(state: StepState): Promise<void> {
+    const asset = state.step.asset!;
+    const ids = { stepKey: state.step.key, assetKey: asset.key };
+    await this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, {
+      ...ids,
+      data: { metadata: state.metadata },
+    });
+    for (const check of state.step.checks) {
+      let result: CheckResult;
+      try {
+        const resources = await this.resourceValues(check.resources);
+        const base = this.makeContext(state, 1, this.controller.signal, resources);
+        const ctx: CheckContext<Record<string, unknown>> = {
+          ...base,
+          checkName: check.name,
+          materializationMetadata: state.metadata,
+        };
+        result = await this.callUserCode(
+          `check '${check.name}' on asset '${asset.key}'`,
+          state.step.key,
+          () => check.fn(ctx),
+        );
+        if (!result || typeof result.passed !== 'boolean') {
+          result = { passed: false, description: `Check '${check.name}' must return { passed: boolean }.` };
+        }
+      } catch (error) {
+        result = { passed: false, description: describeError(error) };
+      }
+      const severity = result.severity ?? check.severity;
+      state.checks.push({ name: check.name, passed: result.passed, severity });
+      if (!result.passed && severity === 'ERROR' && check.blocking) state.blocked = true;
+      await this.emit(
+        'ASSET_CHECK_EVALUATION',
+        `Check '${check.name}' on '${asset.key}' ${result.passed ? 'passed' : `failed (${severity})`}${result.description ? `: ${result.description}` : ''}`,
+        {
+          ...ids,
+          level: result.passed ? 'info' : severity === 'ERROR' ? 'error' : 'warn',
+          data: {
+            checkName: check.name,
+            passed: result.passed,
+            severity,
+            blocking: check.blocking,
+            description: result.description ?? null,
+            metadata: normalizeMetadata(result.metadata),
+          },
+        },
+      );
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Materializes a selection of assets: the quickest way to run assets from a script or a test.
+ *
+ * @example
+ * const result = await materialize({ instance, definitions: defs, selection: 'group:demo' });
+ */
+export async function materialize(
+  options: Omit<ExecuteOptions, 'job'> & { selection: string; runConfig?: RunConfig },
+): Promise<RunResult> {
+  return await executeRun(options);
+}

@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { SpawnOptions, SpawnResult } from '../types.ts';
+
+/** Every descendant pid of `pid` (children, grandchildren, ...), from /proc where available, else `ps`. */
+export async function descendants(pid: number): Promise<number[]> {
+  const parentOf = new Map<number, number>();
+  try {
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+        // Field 4 is the ppid; the command (field 2) may contain spaces, so parse after its ')'.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        parentOf.set(Number(entry), Number(fields[1]));
+      } catch {
+        // The process exited while we were reading.
+      }
+    }
+  } catch {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+    for (const line of out.trim().split('\n')) {
+      const [p, pp] = line.trim().split(/\s+/).map(Number);
+      if (p !== undefined && pp !== undefined) parentOf.set(p, pp);
+    }
+  }
+  const out: number[] = [];
+  const frontier = [pid];
+  while (frontier.length > 0) {
+    const current = frontier.pop()!;
+    for (const [child, parent] of parentOf) {
+      if (parent === current && !out.includes(child)) {
+        out.push(child);
+        frontier.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Kills a process and all its descendants: SIGTERM first, SIGKILL after `graceMs` for what
+ * is left. Descendants are collected before signalling, since a parent that dies first
+ * leaves its children re-parented and unreachable through the tree.
+ */
+export async function killProcessTree(pid: number, graceMs = 3000): Promise<void> {
+  const tree = [pid, ...(await descendants(pid))];
+  // The process group too: children started in the group but not yet visible in /proc.
+  signal(-pid, 'SIGTERM');
+  for (const p of tree) signal(p, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && tree.some(alive)) await new Promise((r) => setTimeout(r, 50));
+  const late = [...tree, ...(await descendants(pid))];
+  signal(-pid, 'SIGKILL');
+  for (const p of late) if (alive(p)) signal(p, 'SIGKILL');
+}
+
+/**
+ * Runs a command in its own process group, hands each output line to `onLine`, and kills
+ * the whole tree when `signal` aborts. Resolves when the process exits (never rejects for a
+ * non-zero exit: the caller decides what a failure is).
+ */
+export async function spawnProcess(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions & { signal: AbortSignal; onLine: NonNullable<SpawnOptions['onLine']> },
+): Promise<SpawnResult> {
+  const tailSize = options.tailLines ?? 40;
+  const tail: string[] = [];
+  if (options.signal.aborted)
+    return { exitCode: null, signal: 'SIGTERM', tail: ['(not started: the run was terminated)'] };
+  return await new Promise<SpawnResult>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let killing: Promise<void> | undefined;
+    const onAbort = () => {
+      if (child.pid !== undefined) killing = killProcessTree(child.pid);
+    };
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    const pending: Promise<void>[] = [];
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
+      const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+      lines.on('line', (line) => {
+        tail.push(line);
+        if (tail.length > tailSize) tail.shift();
+        options.onLine(line, name);
+      });
+      pending.push(new Promise((r) => lines.on('close', () => r())));
+    }
+    child.on('error', (error) => {
+      options.signal.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+    child.on('close', (exitCode, sig) => {
+      options.signal.removeEventListener('abort', onAbort);
+      void Promise.all([...pending, killing]).then(() => resolve({ exitCode, signal: sig, tail }));
+    });
+  });
+}

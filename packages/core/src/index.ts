@@ -1,0 +1,119 @@
+/**
+ * @dag/core: software-defined assets, checks, ops and jobs, resources, schedules and sensors,
+ * the execution engine and the PostgreSQL instance. This file is the package's only door.
+ */
+export type {
+  AssetCheckDefinition,
+  AssetCheckOptions,
+  AssetDefinition,
+  AssetFn,
+  AssetOptions,
+  AssetRef,
+  FreshnessPolicy,
+} from './definitions/asset.ts';
+export { asset, assetCheck, DEFAULT_GROUP, MaterializeResult } from './definitions/asset.ts';
+export type {
+  DefaultStatus,
+  RunRequest,
+  ScheduleDefinition,
+  ScheduleOptions,
+  SensorContext,
+  SensorDefinition,
+  SensorOptions,
+  SensorResult,
+} from './definitions/automation.ts';
+export { schedule, sensor } from './definitions/automation.ts';
+export type { DefinitionsOptions } from './definitions/definitions.ts';
+export { Definitions } from './definitions/definitions.ts';
+export type {
+  AssetJobDefinition,
+  GraphJobDefinition,
+  JobDefinition,
+  JobOptionsBase,
+  RunConfig,
+} from './definitions/job.ts';
+export { defineAssetJob, graphJob } from './definitions/job.ts';
+export type { ImagePreview, MetadataInput, MetadataRecord, MetadataValue } from './definitions/metadata.ts';
+export { formatDuration, formatMetadataValue, md, normalizeMetadata } from './definitions/metadata.ts';
+export type { GraphNode, OpDefinition, OpOptions, OpOutput } from './definitions/op.ts';
+export { op } from './definitions/op.ts';
+export type {
+  EnvBinding,
+  ResourceCreateContext,
+  ResourceDefinition,
+  ResourceDescription,
+  ResourceOptions,
+  ResourceValue,
+  ResourceValues,
+} from './definitions/resource.ts';
+export { resource } from './definitions/resource.ts';
+export type { DagErrorKind, SerializedError } from './errors.ts';
+export {
+  ConfigError,
+  DagError,
+  DefinitionError,
+  describeError,
+  InstanceError,
+  NonRetriableError,
+  RetryAfterError,
+  SelectionError,
+  serializeError,
+  UsageError,
+  UserCodeError,
+} from './errors.ts';
+export type { ExecuteOptions } from './execution/executor.ts';
+export { executeRun, materialize } from './execution/executor.ts';
+export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
+export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
+export { descendants, killProcessTree, spawnProcess } from './execution/process-tree.ts';
+export { retryDelay } from './execution/retry.ts';
+export { AssetGraph } from './graph/asset-graph.ts';
+export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
+export { DagInstance, resolveHome } from './instance/dag-instance.ts';
+export type { EmbeddedServer } from './instance/embedded-postgres.ts';
+export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './instance/embedded-postgres.ts';
+export { PostgresStorage } from './instance/postgres-storage.ts';
+export type {
+  AssetRecord,
+  CheckExecution,
+  InstanceStorage,
+  NewEvent,
+  NewRun,
+  PurgeOptions,
+  RunFilter,
+  RunPage,
+  RunRecord,
+  StoredEvent,
+} from './instance/storage.ts';
+export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
+export { FileIOManager } from './io/io-manager.ts';
+export type { SelectionNode } from './selection/asset-selection.ts';
+export { parseSelection, resolveSelection } from './selection/asset-selection.ts';
+export type {
+  AssetContext,
+  CheckContext,
+  CheckResult,
+  EventType,
+  Logger,
+  LogLevel,
+  RetryPolicy,
+  RunResult,
+  RunStatus,
+  SpawnOptions,
+  SpawnResult,
+  StepContext,
+  StepKind,
+  StepResult,
+  StepStatus,
+} from './types.ts';
+export { EVENT_TYPES, FINISHED_RUN_STATUSES, RUN_STATUSES } from './types.ts';
+export {
+  maskUrl,
+  REDACTED,
+  redact,
+  redactDeep,
+  registerSecret,
+  registerSecretsFromEnv,
+} from './util/secrets.ts';
+export type { CodeLocation } from './workspace/workspace.ts';
+export { findWorkspaceFile, loadDefinitionsFile, WORKSPACE_FILE, Workspace } from './workspace/workspace.ts';

