@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { asset, Definitions, materialize, MaterializeResult, md } from '../src/index.ts';
+import { asset, Definitions, MaterializeResult, materialize, md } from '../src/index.ts';
 import { freshInstance } from './support.ts';
 
 test('materializes two assets and stores the run', async () => {
@@ -11,7 +11,10 @@ test('materializes two assets and stores the run', async () => {
       return [1, 2, 3];
     });
     const clean = asset({ name: 'clean', group: 'demo', ins: { rows: raw } }, async (_ctx, { rows }) => {
-      return new MaterializeResult({ value: (rows as number[]).map((r) => r * 2), metadata: { n: md.int(3) } });
+      return new MaterializeResult({
+        value: (rows as number[]).map((r) => r * 2),
+        metadata: { n: md.int(3) },
+      });
     });
     const defs = new Definitions({ assets: [raw, clean] });
     const result = await materialize({ instance: t.instance, definitions: defs, selection: '*' });

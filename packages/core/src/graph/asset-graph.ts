@@ -32,7 +32,10 @@ export class AssetGraph {
       for (const dep of a.deps) {
         if (!byKey.has(dep)) {
           throw new DefinitionError(
-            `Asset '${a.key}' depends on unknown asset '${dep}'.${didYouMean(dep, byKey.keys())} Define '${dep}' or add it to the Definitions' assets.`,
+            `Asset '${a.key}' depends on unknown asset '${dep}'.${didYouMean(
+              dep,
+              [...byKey.keys()].filter((k) => k !== a.key),
+            )} Define '${dep}' or add it to the Definitions' assets.`,
           );
         }
         this.parents.get(a.key)!.push(dep);

@@ -60,7 +60,9 @@ function binaries(): { bin: string; version: string } {
   }
   // The package exports only its entry (dist/index.js); the binaries sit beside dist/.
   const packageDir = path.resolve(path.dirname(entry), '..');
-  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return { bin: path.join(packageDir, 'native', 'bin'), version: version.split('-')[0] ?? version };
 }
 

@@ -1,0 +1,608 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type CodeLocation,
+  DagError,
+  DagInstance,
+  describeError,
+  executeRun,
+  FINISHED_RUN_STATUSES,
+  formatDuration,
+  RUN_STATUSES,
+  type RunConfig,
+  type RunResult,
+  type RunStatus,
+  redact,
+  resolveHome,
+  type StepStatus,
+  type StoredEvent,
+  UsageError,
+  Workspace,
+} from '@dag/core';
+import { Command, CommanderError, Option } from 'commander';
+import pc from 'picocolors';
+import YAML from 'yaml';
+import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
+
+/** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
+export const EXIT_OK = 0;
+export const EXIT_RUN_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+interface GlobalOptions {
+  file?: string;
+  workspace?: string;
+  location?: string;
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(`${redact(text)}\n`),
+  err: (text) => process.stderr.write(`${redact(text)}\n`),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+async function loadWorkspace(opts: GlobalOptions): Promise<Workspace> {
+  return await Workspace.load({
+    ...(opts.file ? { file: opts.file } : {}),
+    ...(opts.workspace ? { workspaceFile: opts.workspace } : {}),
+  });
+}
+
+async function readRunConfig(file: string | undefined): Promise<RunConfig | undefined> {
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as RunConfig;
+  } catch (error) {
+    throw new UsageError(
+      `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function parseTags(values: string[] | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const value of values ?? []) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new UsageError(`Invalid --tag '${value}': use key=value.`);
+    tags[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return tags;
+}
+
+/** Live rendering of a run's events for humans: step states, progress bars, log lines. */
+function liveRenderer(io: Io, options: { quiet: boolean }) {
+  const states = new Map<string, StepStatus>();
+  let barShown = false;
+  const clearBar = () => {
+    if (barShown) {
+      process.stderr.write('\r\u001b[2K');
+      barShown = false;
+    }
+  };
+  return (event: StoredEvent) => {
+    const step = event.stepKey ?? '';
+    const mark = (status: StepStatus, text: string) => {
+      states.set(step, status);
+      clearBar();
+      io.err(`${stepIcon(status)} ${pc.bold(step)} ${text}`);
+    };
+    switch (event.type) {
+      case 'RUN_START':
+        io.err(pc.bold(event.message));
+        break;
+      case 'STEP_START':
+        mark('running', pc.cyan('started'));
+        break;
+      case 'STEP_SUCCESS':
+        mark(
+          'success',
+          `${pc.green('succeeded')} ${pc.dim(`(${formatDuration(Number(event.data?.durationMs ?? 0))})`)}`,
+        );
+        break;
+      case 'STEP_FAILURE':
+        mark(event.data?.canceled ? 'canceled' : 'failure', pc.red(event.message.split('\n')[0] ?? ''));
+        break;
+      case 'STEP_SKIPPED':
+        mark('skipped', pc.yellow(event.message));
+        break;
+      case 'STEP_UP_FOR_RETRY':
+        clearBar();
+        io.err(`${pc.yellow('↻')} ${pc.bold(step)} ${pc.yellow(event.message.split('\n')[0] ?? '')}`);
+        break;
+      case 'ASSET_CHECK_EVALUATION':
+        clearBar();
+        io.err(`  ${event.data?.passed ? pc.green('✔') : pc.red('✖')} ${event.message}`);
+        break;
+      case 'STEP_PROGRESS': {
+        const done = Number(event.data?.done ?? 0);
+        const total = event.data?.total === undefined ? undefined : Number(event.data.total);
+        const text = total === undefined ? `${done}` : progressBar(done, total);
+        if (io.isTTY) {
+          process.stderr.write(`\r\u001b[2K  ${pc.bold(step)} ${text}`);
+          barShown = true;
+        } else if (total === undefined || done >= total || done % Math.max(1, Math.round(total / 10)) === 0) {
+          io.err(`  ${step} ${text}`);
+        }
+        break;
+      }
+      case 'LOG':
+        if (!options.quiet) {
+          clearBar();
+          io.err(
+            `  ${pc.dim(step)} ${event.level === 'error' ? pc.red(event.message) : event.level === 'warn' ? pc.yellow(event.message) : event.message}`,
+          );
+        }
+        break;
+      case 'RUN_CANCELING':
+        clearBar();
+        io.err(pc.yellow(event.message));
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+async function runAndReport(
+  io: Io,
+  location: CodeLocation,
+  options: {
+    job?: string;
+    selection?: string;
+    config?: string;
+    json?: boolean;
+    quiet?: boolean;
+    tag?: string[];
+    concurrency?: string;
+  },
+): Promise<number> {
+  const runConfig = await readRunConfig(options.config);
+  const instance = await DagInstance.open();
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err(pc.yellow('Terminating the run (press Ctrl-C again to exit at once)...'));
+      controller.abort();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: RunResult;
+  try {
+    const concurrency = options.concurrency === undefined ? undefined : Number(options.concurrency);
+    if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+      throw new UsageError(`--concurrency must be a positive integer, got '${options.concurrency}'.`);
+    }
+    result = await executeRun({
+      instance,
+      definitions: location.definitions,
+      location: location.name,
+      ...(options.job ? { job: options.job } : {}),
+      ...(options.selection ? { selection: options.selection } : {}),
+      ...(runConfig ? { runConfig } : {}),
+      tags: parseTags(options.tag),
+      ...(concurrency ? { maxConcurrency: concurrency } : {}),
+      signal: controller.signal,
+      ...(options.json ? {} : { onEvent: liveRenderer(io, { quiet: options.quiet ?? false }) }),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await instance.close();
+  }
+  if (options.json) io.out(JSON.stringify(result, null, 2));
+  else io.err(`\n${summary(result)}`);
+  return result.status === 'SUCCESS' ? EXIT_OK : EXIT_RUN_FAILED;
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('dag')
+    .description('An asset-based data orchestrator. Definitions are TypeScript, the instance is PostgreSQL.')
+    .option('-f, --file <file>', 'a definitions file (instead of the workspace file)')
+    .option(
+      '-w, --workspace <file>',
+      'the workspace file (default: workspace.yaml in this or a parent folder)',
+    )
+    .option('-l, --location <name>', 'the code location to use when the workspace has several')
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+
+  program
+    .command('list')
+    .description('list assets with their group, deps and kinds')
+    .option('-g, --group <group>', 'only assets of this group')
+    .option('--status', 'include the latest materialization of each asset (opens the instance)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { group?: string; json?: boolean; status?: boolean }) => {
+      const workspace = await loadWorkspace(globals());
+      const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
+      let latest = new Map<string, { at: Date | null; runId: string | null }>();
+      if (opts.status) {
+        const instance = await DagInstance.open();
+        try {
+          latest = new Map(
+            (await instance.storage.getAssetRecords()).map((r) => [
+              r.assetKey,
+              { at: r.lastMaterializedAt, runId: r.lastRunId },
+            ]),
+          );
+        } finally {
+          await instance.close();
+        }
+      }
+      const assets = locations.flatMap((l) =>
+        l.definitions.graph.order
+          .map((key) => l.definitions.graph.get(key))
+          .filter((a) => !opts.group || a.group === opts.group)
+          .map((a) => ({
+            key: a.key,
+            group: a.group,
+            location: l.name,
+            deps: [...a.deps],
+            kinds: [...a.kinds],
+            tags: { ...a.tags },
+            description: a.description ?? null,
+            checks: l.definitions.checksFor(a.key).map((c) => c.name),
+            ...(opts.status
+              ? {
+                  lastMaterializedAt: latest.get(a.key)?.at?.toISOString() ?? null,
+                  lastRunId: latest.get(a.key)?.runId ?? null,
+                }
+              : {}),
+          })),
+      );
+      if (opts.group && assets.length === 0) {
+        const groups = [...new Set(locations.flatMap((l) => l.definitions.assets.map((a) => a.group)))];
+        throw new UsageError(`No assets in group '${opts.group}'. Groups: ${groups.join(', ')}.`);
+      }
+      if (opts.json) return io.out(JSON.stringify({ assets }, null, 2));
+      io.out(
+        table(
+          ['ASSET', 'GROUP', 'DEPS', 'KINDS', ...(opts.status ? ['LAST MATERIALIZED'] : []), 'DESCRIPTION'],
+          assets.map((a) => [
+            a.key,
+            a.group,
+            a.deps.join(', ') || '-',
+            a.kinds.join(', ') || '-',
+            ...(opts.status ? [a.lastMaterializedAt ?? pc.dim('never')] : []),
+            (a.description ?? '').split('\n')[0]!.slice(0, 60),
+          ]),
+        ),
+      );
+    });
+
+  program
+    .command('deps <asset>')
+    .description("show an asset's upstream and downstream assets")
+    .option('--json', 'machine-readable output')
+    .action(async (key: string, opts: { json?: boolean }) => {
+      const workspace = await loadWorkspace(globals());
+      const { definitions } = workspace.locationForAsset(key, globals().location);
+      const graph = definitions.graph;
+      graph.get(key);
+      const upstream = graph.sort(graph.upstream(key));
+      const downstream = graph.sort(graph.downstream(key));
+      if (opts.json) {
+        return io.out(
+          JSON.stringify(
+            {
+              asset: key,
+              parents: graph.parentsOf(key),
+              children: graph.childrenOf(key),
+              upstream,
+              downstream,
+            },
+            null,
+            2,
+          ),
+        );
+      }
+      const tree = (
+        start: string,
+        next: (k: string) => readonly string[],
+        prefix: string,
+        seen: Set<string>,
+      ): string[] => {
+        const lines: string[] = [];
+        const kids = next(start);
+        kids.forEach((k, i) => {
+          const last = i === kids.length - 1;
+          lines.push(`${prefix}${last ? '└─ ' : '├─ '}${k}${seen.has(k) ? pc.dim(' (see above)') : ''}`);
+          if (!seen.has(k)) {
+            seen.add(k);
+            lines.push(...tree(k, next, `${prefix}${last ? '   ' : '│  '}`, seen));
+          }
+        });
+        return lines;
+      };
+      io.out(pc.bold(`Upstream of ${key} (${upstream.length}):`));
+      io.out(upstream.length ? tree(key, (k) => graph.parentsOf(k), '  ', new Set()).join('\n') : '  (none)');
+      io.out(pc.bold(`Downstream of ${key} (${downstream.length}):`));
+      io.out(
+        downstream.length ? tree(key, (k) => graph.childrenOf(k), '  ', new Set()).join('\n') : '  (none)',
+      );
+    });
+
+  program
+    .command('materialize')
+    .description('materialize a selection of assets')
+    .requiredOption(
+      '-s, --select <selection>',
+      "assets to materialize, e.g. 'ds_png2webp', '+ds_img_finalize', 'group:DS'",
+    )
+    .option('-c, --config <file>', 'run config (YAML or JSON): { ops: { <asset>: { config: {...} } } }')
+    .option('-t, --tag <key=value...>', 'tags for the run')
+    .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-q, --quiet', 'do not print log lines')
+    .option('--json', 'print one JSON result (run id, status, steps) and nothing else')
+    .action(
+      async (opts: {
+        select: string;
+        config?: string;
+        json?: boolean;
+        quiet?: boolean;
+        tag?: string[];
+        concurrency?: string;
+      }) => {
+        const workspace = await loadWorkspace(globals());
+        const location = workspace.locationForSelection(opts.select, globals().location);
+        setExit(await runAndReport(io, location, { ...opts, selection: opts.select }));
+      },
+    );
+
+  const job = program.command('job').description('list and execute jobs');
+  job
+    .command('list')
+    .description('list jobs')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const workspace = await loadWorkspace(globals());
+      const jobs = workspace.locations.flatMap((l) =>
+        [...l.definitions.jobs.values()].map((j) => ({
+          name: j.name,
+          location: l.name,
+          type: j.type,
+          selection: j.type === 'assets' ? j.selection : null,
+          steps: j.type === 'assets' ? l.definitions.select(j.selection) : j.nodes.map((n) => n.key),
+          description: j.description ?? null,
+        })),
+      );
+      if (opts.json) return io.out(JSON.stringify({ jobs }, null, 2));
+      io.out(
+        table(
+          ['JOB', 'LOCATION', 'TYPE', 'STEPS', 'DESCRIPTION'],
+          jobs.map((j) => [
+            j.name,
+            j.location,
+            j.type,
+            j.steps.join(' → '),
+            (j.description ?? '').slice(0, 50),
+          ]),
+        ),
+      );
+    });
+  job
+    .command('execute')
+    .description('execute a job')
+    .requiredOption('-j, --job <name>', 'the job to execute')
+    .option('-c, --config <file>', 'run config (YAML or JSON)')
+    .option('-t, --tag <key=value...>', 'tags for the run')
+    .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-q, --quiet', 'do not print log lines')
+    .option('--json', 'print one JSON result and nothing else')
+    .action(
+      async (opts: {
+        job: string;
+        config?: string;
+        json?: boolean;
+        quiet?: boolean;
+        tag?: string[];
+        concurrency?: string;
+      }) => {
+        const workspace = await loadWorkspace(globals());
+        const location = workspace.locationForJob(opts.job, globals().location);
+        setExit(await runAndReport(io, location, opts));
+      },
+    );
+
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .addOption(new Option('--status <status>', 'only runs with this status').choices([...RUN_STATUSES]))
+    .option('-j, --job <name>', 'only runs of this job')
+    .option('-n, --limit <n>', 'how many runs', '20')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { status?: RunStatus; job?: string; limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit <= 0)
+        throw new UsageError(`--limit must be a positive integer, got '${opts.limit}'.`);
+      const instance = await DagInstance.open();
+      try {
+        const page = await instance.storage.listRuns({
+          limit,
+          ...(opts.status ? { statuses: [opts.status] } : {}),
+          ...(opts.job ? { jobName: opts.job } : {}),
+        });
+        if (opts.json)
+          return io.out(JSON.stringify({ runs: page.runs, nextCursor: page.nextCursor }, null, 2));
+        if (page.runs.length === 0) return io.out('No runs.');
+        io.out(
+          table(
+            ['RUN ID', 'JOB', 'STATUS', 'CREATED', 'DURATION', 'STEPS'],
+            page.runs.map((r) => [
+              r.runId,
+              r.jobName,
+              statusColor(r.status),
+              r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+              r.startedAt && r.endedAt ? formatDuration(r.endedAt.getTime() - r.startedAt.getTime()) : '-',
+              r.assetSelection ? r.assetSelection.join(', ').slice(0, 50) : '-',
+            ]),
+          ),
+        );
+      } finally {
+        await instance.close();
+      }
+    });
+
+  program
+    .command('logs <runId>')
+    .description("print a run's event log")
+    .option('-f, --follow', 'keep printing new events until the run finishes')
+    .option('--json', 'one JSON event per line')
+    .action(async (runId: string, opts: { follow?: boolean; json?: boolean }) => {
+      const instance = await DagInstance.open();
+      try {
+        const run = await instance.storage.getRun(runId);
+        if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
+        let after = 0;
+        for (;;) {
+          const events = await instance.storage.getEvents(runId, { afterId: after, limit: 5000 });
+          for (const e of events) io.out(opts.json ? JSON.stringify(e) : formatEvent(e));
+          if (events.length > 0) after = events[events.length - 1]!.id;
+          if (!opts.follow) break;
+          if (events.length === 0) {
+            const current = await instance.storage.getRun(runId);
+            if (current && FINISHED_RUN_STATUSES.includes(current.status)) {
+              const rest = await instance.storage.getEvents(runId, { afterId: after });
+              for (const e of rest) io.out(opts.json ? JSON.stringify(e) : formatEvent(e));
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      } finally {
+        await instance.close();
+      }
+    });
+
+  program
+    .command('terminate <runId>')
+    .description('terminate a running run (its steps are aborted and their child processes killed)')
+    .action(async (runId: string) => {
+      const instance = await DagInstance.open();
+      try {
+        const run = await instance.storage.getRun(runId);
+        if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
+        if (!(await instance.storage.requestCancel(runId))) {
+          throw new UsageError(
+            `Run ${runId} is ${run.status}; only a queued or running run can be terminated.`,
+          );
+        }
+        io.out(`Requested termination of run ${runId}.`);
+      } finally {
+        await instance.close();
+      }
+    });
+
+  const inst = program.command('instance').description('the instance: where runs and events are stored');
+  inst
+    .command('info')
+    .description('storage, schema version, sizes')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const instance = await DagInstance.open();
+      try {
+        const info = await instance.info();
+        if (opts.json) return io.out(JSON.stringify(info, null, 2));
+        io.out(
+          table(
+            ['KEY', 'VALUE'],
+            Object.entries(info).map(([k, v]) => [k, String(v)]),
+          ),
+        );
+      } finally {
+        await instance.close();
+      }
+    });
+  inst
+    .command('migrate')
+    .description('apply pending schema migrations')
+    .action(async () => {
+      const instance = await DagInstance.open({ migrate: false });
+      try {
+        const { applied, version } = await instance.storage.migrate();
+        io.out(
+          applied.length
+            ? `Applied migrations ${applied.join(', ')}; schema version ${version}.`
+            : `Schema is up to date (version ${version}).`,
+        );
+      } finally {
+        await instance.close();
+      }
+    });
+  inst
+    .command('purge')
+    .description(
+      'delete event log entries older than N days (the latest materialization of each asset is kept)',
+    )
+    .requiredOption('--older-than <days>', 'age in days')
+    .option('--include-asset-events', 'also delete old materialization and check events')
+    .action(async (opts: { olderThan: string; includeAssetEvents?: boolean }) => {
+      const days = Number(opts.olderThan);
+      if (!Number.isFinite(days) || days < 0)
+        throw new UsageError(`--older-than must be a number of days >= 0, got '${opts.olderThan}'.`);
+      const instance = await DagInstance.open();
+      try {
+        const { deleted } = await instance.storage.purgeEvents({
+          olderThanDays: days,
+          includeAssetEvents: opts.includeAssetEvents ?? false,
+        });
+        io.out(
+          `Deleted ${deleted} event${deleted === 1 ? '' : 's'} older than ${days} day${days === 1 ? '' : 's'}.`,
+        );
+      } finally {
+        await instance.close();
+      }
+    });
+  inst
+    .command('stop')
+    .description('stop the embedded PostgreSQL server of this instance folder')
+    .action(async () => {
+      const home = resolveHome();
+      io.out(
+        (await DagInstance.stopEmbedded(home))
+          ? `Stopped the embedded PostgreSQL in ${home}.`
+          : `No embedded PostgreSQL is running in ${home}.`,
+      );
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let exit = EXIT_OK;
+  const program = buildProgram(io, (code) => {
+    exit = code;
+  });
+  program.configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  try {
+    await program.parseAsync(argv);
+    return exit;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof DagError) {
+      io.err(`${pc.red(`${error.name}:`)} ${describeError(error)}`);
+      return error.kind === 'user-code' ? EXIT_RUN_FAILED : EXIT_USAGE;
+    }
+    io.err(`${pc.red('Error:')} ${describeError(error)}`);
+    if (process.env.DAG_DEBUG && error instanceof Error && error.stack) io.err(error.stack);
+    return EXIT_USAGE;
+  }
+}

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { freshDatabase, tempDir } from '../../core/test/support.ts';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+const bin = path.join(root, 'packages/cli/bin/dag.js');
+const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', `${name}.ts`);
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function dag(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('dag CLI against an external instance URL', () => {
+  let env: NodeJS.ProcessEnv;
+  let drop: () => Promise<void>;
+  let home: string;
+  before(async () => {
+    const db = await freshDatabase();
+    drop = db.drop;
+    home = await tempDir('dag-cli-');
+    env = { DAG_POSTGRES_URL: db.url, DAG_HOME: home };
+  });
+  after(async () => {
+    await drop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('list and deps, human and JSON', async () => {
+    const list = await dag(['-f', fixture('good'), 'list', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    const assets = (JSON.parse(list.stdout) as { assets: { key: string; group: string }[] }).assets;
+    assert.deepEqual(
+      assets.map((a) => a.key),
+      ['raw', 'lonely', 'slowpoke', 'broken', 'clean', 'report'],
+    );
+    const grouped = await dag(['-f', fixture('good'), 'list', '--group', 'demo'], env);
+    assert.match(grouped.stdout, /^ASSET\s+GROUP/);
+    assert.match(grouped.stdout, /clean\s+demo\s+raw/);
+    assert.doesNotMatch(grouped.stdout, /lonely/);
+    const deps = await dag(['-f', fixture('good'), 'deps', 'clean', '--json'], env);
+    assert.deepEqual(JSON.parse(deps.stdout), {
+      asset: 'clean',
+      parents: ['raw'],
+      children: ['report'],
+      upstream: ['raw'],
+      downstream: ['report'],
+    });
+    const tree = await dag(['-f', fixture('good'), 'deps', 'report'], env);
+    assert.match(tree.stdout, /Upstream of report \(2\):\n\s+└─ clean\n\s+└─ raw/);
+  });
+
+  test('materialize --json prints one result; runs and logs show it', async () => {
+    const run = await dag(['-f', fixture('good'), 'materialize', '--select', '+report', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as {
+      runId: string;
+      status: string;
+      steps: { key: string; status: string; durationMs: number; metadata: Record<string, unknown> }[];
+    };
+    assert.equal(result.status, 'SUCCESS');
+    assert.deepEqual(
+      result.steps.map((s) => [s.key, s.status]),
+      [
+        ['raw', 'success'],
+        ['clean', 'success'],
+        ['report', 'success'],
+      ],
+    );
+    assert.deepEqual(result.steps[1]?.metadata.n, { type: 'int', value: 3 });
+    const runs = await dag(['runs', '--json', '--limit', '5'], env);
+    const listed = JSON.parse(runs.stdout) as { runs: { runId: string; status: string }[] };
+    assert.equal(listed.runs[0]?.runId, result.runId);
+    const logs = await dag(['logs', result.runId], env);
+    assert.equal(logs.code, 0);
+    assert.match(logs.stdout, /RUN_START/);
+    assert.match(logs.stdout, /raw loading raw/);
+    assert.match(logs.stdout, /RUN_SUCCESS/);
+    const follow = await dag(['logs', result.runId, '--follow', '--json'], env);
+    assert.equal(follow.stdout.trim().split('\n').length, logs.stdout.trim().split('\n').length);
+  });
+
+  test('human output shows steps live, progress and a summary table', async () => {
+    const run = await dag(['-f', fixture('good'), 'job', 'execute', '-j', 'demo_job'], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /▶ raw started/);
+    assert.match(run.stderr, /✔ clean succeeded/);
+    assert.match(run.stderr, /report \[█+░*\] \d+% \(\d\/4\)/);
+    assert.match(run.stderr, /STEP\s+STATUS\s+ATTEMPTS\s+DURATION/);
+    assert.match(run.stderr, /Run [0-9a-f-]{36} SUCCESS/);
+  });
+
+  test('a failed run exits 1', async () => {
+    const run = await dag(['-f', fixture('good'), 'job', 'execute', '-j', 'broken_job', '--json'], env);
+    assert.equal(run.code, 1);
+    const result = JSON.parse(run.stdout) as { status: string; steps: { error: string }[] };
+    assert.equal(result.status, 'FAILURE');
+    assert.match(result.steps[0]!.error, /Error in asset 'broken'.*broken on purpose/);
+    const failed = await dag(['runs', '--status', 'FAILURE', '--json'], env);
+    assert.equal((JSON.parse(failed.stdout) as { runs: unknown[] }).runs.length, 1);
+  });
+
+  test('config from a YAML file; wrong type or unknown step is exit 2 and writes nothing', async () => {
+    const good = path.join(home, 'good.yaml');
+    await writeFile(good, 'ops:\n  clean:\n    config:\n      factor: 3\n');
+    const ok = await dag(
+      ['-f', fixture('good'), 'materialize', '-s', 'raw or clean', '-c', good, '--json'],
+      env,
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const before = JSON.parse((await dag(['runs', '--json', '-n', '100'], env)).stdout) as {
+      runs: unknown[];
+    };
+    const bad = path.join(home, 'bad.yaml');
+    await writeFile(bad, 'ops:\n  clean:\n    config:\n      factor: three\n');
+    const wrong = await dag(['-f', fixture('good'), 'materialize', '-s', 'clean', '-c', bad], env);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /Invalid config for asset 'clean': field 'factor'/);
+    const stray = path.join(home, 'stray.json');
+    await writeFile(stray, JSON.stringify({ ops: { nope: { config: {} } } }));
+    const unknown = await dag(['-f', fixture('good'), 'materialize', '-s', 'clean', '-c', stray], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /config for 'nope', which is not a step of this run/);
+    const afterRuns = JSON.parse((await dag(['runs', '--json', '-n', '100'], env)).stdout) as {
+      runs: unknown[];
+    };
+    assert.equal(afterRuns.runs.length, before.runs.length, 'a rejected run must not be stored');
+  });
+
+  const usageErrors: [string, string[], RegExp][] = [
+    [
+      'a cycle',
+      ['-f', fixture('cycle'), 'list'],
+      /Dependency cycle between assets: (a -> b -> a|b -> a -> b)/,
+    ],
+    ['a duplicate key', ['-f', fixture('duplicate'), 'list'], /Duplicate asset key 'a'/],
+    ['an unknown dep', ['-f', fixture('unknown-dep'), 'list'], /depends on unknown asset 'missing_upstream'/],
+    [
+      'a file that throws',
+      ['-f', fixture('throws'), 'list'],
+      /threw while loading: Error: cannot reach the config service/,
+    ],
+    ['a file without Definitions', ['-f', fixture('no-default'), 'list'], /has no Definitions/],
+    ['a missing file', ['-f', 'nope/definitions.ts', 'list'], /Definitions file not found/],
+    [
+      'an invalid selection',
+      ['-f', fixture('good'), 'materialize', '-s', 'group:demo and'],
+      /Invalid selection at position 14/,
+    ],
+    [
+      'an unknown asset',
+      ['-f', fixture('good'), 'materialize', '-s', 'claen'],
+      /Unknown asset 'claen'.*Did you mean 'clean'/,
+    ],
+    ['an unknown asset for deps', ['-f', fixture('good'), 'deps', 'rew'], /Unknown asset 'rew'/],
+    [
+      'an unknown job',
+      ['-f', fixture('good'), 'job', 'execute', '-j', 'demo_jb'],
+      /Unknown job 'demo_jb'.*Did you mean 'demo_job'/,
+    ],
+    ['an unknown run', ['logs', '00000000-0000-0000-0000-000000000000'], /Unknown run/],
+    ['an unknown flag', ['list', '--bogus'], /unknown option '--bogus'/],
+    ['a bad limit', ['runs', '--limit', 'x'], /--limit must be a positive integer/],
+  ];
+  for (const [what, args, message] of usageErrors) {
+    test(`${what} is a clear error with exit code 2`, async () => {
+      const result = await dag(args, env);
+      assert.equal(result.code, 2, `${result.stdout}\n${result.stderr}`);
+      assert.match(result.stderr, message);
+    });
+  }
+
+  test('an unreachable DAG_POSTGRES_URL is exit 2, with the password masked', async () => {
+    const result = await dag(['-f', fixture('good'), 'materialize', '-s', 'raw'], {
+      DAG_POSTGRES_URL: 'postgresql://dag:s3cr3t-pw-value@127.0.0.1:1/dag',
+    });
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /Cannot connect to the PostgreSQL instance at postgresql:\/\/dag:\*\*\*@127\.0\.0\.1:1\/dag \(DAG_POSTGRES_URL\)/,
+    );
+    assert.doesNotMatch(result.stdout + result.stderr, /s3cr3t-pw-value/);
+  });
+
+  test('instance info, migrate and purge', async () => {
+    const info = await dag(['instance', 'info', '--json'], env);
+    assert.equal(info.code, 0, info.stderr);
+    const parsed = JSON.parse(info.stdout) as { storage: string; schemaVersion: number; url: string };
+    assert.equal(parsed.storage, 'postgres');
+    assert.ok(parsed.schemaVersion >= 1);
+    assert.doesNotMatch(info.stdout, new RegExp(new URL(env.DAG_POSTGRES_URL!).password));
+    const migrate = await dag(['instance', 'migrate'], env);
+    assert.match(migrate.stdout, /Schema is up to date/);
+    const purge = await dag(['instance', 'purge', '--older-than', '0'], env);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.match(purge.stdout, /Deleted \d+ events? older than 0 days/);
+  });
+});
+
+describe('dag CLI on an embedded instance', () => {
+  test('two processes materializing different assets at once both succeed and both runs are stored', async () => {
+    const home = await tempDir('dag-embedded-');
+    const env = { DAG_HOME: home, DAG_POSTGRES_URL: '' };
+    try {
+      const [one, two] = await Promise.all([
+        dag(['-f', fixture('good'), 'materialize', '-s', 'lonely', '--json'], env),
+        dag(['-f', fixture('good'), 'materialize', '-s', 'slowpoke', '--json'], env),
+      ]);
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(two.code, 0, two.stderr);
+      const runs = JSON.parse((await dag(['runs', '--json'], env)).stdout) as {
+        runs: { runId: string; status: string }[];
+      };
+      assert.deepEqual(
+        runs.runs.map((r) => r.runId).sort(),
+        [JSON.parse(one.stdout).runId, JSON.parse(two.stdout).runId].sort(),
+      );
+      assert.ok(runs.runs.every((r) => r.status === 'SUCCESS'));
+      const info = JSON.parse((await dag(['instance', 'info', '--json'], env)).stdout) as { storage: string };
+      assert.equal(info.storage, 'embedded-postgres');
+    } finally {
+      const stop = await dag(['instance', 'stop'], env);
+      assert.match(stop.stdout, /Stopped the embedded PostgreSQL/);
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { z } from 'zod';
+import {
+  asset,
+  assetCheck,
+  DefinitionError,
+  Definitions,
+  defineAssetJob,
+  graphJob,
+  op,
+  resource,
+  schedule,
+  sensor,
+} from '../src/index.ts';
+
+const noop = async () => {};
+
+describe('definitions validation', () => {
+  test('the API of the README example builds', () => {
+    const raw = asset({ name: 'raw', group: 'demo' }, async (ctx) => {
+      ctx.log.info('loading');
+    });
+    const clean = asset(
+      { name: 'clean', group: 'demo', deps: [raw], retry: { maxRetries: 2, delayMs: 100 } },
+      noop,
+    );
+    const cleanOk = assetCheck(
+      { name: 'clean_ok', asset: clean, severity: 'ERROR', blocking: true },
+      async () => ({
+        passed: true,
+      }),
+    );
+    const defs = new Definitions({
+      assets: [raw, clean],
+      assetChecks: [cleanOk],
+      jobs: [defineAssetJob({ name: 'demo_job', selection: 'group:demo' })],
+    });
+    assert.deepEqual(defs.select('group:demo'), ['raw', 'clean']);
+    assert.equal(defs.checksFor('clean')[0]?.name, 'clean_ok');
+    assert.deepEqual(clean.deps, ['raw']);
+  });
+
+  test('deps accept key strings', () => {
+    const defs = new Definitions({
+      assets: [asset({ name: 'x', deps: ['y'] }, noop), asset({ name: 'y' }, noop)],
+    });
+    assert.deepEqual(defs.graph.order, ['y', 'x']);
+  });
+
+  test('a cycle is reported with its path', () => {
+    assert.throws(
+      () =>
+        new Definitions({
+          assets: [
+            asset({ name: 'a', deps: ['c'] }, noop),
+            asset({ name: 'b', deps: ['a'] }, noop),
+            asset({ name: 'c', deps: ['b'] }, noop),
+            asset({ name: 'free' }, noop),
+          ],
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof DefinitionError);
+        assert.match(
+          error.message,
+          /Dependency cycle between assets: (a|b|c) -> (a|b|c) -> (a|b|c) -> (a|b|c)/,
+        );
+        assert.doesNotMatch(error.message, /free/);
+        return true;
+      },
+    );
+  });
+
+  test('duplicate keys, unknown deps and self deps are named', () => {
+    assert.throws(
+      () => new Definitions({ assets: [asset({ name: 'a' }, noop), asset({ name: 'a' }, noop)] }),
+      /Duplicate asset key 'a'/,
+    );
+    assert.throws(
+      () =>
+        new Definitions({
+          assets: [asset({ name: 'orders', deps: ['order'] }, noop), asset({ name: 'orderz' }, noop)],
+        }),
+      /Asset 'orders' depends on unknown asset 'order'\. Did you mean 'orderz'\?/,
+    );
+    assert.throws(() => asset({ name: 'a', deps: ['a'] }, noop), /depends on itself/);
+  });
+
+  test('invalid names and shapes are rejected with how to fix', () => {
+    assert.throws(
+      () => asset({ name: 'bad-name' }, noop),
+      /Invalid asset name "bad-name".*letters, digits and underscores/,
+    );
+    assert.throws(() => asset({ name: 'x', group: 'has space' }, noop), /Invalid group of asset 'x' name/);
+    // @ts-expect-error: a function instead of an asset
+    assert.throws(() => new Definitions({ assets: [noop] }), /assets\[0\] is not an asset definition/);
+    assert.throws(
+      () =>
+        assetCheck({ name: 'c', asset: 'a', severity: 'FATAL' as 'ERROR' }, async () => ({ passed: true })),
+      /severity must be 'WARN' or 'ERROR'/,
+    );
+  });
+
+  test('checks on unknown assets, duplicate jobs and bad job selections are rejected', () => {
+    const a = asset({ name: 'a' }, noop);
+    assert.throws(
+      () =>
+        new Definitions({
+          assets: [a],
+          assetChecks: [assetCheck({ name: 'c', asset: 'b' }, async () => ({ passed: true }))],
+        }),
+      /targets unknown asset 'b'/,
+    );
+    assert.throws(
+      () =>
+        new Definitions({
+          assets: [a],
+          jobs: [
+            defineAssetJob({ name: 'j', selection: 'a' }),
+            defineAssetJob({ name: 'j', selection: 'a' }),
+          ],
+        }),
+      /Duplicate job name 'j'/,
+    );
+    assert.throws(
+      () => new Definitions({ assets: [a], jobs: [defineAssetJob({ name: 'j', selection: 'group:(' })] }),
+      /Job 'j' has an invalid selection/,
+    );
+    assert.throws(
+      () =>
+        new Definitions({ assets: [a], jobs: [defineAssetJob({ name: 'j', selection: 'group:nothing' })] }),
+      /matches no assets/,
+    );
+  });
+
+  test('schedules and sensors validate cron, time zone and job', () => {
+    const a = asset({ name: 'a' }, noop);
+    const job = defineAssetJob({ name: 'j', selection: 'a' });
+    assert.throws(() => schedule({ name: 's', cron: '0 2 * *', job }), /must have 5 fields/);
+    assert.throws(
+      () => schedule({ name: 's', cron: '0 2 * * *', timezone: 'Mars/Base', job }),
+      /unknown time zone/,
+    );
+    assert.throws(
+      () =>
+        new Definitions({
+          assets: [a],
+          jobs: [job],
+          schedules: [schedule({ name: 's', cron: '0 2 * * *', job: 'nope' })],
+        }),
+      /Schedule 's' targets unknown job 'nope'/,
+    );
+    const defs = new Definitions({
+      assets: [a],
+      jobs: [job],
+      schedules: [schedule({ name: 'daily', cron: '0 2 * * *', timezone: 'Asia/Seoul', job })],
+      sensors: [sensor({ name: 'watch', job, fn: () => ({}) })],
+    });
+    assert.equal(defs.schedules.get('daily')?.timezone, 'Asia/Seoul');
+    assert.equal(defs.sensors.get('watch')?.minimumIntervalSeconds, 30);
+  });
+
+  test('op graphs record nodes, repeated ops get unique keys, ops outside graphs throw', () => {
+    const extract = op({ name: 'extract' }, async () => [1]);
+    const transform = op({ name: 'transform' }, async (_ctx, rows: number[]) => rows);
+    const load = op({ name: 'load' }, async () => {});
+    const job = graphJob({ name: 'etl' }, () => load(transform(transform(extract()))));
+    assert.deepEqual(
+      job.nodes.map((n) => [n.key, n.inputs]),
+      [
+        ['extract', []],
+        ['transform', ['extract']],
+        ['transform_2', ['transform']],
+        ['load', ['transform_2']],
+      ],
+    );
+    assert.throws(() => extract(), /called outside a graph/);
+    assert.throws(() => graphJob({ name: 'empty' }, () => {}), /has no ops/);
+  });
+
+  test('two different resources with one name are rejected; resources describe themselves without secrets', () => {
+    const mk = () =>
+      resource({
+        name: 'db',
+        config: z.object({ url: z.string(), user: z.string().default('app') }),
+        env: { url: { env: 'TEST_DB_URL', secret: true }, user: 'TEST_DB_USER' },
+        create: (c) => c,
+      });
+    const r1 = mk();
+    const r2 = mk();
+    assert.throws(
+      () =>
+        new Definitions({
+          assets: [
+            asset({ name: 'a', resources: { db: r1 } }, noop),
+            asset({ name: 'b', resources: { db: r2 } }, noop),
+          ],
+        }),
+      /Two different resources are named 'db'/,
+    );
+    const description = r1.describe({ TEST_DB_URL: 'postgres://u:hunter2@h/db', TEST_DB_USER: 'me' });
+    assert.equal(description.config.url?.value, '***');
+    assert.equal(description.config.user?.value, 'me');
+    assert.doesNotMatch(JSON.stringify(description), /hunter2/);
+    assert.throws(
+      () => r1.resolveConfig({}, {}),
+      /Invalid config for resource 'db': field 'url'.*\(set environment variable TEST_DB_URL\)/,
+    );
+  });
+});
