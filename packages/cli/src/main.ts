@@ -53,6 +53,19 @@ async function loadWorkspace(opts: GlobalOptions): Promise<Workspace> {
   });
 }
 
+/** Opens the instance for one command and always closes it. */
+async function withInstance<T>(
+  fn: (instance: DagInstance) => Promise<T>,
+  options?: { migrate?: boolean },
+): Promise<T> {
+  const instance = await DagInstance.open(options);
+  try {
+    return await fn(instance);
+  } finally {
+    await instance.close();
+  }
+}
+
 async function readRunConfig(file: string | undefined): Promise<RunConfig | undefined> {
   if (!file) return undefined;
   let text: string;
@@ -232,17 +245,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
       let latest = new Map<string, { at: Date | null; runId: string | null }>();
       if (opts.status) {
-        const instance = await DagInstance.open();
-        try {
+        await withInstance(async (instance) => {
           latest = new Map(
             (await instance.storage.getAssetRecords()).map((r) => [
               r.assetKey,
               { at: r.lastMaterializedAt, runId: r.lastRunId },
             ]),
           );
-        } finally {
-          await instance.close();
-        }
+        });
       }
       const assets = locations.flatMap((l) =>
         l.definitions.graph.order
@@ -430,8 +440,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0)
         throw new UsageError(`--limit must be a positive integer, got '${opts.limit}'.`);
-      const instance = await DagInstance.open();
-      try {
+      await withInstance(async (instance) => {
         const page = await instance.storage.listRuns({
           limit,
           ...(opts.status ? { statuses: [opts.status] } : {}),
@@ -453,9 +462,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             ]),
           ),
         );
-      } finally {
-        await instance.close();
-      }
+      });
     });
 
   program
@@ -464,8 +471,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-f, --follow', 'keep printing new events until the run finishes')
     .option('--json', 'one JSON event per line')
     .action(async (runId: string, opts: { follow?: boolean; json?: boolean }) => {
-      const instance = await DagInstance.open();
-      try {
+      await withInstance(async (instance) => {
         const run = await instance.storage.getRun(runId);
         if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
         let after = 0;
@@ -484,17 +490,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             await new Promise((r) => setTimeout(r, 250));
           }
         }
-      } finally {
-        await instance.close();
-      }
+      });
     });
 
   program
     .command('terminate <runId>')
     .description('terminate a running run (its steps are aborted and their child processes killed)')
     .action(async (runId: string) => {
-      const instance = await DagInstance.open();
-      try {
+      await withInstance(async (instance) => {
         const run = await instance.storage.getRun(runId);
         if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
         if (!(await instance.storage.requestCancel(runId))) {
@@ -503,9 +506,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           );
         }
         io.out(`Requested termination of run ${runId}.`);
-      } finally {
-        await instance.close();
-      }
+      });
     });
 
   const inst = program.command('instance').description('the instance: where runs and events are stored');
@@ -514,8 +515,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('storage, schema version, sizes')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const instance = await DagInstance.open();
-      try {
+      await withInstance(async (instance) => {
         const info = await instance.info();
         if (opts.json) return io.out(JSON.stringify(info, null, 2));
         io.out(
@@ -524,25 +524,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             Object.entries(info).map(([k, v]) => [k, String(v)]),
           ),
         );
-      } finally {
-        await instance.close();
-      }
+      });
     });
   inst
     .command('migrate')
     .description('apply pending schema migrations')
     .action(async () => {
-      const instance = await DagInstance.open({ migrate: false });
-      try {
-        const { applied, version } = await instance.storage.migrate();
-        io.out(
-          applied.length
-            ? `Applied migrations ${applied.join(', ')}; schema version ${version}.`
-            : `Schema is up to date (version ${version}).`,
-        );
-      } finally {
-        await instance.close();
-      }
+      await withInstance(
+        async (instance) => {
+          const { applied, version } = await instance.storage.migrate();
+          io.out(
+            applied.length
+              ? `Applied migrations ${applied.join(', ')}; schema version ${version}.`
+              : `Schema is up to date (version ${version}).`,
+          );
+        },
+        { migrate: false },
+      );
     });
   inst
     .command('purge')
@@ -555,8 +553,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const days = Number(opts.olderThan);
       if (!Number.isFinite(days) || days < 0)
         throw new UsageError(`--older-than must be a number of days >= 0, got '${opts.olderThan}'.`);
-      const instance = await DagInstance.open();
-      try {
+      await withInstance(async (instance) => {
         const { deleted } = await instance.storage.purgeEvents({
           olderThanDays: days,
           includeAssetEvents: opts.includeAssetEvents ?? false,
@@ -564,9 +561,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         io.out(
           `Deleted ${deleted} event${deleted === 1 ? '' : 's'} older than ${days} day${days === 1 ? '' : 's'}.`,
         );
-      } finally {
-        await instance.close();
-      }
+      });
     });
   inst
     .command('stop')

@@ -65,7 +65,7 @@ export type { ExecuteOptions } from './execution/executor.ts';
 export { executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
-export { descendants, killProcessTree, spawnProcess } from './execution/process-tree.ts';
+export { descendants, isProcessAlive, killProcessTree, spawnProcess } from './execution/process-tree.ts';
 export { retryDelay } from './execution/retry.ts';
 export { AssetGraph } from './graph/asset-graph.ts';
 export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';

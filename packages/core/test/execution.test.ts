@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import {
+  isProcessAlive as alive,
   asset,
   assetCheck,
   ConfigError,
@@ -26,15 +27,6 @@ before(async () => {
 after(async () => {
   await t.cleanup();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('execution', () => {
   test('independent steps really run at the same time, bounded by maxConcurrency', async () => {

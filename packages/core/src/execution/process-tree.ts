@@ -48,7 +48,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process exists (signal 0 probes without signalling). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -68,10 +69,10 @@ export async function killProcessTree(pid: number, graceMs = 3000): Promise<void
   signal(-pid, 'SIGTERM');
   for (const p of tree) signal(p, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && tree.some(alive)) await new Promise((r) => setTimeout(r, 50));
+  while (Date.now() < deadline && tree.some(isProcessAlive)) await new Promise((r) => setTimeout(r, 50));
   const late = [...tree, ...(await descendants(pid))];
   signal(-pid, 'SIGKILL');
-  for (const p of late) if (alive(p)) signal(p, 'SIGKILL');
+  for (const p of late) if (isProcessAlive(p)) signal(p, 'SIGKILL');
 }
 
 /**
