@@ -52,7 +52,9 @@ const home = await mkdtemp(path.join(tmpdir(), 'dag-test-'));
 await import('node:fs/promises').then((fs) => fs.chmod(home, 0o755));
 const started = Date.now();
 const server = await ensureEmbeddedPostgres(home);
-console.log(`# embedded PostgreSQL ${server.version} for tests on port ${server.port} (${Date.now() - started} ms)`);
+console.log(
+  `# embedded PostgreSQL ${server.version} for tests on port ${server.port} (${Date.now() - started} ms)`,
+);
 
 let code = 1;
 try {
