@@ -1,0 +1,109 @@
+/**
+ * Where the crawler may fetch images from. Logo URLs come from a third party's JSON, so each one —
+ * and each redirect — is checked before any connection is made: only Naver's image CDNs
+ * (`*.phinf.naver.net`, `*.pstatic.net`) on standard ports, or, when the API is moved with
+ * `DS_NAVER_API_URL`, that same origin with a Naver image host as the first path segment
+ * (how the offline replica and path-style proxies expose the CDNs).
+ */
+
+/** Naver's shared placeholder, served for many unrelated channels: not a logo. */
+export const NAVER_DEFAULT_IMAGE_PATH = '/20241021_160/1729515956246bEynj_JPEG/6f8a5992.jpg';
+
+const NAVER_IMAGE_HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:phinf\.naver\.net|pstatic\.net)$/;
+/** Hosts of the `dthumb` resizing wrapper, whose `src` parameter holds the original URL. */
+const DTHUMB_HOSTS = new Set(['phinf.pstatic.net', 'dthumb-phinf.pstatic.net']);
+
+export function isNaverImageHost(hostname: string): boolean {
+  return NAVER_IMAGE_HOST.test(hostname.toLowerCase());
+}
+
+export type ImageUrlDecision =
+  | {
+      ok: true;
+      /** The URL to fetch. */
+      url: URL;
+      /** The Naver host the image lives on (taken from the first path segment behind an overridden API). */
+      naverHost: string;
+      /** The path on that Naver host. */
+      naverPath: string;
+      isDefaultImage: boolean;
+    }
+  | { ok: false; reason: 'invalid-logo-url' | 'refused-host'; detail: string };
+
+/** Where a URL points on Naver's CDN, or `undefined` if it is not an allowed image location. */
+function locate(
+  url: URL,
+  apiOrigin: string | undefined,
+): { naverHost: string; naverPath: string } | undefined {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username || url.password) return undefined;
+  if (apiOrigin && url.origin === apiOrigin) {
+    const [, first = '', ...rest] = url.pathname.split('/');
+    if (!isNaverImageHost(first)) return undefined;
+    return { naverHost: first.toLowerCase(), naverPath: `/${rest.join('/')}` };
+  }
+  if (url.port !== '' || !isNaverImageHost(url.hostname)) return undefined;
+  return { naverHost: url.hostname.toLowerCase(), naverPath: url.pathname };
+}
+
+function parse(raw: string, base?: URL): URL | undefined {
+  try {
+    return new URL(raw.startsWith('//') ? `https:${raw}` : raw, base);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decides whether and where to fetch a logo URL from the API: unwraps `dthumb` resizing wrappers
+ * (`https://phinf.pstatic.net/dthumb/?src="<original>"&type=f240_240_q90`) to the original, then
+ * applies the host policy. `apiOrigin` is the overridden API's origin, or `undefined` against Naver.
+ */
+export function decideImageUrl(raw: string, apiOrigin: string | undefined): ImageUrlDecision {
+  let url = parse(raw.trim());
+  if (!url) return { ok: false, reason: 'invalid-logo-url', detail: `not a URL: ${raw.slice(0, 200)}` };
+  for (let depth = 0; depth < 3; depth += 1) {
+    const where = locate(url, apiOrigin);
+    if (!where || !DTHUMB_HOSTS.has(where.naverHost) || !where.naverPath.startsWith('/dthumb')) break;
+    const src = url.searchParams.get('src');
+    if (!src) break;
+    const inner = parse(src.replace(/^["']|["']$/g, ''));
+    if (!inner)
+      return {
+        ok: false,
+        reason: 'invalid-logo-url',
+        detail: `dthumb src is not a URL: ${src.slice(0, 200)}`,
+      };
+    url = inner;
+  }
+  return checkImageUrl(url, apiOrigin);
+}
+
+/** The host policy alone, for redirect targets. */
+export function checkImageUrl(url: URL, apiOrigin: string | undefined): ImageUrlDecision {
+  const where = locate(url, apiOrigin);
+  if (!where) {
+    return {
+      ok: false,
+      reason: 'refused-host',
+      detail: `${url.protocol}//${url.host}${url.pathname.split('/').slice(0, 2).join('/')} is not a Naver image host`,
+    };
+  }
+  return { ok: true, url, ...where, isDefaultImage: where.naverPath === NAVER_DEFAULT_IMAGE_PATH };
+}
+
+/** Resolves a redirect's Location against the current URL and applies the host policy to it. */
+export function checkRedirect(
+  location: string,
+  current: URL,
+  apiOrigin: string | undefined,
+): ImageUrlDecision {
+  const next = parse(location, current);
+  if (!next)
+    return {
+      ok: false,
+      reason: 'invalid-logo-url',
+      detail: `redirect to a non-URL: ${location.slice(0, 200)}`,
+    };
+  return checkImageUrl(next, apiOrigin);
+}

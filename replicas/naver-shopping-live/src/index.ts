@@ -1,0 +1,32 @@
+export {
+  CATEGORIES,
+  type Catalog,
+  type CatalogItem,
+  type CatalogOptions,
+  generateCatalog,
+  type LogoFault,
+  type LogoFaultRates,
+  type LogoFormat,
+  listBrands,
+  NAVER_DEFAULT_IMAGE,
+  NAVER_IMAGE_HOSTS,
+  type ReplicaBrand,
+  type ReplicaChannel,
+  type ReplicaLogo,
+} from './generate-catalog.ts';
+export type * from './naver-shapes.ts';
+export {
+  BLOCK_PAGE_TEXT,
+  BROADCAST_PATH_PREFIX,
+  type FaultScope,
+  FOREIGN_HOST,
+  GATHERING_PATH,
+  type NaverReplica,
+  type NaverReplicaOptions,
+  type ReplicaRequestRecord,
+  type ReplicaStats,
+  type RequestFaults,
+  startNaverReplica,
+  TIMELINE_CURRENT_PATH,
+  TIMELINE_NEXT_PATH,
+} from './start-naver-replica.ts';
