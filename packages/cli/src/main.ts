@@ -5,6 +5,7 @@ import {
   DagInstance,
   describeError,
   executeRun,
+  executeStoredRun,
   FINISHED_RUN_STATUSES,
   formatDuration,
   RUN_STATUSES,
@@ -489,6 +490,43 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             }
             await new Promise((r) => setTimeout(r, 250));
           }
+        }
+      });
+    });
+
+  program
+    .command('execute-run <runId>')
+    .description('execute a stored run in this process (used by `dag dev` run processes and workers)')
+    .option('--json', 'print one JSON result and nothing else')
+    .option('-q, --quiet', 'do not print log lines')
+    .action(async (runId: string, opts: { json?: boolean; quiet?: boolean }) => {
+      const workspace = await loadWorkspace(globals());
+      await withInstance(async (instance) => {
+        const run = await instance.storage.getRun(runId);
+        if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
+        // A single loaded location (e.g. -f) is used whatever the run recorded.
+        const location = workspace.location(
+          globals().location ?? (workspace.locations.length === 1 ? undefined : (run.location ?? undefined)),
+        );
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        try {
+          const result = await executeStoredRun({
+            instance,
+            definitions: location.definitions,
+            location: location.name,
+            runId,
+            signal: controller.signal,
+            ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
+          });
+          if (opts.json) io.out(JSON.stringify(result, null, 2));
+          else io.err(`\n${summary(result)}`);
+          setExit(result.status === 'SUCCESS' ? EXIT_OK : EXIT_RUN_FAILED);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
       });
     });

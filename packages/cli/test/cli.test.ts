@@ -205,6 +205,24 @@ describe('dag CLI against an external instance URL', () => {
     assert.doesNotMatch(result.stdout + result.stderr, /s3cr3t-pw-value/);
   });
 
+  test('execute-run executes a run stored by another process', async () => {
+    const { DagInstance, submitRun } = await import('@dag/core');
+    const { default: defs } = await import('./fixtures/good.ts');
+    const instance = await DagInstance.open({ home, postgresUrl: env.DAG_POSTGRES_URL! });
+    let runId: string;
+    try {
+      runId = (await submitRun(instance, defs, { selection: 'raw', location: 'good' })).runId;
+    } finally {
+      await instance.close();
+    }
+    const result = await dag(['-f', fixture('good'), 'execute-run', runId, '--json'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as { runId: string; status: string }).status, 'SUCCESS');
+    const again = await dag(['-f', fixture('good'), 'execute-run', runId], env);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /only a NOT_STARTED or QUEUED run can be executed/);
+  });
+
   test('instance info, migrate and purge', async () => {
     const info = await dag(['instance', 'info', '--json'], env);
     assert.equal(info.code, 0, info.stderr);

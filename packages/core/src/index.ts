@@ -67,6 +67,8 @@ export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
 export { descendants, isProcessAlive, killProcessTree, spawnProcess } from './execution/process-tree.ts';
 export { retryDelay } from './execution/retry.ts';
+export type { SubmitOptions } from './execution/stored-run.ts';
+export { executeStoredRun, reexecutionOptions, submitRun } from './execution/stored-run.ts';
 export { AssetGraph } from './graph/asset-graph.ts';
 export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';

@@ -128,6 +128,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       location: options.location ?? null,
       status: 'STARTED',
       assetSelection: plan.assetSelection,
+      selection: options.selection ?? null,
+      stepKeys: options.stepKeys ?? null,
       runConfig: plan.runConfig as Record<string, unknown>,
       tags: plan.tags,
       parentRunId: options.parentRunId ?? null,

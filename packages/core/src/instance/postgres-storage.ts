@@ -30,6 +30,8 @@ interface RunRow {
   location: string | null;
   status: RunStatus;
   asset_selection: string[] | null;
+  selection: string | null;
+  step_keys: string[] | null;
   run_config: Record<string, unknown>;
   tags: Record<string, string>;
   parent_run_id: string | null;
@@ -62,6 +64,8 @@ function toRun(row: RunRow): RunRecord {
     location: row.location,
     status: row.status,
     assetSelection: row.asset_selection,
+    selection: row.selection,
+    stepKeys: row.step_keys,
     runConfig: row.run_config,
     tags: row.tags,
     parentRunId: row.parent_run_id,
@@ -201,8 +205,9 @@ export class PostgresStorage implements InstanceStorage {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<RunRow>(
-        `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id,
+                           selection, step_keys)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
         [
           run.runId,
           run.jobName,
@@ -213,6 +218,8 @@ export class PostgresStorage implements InstanceStorage {
           JSON.stringify(run.tags ?? {}),
           run.parentRunId ?? null,
           run.rootRunId ?? null,
+          run.selection ?? null,
+          run.stepKeys ? JSON.stringify(run.stepKeys) : null,
         ],
       );
       for (const [key, value] of Object.entries(run.tags ?? {})) {

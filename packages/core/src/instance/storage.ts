@@ -8,6 +8,10 @@ export interface RunRecord {
   status: RunStatus;
   /** Asset keys of an asset run, null for an op job. */
   assetSelection: string[] | null;
+  /** The selection as given at launch (ad-hoc asset runs, or a narrowing of a job). */
+  selection: string | null;
+  /** Only these steps run (a re-execution from failure); null for all. */
+  stepKeys: string[] | null;
   runConfig: Record<string, unknown>;
   tags: Record<string, string>;
   parentRunId: string | null;
@@ -27,6 +31,8 @@ export interface NewRun {
   location?: string | null;
   status: RunStatus;
   assetSelection: string[] | null;
+  selection?: string | null;
+  stepKeys?: string[] | null;
   runConfig?: Record<string, unknown>;
   tags?: Record<string, string>;
   parentRunId?: string | null;

@@ -50,6 +50,15 @@ export async function loadDefinitionsFile(file: string): Promise<Definitions> {
   );
 }
 
+/** `pipelines/ds/src/definitions.ts` -> `ds`; `fixtures/good.ts` -> `good`. */
+function locationNameFor(file: string): string {
+  const base = path.basename(file, path.extname(file));
+  if (base !== 'definitions' && base !== 'index') return base;
+  let dir = path.dirname(file);
+  if (path.basename(dir) === 'src') dir = path.dirname(dir);
+  return path.basename(dir) || 'default';
+}
+
 /** Finds workspace.yaml in `cwd` or the nearest parent folder. */
 export async function findWorkspaceFile(cwd = process.cwd()): Promise<string | undefined> {
   let dir = path.resolve(cwd);
@@ -86,7 +95,7 @@ export class Workspace {
     const cwd = options.cwd ?? process.cwd();
     if (options.file) {
       const file = path.resolve(cwd, options.file);
-      const name = path.basename(path.dirname(path.dirname(file))) || 'default';
+      const name = locationNameFor(file);
       return new Workspace([{ name, file, definitions: await loadDefinitionsFile(file) }], file);
     }
     const workspaceFile = options.workspaceFile ?? (await findWorkspaceFile(cwd));

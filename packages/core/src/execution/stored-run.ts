@@ -1,0 +1,137 @@
+import type { Definitions } from '../definitions/definitions.ts';
+import type { RunConfig } from '../definitions/job.ts';
+import { describeError, UsageError } from '../errors.ts';
+import type { DagInstance } from '../instance/dag-instance.ts';
+import type { RunRecord } from '../instance/storage.ts';
+import type { RunResult, RunStatus } from '../types.ts';
+import { type ExecuteOptions, executeRun } from './executor.ts';
+import { ASSET_JOB_NAME, planRun } from './plan.ts';
+
+export interface SubmitOptions {
+  location?: string | null;
+  job?: string;
+  selection?: string;
+  runConfig?: RunConfig;
+  tags?: Record<string, string>;
+  parentRunId?: string;
+  rootRunId?: string;
+  /** Run only these steps (re-execution). */
+  stepKeys?: string[];
+  /** Default NOT_STARTED; QUEUED when a queue decides when it starts. */
+  status?: Extract<RunStatus, 'NOT_STARTED' | 'QUEUED'>;
+}
+
+/**
+ * Validates a run (job, selection, run config, resource config) and stores it without
+ * executing it, for another process to execute with `executeStoredRun` (a run process of
+ * `dag dev`, a worker, the daemon's queue). Invalid input throws here and stores nothing.
+ */
+export async function submitRun(
+  instance: DagInstance,
+  definitions: Definitions,
+  options: SubmitOptions,
+): Promise<RunRecord> {
+  const plan = planRun(definitions, {
+    ...(options.job !== undefined ? { job: options.job } : {}),
+    ...(options.selection !== undefined ? { selection: options.selection } : {}),
+    ...(options.runConfig !== undefined ? { runConfig: options.runConfig } : {}),
+    ...(options.tags !== undefined ? { tags: options.tags } : {}),
+    ...(options.stepKeys !== undefined ? { stepKeys: options.stepKeys } : {}),
+  });
+  return await instance.storage.createRun({
+    runId: plan.runId,
+    jobName: plan.jobName,
+    location: options.location ?? null,
+    status: options.status ?? 'NOT_STARTED',
+    assetSelection: plan.assetSelection,
+    selection: options.selection ?? null,
+    stepKeys: options.stepKeys ?? null,
+    runConfig: plan.runConfig as Record<string, unknown>,
+    tags: plan.tags,
+    parentRunId: options.parentRunId ?? null,
+    rootRunId: options.rootRunId ?? options.parentRunId ?? null,
+  });
+}
+
+/**
+ * Executes a run stored by `submitRun`, in this process. A run whose plan no longer
+ * validates (the definitions changed since it was submitted) is marked FAILURE with the reason.
+ */
+export async function executeStoredRun(
+  options: Omit<
+    ExecuteOptions,
+    'job' | 'selection' | 'runConfig' | 'tags' | 'stepKeys' | 'runId' | 'existingRun'
+  > & {
+    runId: string;
+  },
+): Promise<RunResult> {
+  const storage = options.instance.storage;
+  const run = await storage.getRun(options.runId);
+  if (!run) throw new UsageError(`Unknown run '${options.runId}'.`);
+  if (run.status !== 'NOT_STARTED' && run.status !== 'QUEUED') {
+    throw new UsageError(
+      `Run ${run.runId} is ${run.status}; only a NOT_STARTED or QUEUED run can be executed.`,
+    );
+  }
+  const isJob = run.jobName !== ASSET_JOB_NAME;
+  const selection =
+    run.selection ?? (isJob ? undefined : (run.assetSelection ?? []).map((k) => `key:"${k}"`).join(' or '));
+  try {
+    return await executeRun({
+      ...options,
+      existingRun: true,
+      ...(isJob ? { job: run.jobName } : {}),
+      ...(selection ? { selection } : {}),
+      ...(run.stepKeys ? { stepKeys: run.stepKeys } : {}),
+      runConfig: run.runConfig as RunConfig,
+      tags: run.tags,
+    });
+  } catch (error) {
+    const current = await storage.getRun(run.runId);
+    if (current && (current.status === 'NOT_STARTED' || current.status === 'QUEUED')) {
+      const message = `The run could not start: ${describeError(error)}`;
+      await storage.storeEvent({ runId: run.runId, type: 'RUN_FAILURE', level: 'error', message });
+      await storage.updateRun(run.runId, { status: 'FAILURE', error: message, endedAt: new Date() });
+    }
+    throw error;
+  }
+}
+
+/**
+ * What a re-execution of a finished run needs: its job, selection and config, and (from
+ * failure) only the steps that did not succeed.
+ */
+export async function reexecutionOptions(
+  instance: DagInstance,
+  parentRunId: string,
+  options: { fromFailure?: boolean } = {},
+): Promise<SubmitOptions> {
+  const parent = await instance.storage.getRun(parentRunId);
+  if (!parent) throw new UsageError(`Unknown run '${parentRunId}'.`);
+  if (!['SUCCESS', 'FAILURE', 'CANCELED'].includes(parent.status)) {
+    throw new UsageError(`Run ${parentRunId} is ${parent.status}; re-execute a run once it has finished.`);
+  }
+  let stepKeys = parent.stepKeys ?? undefined;
+  if (options.fromFailure) {
+    if (parent.status === 'SUCCESS')
+      throw new UsageError(`Run ${parentRunId} succeeded: there is no failure to re-execute from.`);
+    const events = await instance.storage.getEvents(parentRunId, { types: ['RUN_START', 'STEP_SUCCESS'] });
+    const planned = (events.find((e) => e.type === 'RUN_START')?.data?.steps as string[] | undefined) ?? [];
+    const succeeded = new Set(events.filter((e) => e.type === 'STEP_SUCCESS').map((e) => e.stepKey));
+    stepKeys = planned.filter((k) => !succeeded.has(k));
+  }
+  const isJob = parent.jobName !== ASSET_JOB_NAME;
+  const selection =
+    parent.selection ??
+    (isJob ? undefined : (parent.assetSelection ?? []).map((k) => `key:"${k}"`).join(' or '));
+  return {
+    location: parent.location,
+    ...(isJob ? { job: parent.jobName } : {}),
+    ...(selection ? { selection } : {}),
+    runConfig: parent.runConfig as RunConfig,
+    tags: parent.tags,
+    parentRunId: parent.runId,
+    rootRunId: parent.rootRunId ?? parent.runId,
+    ...(stepKeys ? { stepKeys } : {}),
+  };
+}
