@@ -13,16 +13,24 @@ export type {
 } from './definitions/asset.ts';
 export { asset, assetCheck, DEFAULT_GROUP, MaterializeResult } from './definitions/asset.ts';
 export type {
+  AssetSensorContext,
+  AssetSensorOptions,
   DefaultStatus,
+  FreshnessSensorContext,
+  FreshnessSensorOptions,
   RunRequest,
+  RunStatusSensorContext,
+  RunStatusSensorOptions,
   ScheduleDefinition,
   ScheduleOptions,
   SensorContext,
   SensorDefinition,
+  SensorLogger,
   SensorOptions,
   SensorResult,
+  SensorType,
 } from './definitions/automation.ts';
-export { schedule, sensor } from './definitions/automation.ts';
+export { assetSensor, freshnessSensor, runStatusSensor, schedule, sensor } from './definitions/automation.ts';
 export type { DefinitionsOptions } from './definitions/definitions.ts';
 export { Definitions } from './definitions/definitions.ts';
 export type {

@@ -1,4 +1,6 @@
 import { DefinitionError } from '../errors.ts';
+import type { RunRecord, StoredEvent } from '../instance/storage.ts';
+import type { AssetDefinition } from './asset.ts';
 import type { JobDefinition, RunConfig } from './job.ts';
 import { assertValidName } from './validation.ts';
 
@@ -94,7 +96,15 @@ export interface SensorContext {
   /** The cursor the previous tick returned, or undefined on the first tick. */
   cursor: string | undefined;
   lastTickAt: Date | undefined;
+  /** The daemon's clock at this tick (injected in tests). */
+  now: Date;
   signal: AbortSignal;
+  log: SensorLogger;
+}
+
+export interface SensorLogger {
+  info(message: string): void;
+  warn(message: string): void;
 }
 
 export interface SensorResult {
@@ -103,45 +113,158 @@ export interface SensorResult {
   skipReason?: string;
 }
 
-export interface SensorOptions {
+export type SensorType = 'standard' | 'run_status' | 'asset' | 'freshness';
+
+interface SensorBase {
   name: string;
-  job: JobDefinition | string;
   description?: string;
   /** Seconds between evaluations. Default 30. */
   minimumIntervalSeconds?: number;
   defaultStatus?: DefaultStatus;
+}
+
+export interface SensorOptions extends SensorBase {
+  job: JobDefinition | string;
   fn: (ctx: SensorContext) => SensorResult | Promise<SensorResult>;
+}
+
+/** What a run-status sensor sees: one finished run (and its events, loaded on demand). */
+export interface RunStatusSensorContext {
+  run: RunRecord;
+  events: () => Promise<StoredEvent[]>;
+  /** A link to the run in the UI, from DAG_UI_URL (default http://127.0.0.1:3000). */
+  runUrl: string;
+  now: Date;
+  signal: AbortSignal;
+  log: SensorLogger;
+}
+
+export interface RunStatusSensorOptions extends SensorBase {
+  /** The status that triggers the sensor. */
+  runStatus: 'SUCCESS' | 'FAILURE' | 'CANCELED';
+  /** Only runs of these jobs (default: every job). */
+  monitoredJobs?: (JobDefinition | string)[];
+  /** The job to launch from returned run requests, if any. */
+  job?: JobDefinition | string;
+  fn: (ctx: RunStatusSensorContext) => undefined | RunRequest[] | Promise<undefined | RunRequest[]>;
+}
+
+export interface AssetSensorContext {
+  assetKey: string;
+  materialization: StoredEvent;
+  now: Date;
+  signal: AbortSignal;
+  log: SensorLogger;
+}
+
+export interface AssetSensorOptions extends SensorBase {
+  asset: AssetDefinition | string;
+  job: JobDefinition | string;
+  fn: (ctx: AssetSensorContext) => undefined | RunRequest[] | Promise<undefined | RunRequest[]>;
+}
+
+export interface FreshnessSensorContext {
+  assetKey: string;
+  /** True when the asset just became stale, false when it just became fresh again. */
+  stale: boolean;
+  lagMinutes: number | null;
+  maximumLagMinutes: number;
+  now: Date;
+  signal: AbortSignal;
+  log: SensorLogger;
+}
+
+export interface FreshnessSensorOptions extends SensorBase {
+  fn: (ctx: FreshnessSensorContext) => void | Promise<void>;
 }
 
 export interface SensorDefinition {
   readonly kind: 'sensor';
+  readonly type: SensorType;
   readonly name: string;
-  readonly jobName: string;
+  /** The job runs are requested for (null for sensors that only alert). */
+  readonly jobName: string | null;
   readonly description: string | undefined;
   readonly minimumIntervalSeconds: number;
   readonly defaultStatus: DefaultStatus;
-  readonly fn: SensorOptions['fn'];
+  readonly fn?: SensorOptions['fn'];
+  readonly runStatus?: RunStatusSensorOptions['runStatus'];
+  readonly monitoredJobs?: readonly string[] | undefined;
+  readonly runStatusFn?: RunStatusSensorOptions['fn'];
+  readonly assetKey?: string;
+  readonly assetFn?: AssetSensorOptions['fn'];
+  readonly freshnessFn?: FreshnessSensorOptions['fn'];
+}
+
+function sensorBase(options: SensorBase) {
+  assertValidName(options.name, 'sensor');
+  const interval = options.minimumIntervalSeconds ?? 30;
+  if (!(interval > 0)) {
+    throw new DefinitionError(`Sensor '${options.name}': minimumIntervalSeconds must be > 0, got ${interval}.`);
+  }
+  return {
+    kind: 'sensor' as const,
+    name: options.name,
+    description: options.description,
+    minimumIntervalSeconds: interval,
+    defaultStatus: options.defaultStatus ?? ('STOPPED' as const),
+  };
+}
+
+function requireFn(name: string, fn: unknown): void {
+  if (typeof fn !== 'function') throw new DefinitionError(`Sensor '${name}' needs an fn.`);
 }
 
 /**
- * A sensor: polls for an event and requests runs; `runKey` dedupes, the cursor persists.
+ * A sensor: polls for an event and requests runs; `runKey` dedupes forever, the cursor
+ * persists in the same transaction as the runs a tick requests.
+ *
+ * @example
+ * sensor({ name: 'new_files', job, minimumIntervalSeconds: 60, fn: async ({ cursor }) => ({ runRequests: [{ runKey: 'x' }] }) });
  */
 export function sensor(options: SensorOptions): SensorDefinition {
-  assertValidName(options.name, 'sensor');
-  if (typeof options.fn !== 'function') throw new DefinitionError(`Sensor '${options.name}' needs an fn.`);
-  const interval = options.minimumIntervalSeconds ?? 30;
-  if (!(interval > 0)) {
+  requireFn(options.name, options.fn);
+  return { ...sensorBase(options), type: 'standard', jobName: jobNameOf(options.job, options.name), fn: options.fn };
+}
+
+/**
+ * Reacts to runs finishing with a status (each run is seen once), e.g. to alert on failures.
+ *
+ * @example
+ * runStatusSensor({ name: 'on_failure', runStatus: 'FAILURE', fn: async ({ run, runUrl }) => { ... } });
+ */
+export function runStatusSensor(options: RunStatusSensorOptions): SensorDefinition {
+  requireFn(options.name, options.fn);
+  if (!['SUCCESS', 'FAILURE', 'CANCELED'].includes(options.runStatus)) {
     throw new DefinitionError(
-      `Sensor '${options.name}': minimumIntervalSeconds must be > 0, got ${interval}.`,
+      `Sensor '${options.name}': runStatus must be SUCCESS, FAILURE or CANCELED, got ${JSON.stringify(options.runStatus)}.`,
     );
   }
   return {
-    kind: 'sensor',
-    name: options.name,
-    jobName: jobNameOf(options.job, options.name),
-    description: options.description,
-    minimumIntervalSeconds: interval,
-    defaultStatus: options.defaultStatus ?? 'STOPPED',
-    fn: options.fn,
+    ...sensorBase({ minimumIntervalSeconds: 5, ...options }),
+    type: 'run_status',
+    jobName: options.job === undefined ? null : jobNameOf(options.job, options.name),
+    runStatus: options.runStatus,
+    monitoredJobs: options.monitoredJobs?.map((j) => jobNameOf(j, options.name)),
+    runStatusFn: options.fn,
   };
+}
+
+/** Reacts to each new materialization of an asset. */
+export function assetSensor(options: AssetSensorOptions): SensorDefinition {
+  requireFn(options.name, options.fn);
+  const assetKey = typeof options.asset === 'string' ? options.asset : options.asset.key;
+  return {
+    ...sensorBase(options),
+    type: 'asset',
+    jobName: jobNameOf(options.job, options.name),
+    assetKey,
+    assetFn: options.fn,
+  };
+}
+
+/** Called when an asset with a freshness policy becomes stale (and fresh again). */
+export function freshnessSensor(options: FreshnessSensorOptions): SensorDefinition {
+  requireFn(options.name, options.fn);
+  return { ...sensorBase(options), type: 'freshness', jobName: null, freshnessFn: options.fn };
 }

@@ -108,6 +108,19 @@ export class Definitions {
     this.schedules = uniqueByName(options.schedules ?? [], 'schedule');
     this.sensors = uniqueByName(options.sensors ?? [], 'sensor');
     for (const instigator of [...this.schedules.values(), ...this.sensors.values()]) {
+      if (instigator.kind === 'sensor' && instigator.monitoredJobs) {
+        for (const name of instigator.monitoredJobs) {
+          if (!jobs.has(name)) {
+            throw new DefinitionError(
+              `Sensor '${instigator.name}' monitors unknown job '${name}'.${didYouMean(name, jobs.keys())}`,
+            );
+          }
+        }
+      }
+      if (instigator.kind === 'sensor' && instigator.assetKey && !this.graph.has(instigator.assetKey)) {
+        throw new DefinitionError(`Sensor '${instigator.name}' watches unknown asset '${instigator.assetKey}'.`);
+      }
+      if (instigator.jobName === null) continue;
       if (!jobs.has(instigator.jobName)) {
         throw new DefinitionError(
           `${instigator.kind === 'schedule' ? 'Schedule' : 'Sensor'} '${instigator.name}' targets unknown job '${instigator.jobName}'.${didYouMean(instigator.jobName, jobs.keys())}`,

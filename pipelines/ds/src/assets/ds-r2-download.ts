@@ -1,0 +1,191 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { asset, MaterializeResult, md } from '@dag/core';
+import { BucketAccessError, type ObjectInfo, ObjectStoreError } from '@dag/object-store';
+import { z } from 'zod';
+import { DownloadManifest } from '../lib/download-manifest.ts';
+import { EtaReporter } from '../lib/eta-reporter.ts';
+import { isPng, localPathForKey, removeStaleTempFiles, statOrUndefined } from '../lib/local-files.ts';
+import { type LogoHistoryRow, recordLogoHistory } from '../lib/logo-history.ts';
+import { readLogoMetadata } from '../lib/logo-metadata.ts';
+import { mapBounded } from '../lib/map-bounded.ts';
+import { retryWithBackoff } from '../lib/retry-with-backoff.ts';
+import { dsDuckDb } from '../resources/ds-duckdb.ts';
+import { dsFiles } from '../resources/ds-files.ts';
+import { dsR2Source } from '../resources/ds-r2-source.ts';
+import { dsImgR2Docker } from './ds-img-r2-docker.ts';
+import { dsImgR2Node } from './ds-img-r2-node.ts';
+
+export interface FailedItem {
+  file: string;
+  error: string;
+}
+
+/** Errors no retry can fix: the bucket is unusable, or the key is invalid. */
+function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof BucketAccessError ||
+    (error instanceof ObjectStoreError && /Invalid object key/.test(error.message))
+  );
+}
+
+/**
+ * Downloads every PNG of the source bucket into `<dataDir>/<source-bucket>/`, keeping the
+ * object keys as relative paths. An object is skipped when the manifest has the same size and
+ * etag and the file is still there (waiting in the download folder, or already published in
+ * `final/`). Each download is atomic (temp file, then rename) and retried with backoff.
+ */
+export const dsR2Download = asset(
+  {
+    name: 'ds_r2_download',
+    group: 'DS',
+    description:
+      'Downloads every PNG of the source bucket into data/images/ds/<source-bucket>/ (paginated listing, 16 in flight, unchanged files skipped, progress and ETA in the log).',
+    deps: [dsImgR2Docker, dsImgR2Node],
+    tags: { tier: 'bronze' },
+    kinds: ['s3', 'png'],
+    config: z.object({
+      concurrency: z.number().int().min(1).max(256).default(16),
+      attempts: z.number().int().min(1).max(10).default(4),
+    }),
+    resources: { source: dsR2Source, files: dsFiles, duckdb: dsDuckDb },
+    io: false,
+  },
+  async (ctx) => {
+    const started = Date.now();
+    const { source, files, duckdb } = ctx.resources;
+    const dir = files.downloadDir(source.bucket);
+    await mkdir(dir, { recursive: true });
+    const stale = await removeStaleTempFiles(dir);
+    if (stale > 0)
+      ctx.log.warn(`Removed ${stale} temporary file(s) left by an interrupted earlier download.`);
+
+    try {
+      await source.store.headBucket();
+    } catch (error) {
+      throw new Error(
+        `ds_r2_download: the source bucket ${source.location} cannot be used: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    ctx.log.info(`Listing PNGs in ${source.location}...`);
+    const objects: ObjectInfo[] = [];
+    let others = 0;
+    for await (const object of source.store.list()) {
+      if (isPng(object.key)) objects.push(object);
+      else others += 1;
+    }
+    ctx.log.info(
+      `${objects.length} PNG(s) in ${source.location}${others ? ` (${others} other object(s) ignored)` : ''}.`,
+    );
+
+    const manifest = await DownloadManifest.load(files.stateDir, source.bucket);
+    const failed: FailedItem[] = [];
+    const history: LogoHistoryRow[] = [];
+    const todo: { object: ObjectInfo; target: string }[] = [];
+    let upToDate = 0;
+    for (const object of objects) {
+      const target = localPathForKey(dir, object.key);
+      if (target instanceof Error) {
+        failed.push({ file: object.key, error: target.message });
+        continue;
+      }
+      const known = manifest.get(object.key);
+      if (known && known.size === object.size && known.etag === object.etag) {
+        const waiting = await statOrUndefined(target);
+        const published = await statOrUndefined(path.join(files.finalDir, ...object.key.split('/')));
+        if (waiting?.size === object.size || published?.size === object.size) {
+          upToDate += 1;
+          continue;
+        }
+      }
+      todo.push({ object, target });
+    }
+    if (upToDate > 0) ctx.log.info(`${upToDate} PNG(s) unchanged since the last download: skipped.`);
+
+    const eta = new EtaReporter('downloaded', 'PNGs', todo.length);
+    let done = 0;
+    let downloaded = 0;
+    let bytes = 0;
+    try {
+      await mapBounded(
+        todo,
+        ctx.config.concurrency,
+        async ({ object, target }) => {
+          try {
+            await retryWithBackoff(() => source.store.download(object.key, target), {
+              attempts: ctx.config.attempts,
+              signal: ctx.signal,
+              isPermanent,
+            });
+            const head = await retryWithBackoff(() => source.store.head(object.key), {
+              attempts: ctx.config.attempts,
+              signal: ctx.signal,
+              isPermanent,
+            });
+            const { channelId, brand } = readLogoMetadata(head?.metadata ?? {});
+            manifest.set(object.key, { size: object.size, etag: object.etag, channelId, brand });
+            downloaded += 1;
+            bytes += object.size;
+          } catch (error) {
+            if (ctx.signal.aborted) return;
+            const message = `download failed after ${ctx.config.attempts} attempt(s): ${(error as Error).message}`;
+            failed.push({ file: object.key, error: message });
+          }
+          done += 1;
+          ctx.progress(done, todo.length, `${done}/${todo.length} PNGs`);
+          const line = eta.line(done);
+          if (line) ctx.log.info(line);
+        },
+        ctx.signal,
+      );
+    } finally {
+      // Whatever finished is kept, also when the run is terminated half-way.
+      await manifest.save();
+    }
+    if (ctx.signal.aborted) throw new Error('ds_r2_download was terminated; downloads so far are kept.');
+
+    for (const item of failed) {
+      const object = objects.find((o) => o.key === item.file);
+      history.push({
+        runId: ctx.runId,
+        file: item.file,
+        pngMd5: object?.etag ?? '',
+        channelId: null,
+        brand: null,
+        companyId: null,
+        pngUrl: null,
+        webpUrl: null,
+        status: 'download_failed',
+        error: item.error,
+        bytes: object?.size ?? null,
+        processedAt: new Date(),
+      });
+      ctx.log.error(`Failed: ${item.file}: ${item.error}`);
+    }
+    await recordLogoHistory(duckdb, history);
+
+    const metadata = {
+      'PNGs downloaded': md.int(downloaded),
+      'PNGs in bucket': md.int(objects.length),
+      'PNGs unchanged (skipped)': md.int(upToDate),
+      'failed items': md.int(failed.length),
+      ...(failed.length > 0
+        ? { 'failed items (table)': md.table(failed.slice(0, 200).map((f) => ({ ...f }))) }
+        : {}),
+      'bytes downloaded': md.int(bytes),
+      duration: md.duration(Date.now() - started),
+      'local path': md.path(dir),
+      bucket: md.text(source.location),
+    };
+    if (failed.length > 0 && downloaded + upToDate === 0) {
+      ctx.addMetadata(metadata);
+      throw new Error(
+        `ds_r2_download: none of the ${objects.length} PNG(s) of ${source.location} could be downloaded; first error: ${failed[0]?.file}: ${failed[0]?.error}`,
+      );
+    }
+    return new MaterializeResult({ metadata });
+  },
+);

@@ -1,0 +1,33 @@
+import { formatDuration } from '@dag/core';
+
+/**
+ * Formats progress lines with rate and ETA, at most once per `intervalMs`:
+ * `downloaded 120/1,000 PNGs (12%), 45.2/s, ETA 19.5s`.
+ */
+export class EtaReporter {
+  private readonly started = Date.now();
+  private last = 0;
+
+  constructor(
+    private readonly verb: string,
+    private readonly noun: string,
+    private readonly total: number,
+    private readonly intervalMs = 2000,
+  ) {}
+
+  /** The line to log now, or undefined when the last one is too recent (the final one always passes). */
+  line(done: number): string | undefined {
+    const now = Date.now();
+    if (done < this.total && now - this.last < this.intervalMs) return undefined;
+    this.last = now;
+    const elapsed = now - this.started;
+    const rate = elapsed > 0 ? (done / elapsed) * 1000 : 0;
+    const remaining = rate > 0 ? ((this.total - done) / rate) * 1000 : undefined;
+    const percent = this.total > 0 ? Math.floor((done / this.total) * 100) : 100;
+    const eta =
+      done >= this.total
+        ? `done in ${formatDuration(elapsed)}`
+        : `ETA ${remaining === undefined ? '?' : formatDuration(remaining)}`;
+    return `${this.verb} ${done.toLocaleString('en-US')}/${this.total.toLocaleString('en-US')} ${this.noun} (${percent}%), ${rate.toFixed(1)}/s, ${eta}`;
+  }
+}

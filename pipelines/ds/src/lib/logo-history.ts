@@ -1,0 +1,103 @@
+import type { DsDuckDb } from '../resources/ds-duckdb.ts';
+
+/** Outcome of one logo in one run. */
+export type LogoStatus = 'updated' | 'unmatched' | 'download_failed' | 'convert_failed' | 'upload_failed';
+
+export interface LogoHistoryRow {
+  runId: string;
+  /** The object key in the source bucket (the PNG's path relative to the download folder). */
+  file: string;
+  /** The PNG's MD5 (its etag): with `file`, the identity of a logo version. */
+  pngMd5: string;
+  channelId: string | null;
+  brand: string | null;
+  /** The company ids whose thumbnail points at this logo, comma-separated. */
+  companyId: string | null;
+  pngUrl: string | null;
+  webpUrl: string | null;
+  status: LogoStatus;
+  error: string | null;
+  bytes: number | null;
+  processedAt: Date;
+}
+
+/**
+ * Records rows in `ds_logo_updates`, one per (file, png_md5): a row for a logo version that is
+ * already there is replaced, so re-runs and runs resumed after a kill never duplicate history.
+ * Delete-then-insert in one transaction (rather than a unique index and ON CONFLICT) keeps
+ * DuckDB's eager constraint checks out of the way when a version is rewritten.
+ */
+export async function recordLogoHistory(duckdb: DsDuckDb, rows: readonly LogoHistoryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  // The last row for a version wins, as it would with an upsert.
+  const unique = new Map<string, LogoHistoryRow>();
+  for (const row of rows) unique.set(`${row.file}\u0000${row.pngMd5}`, row);
+  await duckdb.withConnection(async (c) => {
+    await c.run('BEGIN TRANSACTION');
+    try {
+      for (const row of unique.values()) {
+        await c.run('DELETE FROM ds_logo_updates WHERE file = $file AND png_md5 = $md5', {
+          file: row.file,
+          md5: row.pngMd5,
+        });
+        await c.run(
+          `INSERT INTO ds_logo_updates
+             (run_id, file, png_md5, channel_id, brand, company_id, png_url, webp_url, status, error, bytes, processed_at)
+           VALUES ($run_id, $file, $md5, $channel_id, $brand, $company_id, $png_url, $webp_url, $status, $error, $bytes,
+                   make_timestamptz($at::BIGINT * 1000))`,
+          {
+            run_id: row.runId,
+            file: row.file,
+            md5: row.pngMd5,
+            channel_id: row.channelId,
+            brand: row.brand,
+            company_id: row.companyId,
+            png_url: row.pngUrl,
+            webp_url: row.webpUrl,
+            status: row.status,
+            error: row.error,
+            bytes: row.bytes,
+            at: row.processedAt.getTime(),
+          },
+        );
+      }
+      await c.run('COMMIT');
+    } catch (error) {
+      await c.run('ROLLBACK').catch(() => {});
+      throw new Error(
+        `ds_duckdb: could not record ${unique.size} row(s) in ds_logo_updates of ${duckdb.path}.`,
+        {
+          cause: error,
+        },
+      );
+    }
+  });
+}
+
+/** The latest published version of every file, as recorded by earlier finalize runs. */
+export async function readPublishedLogos(duckdb: DsDuckDb): Promise<LogoHistoryRow[]> {
+  return await duckdb.withConnection(async (c) => {
+    const reader = await c.runAndReadAll(
+      `SELECT run_id, file, png_md5, channel_id, brand, company_id, png_url, webp_url, status, error, bytes,
+              epoch_ms(processed_at) AS at
+         FROM ds_logo_updates
+        WHERE png_url IS NOT NULL
+      QUALIFY row_number() OVER (PARTITION BY file ORDER BY processed_at DESC) = 1
+        ORDER BY file`,
+    );
+    return reader.getRowObjectsJS().map((r) => ({
+      runId: String(r.run_id),
+      file: String(r.file),
+      pngMd5: String(r.png_md5),
+      channelId: r.channel_id === null ? null : String(r.channel_id),
+      brand: r.brand === null ? null : String(r.brand),
+      companyId: r.company_id === null ? null : String(r.company_id),
+      pngUrl: r.png_url === null ? null : String(r.png_url),
+      webpUrl: r.webp_url === null ? null : String(r.webp_url),
+      status: String(r.status) as LogoStatus,
+      error: r.error === null ? null : String(r.error),
+      bytes: r.bytes === null ? null : Number(r.bytes),
+      processedAt: new Date(Number(r.at)),
+    }));
+  });
+}

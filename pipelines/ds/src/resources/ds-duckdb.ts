@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { resource } from '@dag/core';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { z } from 'zod';
+import { DEFAULT_DUCKDB_PATH } from '../ds-paths.ts';
+
+/** What `ds_duckdb` hands to assets. */
+export interface DsDuckDb {
+  readonly path: string;
+  /**
+   * Opens the database file, runs `fn` on a connection and closes it again. The file is held
+   * only for that long: DuckDB allows one writing process per file, and a run should not keep
+   * other readers (a notebook, the demo's summary) out for its whole duration.
+   */
+  withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The logo processing history. One row per logo version: (file, png_md5) is unique; processing
+ * the same bytes again (a re-run, a run resumed after a kill) replaces that row.
+ */
+export const LOGO_UPDATES_DDL = `
+CREATE TABLE IF NOT EXISTS ds_logo_updates (
+  run_id VARCHAR NOT NULL,
+  file VARCHAR NOT NULL,
+  png_md5 VARCHAR NOT NULL,
+  channel_id VARCHAR,
+  brand VARCHAR,
+  company_id VARCHAR,
+  png_url VARCHAR,
+  webp_url VARCHAR,
+  status VARCHAR NOT NULL,
+  error VARCHAR,
+  bytes BIGINT,
+  processed_at TIMESTAMPTZ NOT NULL
+)`;
+
+/** The DuckDB file of the pipeline's history (`data/ds.duckdb`; DS_DUCKDB_PATH overrides). */
+export const dsDuckDb = resource({
+  name: 'ds_duckdb',
+  description:
+    'DuckDB file holding the logo history table ds_logo_updates. DS_DUCKDB_PATH, default data/ds.duckdb.',
+  config: z.object({ path: z.string().default(DEFAULT_DUCKDB_PATH) }),
+  env: { path: 'DS_DUCKDB_PATH' },
+  create: async (config): Promise<DsDuckDb> => {
+    const file = path.resolve(config.path);
+    await mkdir(path.dirname(file), { recursive: true });
+    const withConnection = async <T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
+      let instance: DuckDBInstance;
+      try {
+        instance = await DuckDBInstance.create(file);
+      } catch (error) {
+        throw new Error(
+          `ds_duckdb: cannot open ${file}: another process may hold it open (DuckDB allows one writer per file); close it or set DS_DUCKDB_PATH to another file.`,
+          { cause: error },
+        );
+      }
+      const connection = await instance.connect();
+      try {
+        return await fn(connection);
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    };
+    await withConnection(async (c) => {
+      await c.run(LOGO_UPDATES_DDL);
+    });
+    return { path: file, withConnection };
+  },
+});

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { NaverReplica } from '@dag/replica-naver-shopping-live';
+import { type DsFixture, dsFixture, intOf, keysOf, stepOf, TARGET } from './support/ds-fixture.ts';
+import { COMPANY_DDL, fastCrawlEnv, startReplica } from './support/replica-env.ts';
+
+describe('ds_node_job end to end against the Naver replica (crawler as a real subprocess)', () => {
+  let replica: NaverReplica;
+  let f: DsFixture;
+  const seeded: { id: string; channel: string }[] = [];
+
+  before(async () => {
+    replica = await startReplica(80, 11);
+    f = await dsFixture(fastCrawlEnv(replica));
+    await f.pool.query(COMPANY_DDL);
+    const brands = replica.brands.filter((b) => b.hasLogo);
+    // By channel id or by name only (spelled differently: case and spaces), and a few strangers.
+    for (const [i, brand] of brands.entries()) {
+      // Every fourth brand has no company: its logo is published but unmatched.
+      if (i % 4 === 3) continue;
+      const byChannel = i % 2 === 0;
+      const name = byChannel ? brand.name : `  ${brand.name.toUpperCase().replace(/ /g, '  ')} `;
+      const { rows } = await f.pool.query<{ id: string }>(
+        'INSERT INTO company (name, naver_channel_id) VALUES ($1, $2) RETURNING id::text AS id',
+        [name, byChannel ? String(brand.channelId) : null],
+      );
+      seeded.push({ id: rows[0]!.id, channel: String(brand.channelId) });
+    }
+    await f.pool.query(
+      `INSERT INTO company (name, naver_channel_id) VALUES ('Nobody Co', '999999999'), ('없는 회사', NULL), ('Ghost Lab', NULL)`,
+    );
+  });
+
+  after(async () => {
+    await f?.cleanup();
+    await replica?.close();
+  });
+
+  it('crawls, downloads, converts and publishes: buckets, company.thumbnail and DuckDB agree', async () => {
+    const lines: string[] = [];
+    const result = await f.job('ds_node_job', {
+      onEvent: (e) => {
+        if (e.type === 'LOG' && e.stepKey === 'ds_img_r2_node') lines.push(e.message);
+      },
+    });
+    assert.equal(result.status, 'SUCCESS', `${result.error}\n${lines.slice(-20).join('\n')}`);
+    assert.deepEqual(
+      result.steps.map((s) => s.key),
+      ['ds_img_r2_node', 'ds_r2_download', 'ds_png2webp', 'ds_img_finalize'],
+    );
+    const saved = intOf(result, 'ds_img_r2_node', 'PNGs saved');
+    assert.ok(saved >= 10, `the crawl saved only ${saved} logos`);
+    assert.ok(intOf(result, 'ds_img_r2_node', 'requests total') > 0);
+    assert.equal(intOf(result, 'ds_img_r2_node', 'requests failed'), 0);
+    assert.ok(
+      lines.some((l) => l.startsWith('DS_SAVED ')),
+      'the crawler log streams into the run',
+    );
+    const savedFiles = stepOf(result, 'ds_img_r2_node').metadata['saved files'];
+    assert.equal(savedFiles?.type === 'table' ? savedFiles.rows.length : -1, saved);
+
+    const sourceKeys = await keysOf(f.source);
+    assert.equal(sourceKeys.length, saved);
+    assert.equal(intOf(result, 'ds_r2_download', 'PNGs downloaded'), saved);
+    assert.equal(intOf(result, 'ds_png2webp', 'WebP files converted'), saved);
+    assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), saved);
+    const targetKeys = await keysOf(f.target);
+    assert.deepEqual(
+      targetKeys,
+      [...sourceKeys, ...sourceKeys.map((k) => k.replace(/\.png$/, '.webp'))].sort(),
+    );
+
+    // Every seeded company whose channel was crawled points at its logo; the others stay empty.
+    const crawled = new Set(sourceKeys.map((k) => k.replace(/\.png$/, '')));
+    const { rows } = await f.pool.query<{ id: string; thumbnail: string | null }>(
+      'SELECT id::text AS id, thumbnail FROM company',
+    );
+    const thumbnails = new Map(rows.map((r) => [r.id, r.thumbnail]));
+    const base = new URL(`file://${path.join(f.bucketsDir, TARGET)}/`).href;
+    let expectedUpdates = 0;
+    for (const company of seeded) {
+      if (crawled.has(company.channel)) {
+        expectedUpdates += 1;
+        assert.equal(thumbnails.get(company.id), `${base}${company.channel}.png`);
+      } else assert.equal(thumbnails.get(company.id), null);
+    }
+    assert.ok(expectedUpdates >= 5, `only ${expectedUpdates} seeded companies were crawled`);
+    assert.equal(intOf(result, 'ds_img_finalize', 'companies updated'), expectedUpdates);
+    const strangers = await f.pool.query(
+      `SELECT 1 FROM company WHERE name IN ('Nobody Co', '없는 회사', 'Ghost Lab') AND thumbnail IS NOT NULL`,
+    );
+    assert.equal(strangers.rowCount, 0);
+
+    const history = await f.history();
+    assert.equal(history.length, saved);
+    assert.equal(history.filter((r) => r.status === 'updated').length, expectedUpdates);
+    assert.equal(history.filter((r) => r.status === 'unmatched').length, saved - expectedUpdates);
+    assert.ok(history.every((r) => r.run_id === result.runId));
+    assert.equal(intOf(result, 'ds_img_finalize', 'failed items'), saved - expectedUpdates);
+  });
+
+  it('re-runs to the same state: crawl unchanged, nothing re-published, no new history rows', async () => {
+    const companiesBefore = await f.pool.query('SELECT id, thumbnail, updated_at FROM company ORDER BY id');
+    const historyBefore = await f.history();
+    const result = await f.job('ds_node_job');
+    assert.equal(result.status, 'SUCCESS', result.error);
+    assert.equal(intOf(result, 'ds_img_r2_node', 'PNGs saved'), 0);
+    assert.equal(intOf(result, 'ds_img_r2_node', 'logos unchanged'), historyBefore.length);
+    assert.equal(intOf(result, 'ds_r2_download', 'PNGs downloaded'), 0);
+    assert.equal(intOf(result, 'ds_png2webp', 'WebP files converted'), 0);
+    assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), 0);
+    assert.deepEqual(
+      (await f.pool.query('SELECT id, thumbnail, updated_at FROM company ORDER BY id')).rows,
+      companiesBefore.rows,
+    );
+    assert.deepEqual(await f.history(), historyBefore);
+  });
+
+  it('gives a company added later the logo published by an earlier run, without re-publishing', async () => {
+    const unmatched = (await f.history()).find((r) => r.status === 'unmatched');
+    assert.ok(unmatched, 'the crawl has logos no company matched');
+    const { rows } = await f.pool.query<{ id: string }>(
+      `INSERT INTO company (name, naver_channel_id) VALUES ('Late Arrival', $1) RETURNING id::text AS id`,
+      [String(unmatched.channel_id)],
+    );
+    const result = await f.run('ds_img_finalize');
+    assert.equal(result.status, 'SUCCESS', result.error);
+    assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), 0);
+    assert.equal(intOf(result, 'ds_img_finalize', 'companies updated'), 1);
+    assert.equal(intOf(result, 'ds_img_finalize', 'earlier logos re-matched'), 1);
+    const company = await f.pool.query('SELECT thumbnail FROM company WHERE id = $1', [rows[0]!.id]);
+    assert.equal(company.rows[0].thumbnail, unmatched.png_url);
+    const history = await f.history();
+    const row = history.find((r) => r.file === unmatched.file);
+    assert.equal(row?.status, 'updated');
+    assert.equal(row?.company_id, rows[0]!.id);
+    assert.equal(row?.run_id, result.runId);
+    assert.equal(new Set(history.map((r) => r.file)).size, history.length, 'still one row per logo');
+  });
+});
