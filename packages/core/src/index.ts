@@ -2,6 +2,12 @@
  * @dag/core: software-defined assets, checks, ops and jobs, resources, schedules and sensors,
  * the execution engine and the PostgreSQL instance. This file is the package's only door.
  */
+
+export type { Clock } from './daemon/clock.ts';
+export { ManualClock, systemClock } from './daemon/clock.ts';
+export type { DaemonOptions, TagConcurrencyLimit, TickSummary } from './daemon/daemon.ts';
+export { DAEMON_TYPE, Daemon } from './daemon/daemon.ts';
+export { isoWithOffset, nextTicks, ticksBetween } from './daemon/schedule-ticks.ts';
 export type {
   AssetCheckDefinition,
   AssetCheckOptions,
@@ -86,14 +92,22 @@ export { PostgresStorage } from './instance/postgres-storage.ts';
 export type {
   AssetRecord,
   CheckExecution,
+  FreshnessRecord,
   InstanceStorage,
+  InstigatorState,
+  InstigatorStatus,
+  InstigatorType,
   NewEvent,
   NewRun,
+  NewTick,
   PurgeOptions,
   RunFilter,
   RunPage,
   RunRecord,
   StoredEvent,
+  TickRecord,
+  TickRun,
+  TickStatus,
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';

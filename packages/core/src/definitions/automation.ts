@@ -200,7 +200,9 @@ function sensorBase(options: SensorBase) {
   assertValidName(options.name, 'sensor');
   const interval = options.minimumIntervalSeconds ?? 30;
   if (!(interval > 0)) {
-    throw new DefinitionError(`Sensor '${options.name}': minimumIntervalSeconds must be > 0, got ${interval}.`);
+    throw new DefinitionError(
+      `Sensor '${options.name}': minimumIntervalSeconds must be > 0, got ${interval}.`,
+    );
   }
   return {
     kind: 'sensor' as const,
@@ -224,7 +226,12 @@ function requireFn(name: string, fn: unknown): void {
  */
 export function sensor(options: SensorOptions): SensorDefinition {
   requireFn(options.name, options.fn);
-  return { ...sensorBase(options), type: 'standard', jobName: jobNameOf(options.job, options.name), fn: options.fn };
+  return {
+    ...sensorBase(options),
+    type: 'standard',
+    jobName: jobNameOf(options.job, options.name),
+    fn: options.fn,
+  };
 }
 
 /**

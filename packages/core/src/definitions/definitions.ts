@@ -118,7 +118,9 @@ export class Definitions {
         }
       }
       if (instigator.kind === 'sensor' && instigator.assetKey && !this.graph.has(instigator.assetKey)) {
-        throw new DefinitionError(`Sensor '${instigator.name}' watches unknown asset '${instigator.assetKey}'.`);
+        throw new DefinitionError(
+          `Sensor '${instigator.name}' watches unknown asset '${instigator.assetKey}'.`,
+        );
       }
       if (instigator.jobName === null) continue;
       if (!jobs.has(instigator.jobName)) {

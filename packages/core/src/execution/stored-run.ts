@@ -88,7 +88,7 @@ export async function executeStoredRun(
     });
   } catch (error) {
     const current = await storage.getRun(run.runId);
-    if (current && (current.status === 'NOT_STARTED' || current.status === 'QUEUED')) {
+    if (current && ['NOT_STARTED', 'QUEUED', 'STARTING'].includes(current.status)) {
       const message = `The run could not start: ${describeError(error)}`;
       await storage.storeEvent({ runId: run.runId, type: 'RUN_FAILURE', level: 'error', message });
       await storage.updateRun(run.runId, { status: 'FAILURE', error: message, endedAt: new Date() });

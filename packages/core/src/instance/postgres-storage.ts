@@ -9,14 +9,20 @@ import { maskUrl, redact, redactDeep, registerUrlPassword } from '../util/secret
 import type {
   AssetRecord,
   CheckExecution,
+  FreshnessRecord,
   InstanceStorage,
+  InstigatorState,
+  InstigatorStatus,
+  InstigatorType,
   NewEvent,
   NewRun,
+  NewTick,
   PurgeOptions,
   RunFilter,
   RunPage,
   RunRecord,
   StoredEvent,
+  TickRecord,
 } from './storage.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -106,6 +112,36 @@ function decodeCursor(cursor: string): { createdAt: string; runId: string } {
     throw new InstanceError(`Invalid run list cursor '${cursor}': pass the nextCursor of a previous page.`);
   }
   return { createdAt, runId: text.slice(sep + 1) };
+}
+
+/** Inserts a run and its tags (inside the caller's transaction). */
+async function insertRun(client: pg.PoolClient, run: NewRun): Promise<RunRow> {
+  const { rows } = await client.query<RunRow>(
+    `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id,
+                       selection, step_keys)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+    [
+      run.runId,
+      run.jobName,
+      run.location ?? null,
+      run.status,
+      run.assetSelection === null ? null : JSON.stringify(run.assetSelection),
+      JSON.stringify(redactDeep(run.runConfig ?? {})),
+      JSON.stringify(run.tags ?? {}),
+      run.parentRunId ?? null,
+      run.rootRunId ?? null,
+      run.selection ?? null,
+      run.stepKeys ? JSON.stringify(run.stepKeys) : null,
+    ],
+  );
+  for (const [key, value] of Object.entries(run.tags ?? {})) {
+    await client.query('INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)', [
+      run.runId,
+      key,
+      value,
+    ]);
+  }
+  return rows[0]!;
 }
 
 /** Instance storage on PostgreSQL (embedded or external). */
@@ -204,33 +240,9 @@ export class PostgresStorage implements InstanceStorage {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<RunRow>(
-        `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id,
-                           selection, step_keys)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-        [
-          run.runId,
-          run.jobName,
-          run.location ?? null,
-          run.status,
-          run.assetSelection === null ? null : JSON.stringify(run.assetSelection),
-          JSON.stringify(redactDeep(run.runConfig ?? {})),
-          JSON.stringify(run.tags ?? {}),
-          run.parentRunId ?? null,
-          run.rootRunId ?? null,
-          run.selection ?? null,
-          run.stepKeys ? JSON.stringify(run.stepKeys) : null,
-        ],
-      );
-      for (const [key, value] of Object.entries(run.tags ?? {})) {
-        await client.query('INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)', [
-          run.runId,
-          key,
-          value,
-        ]);
-      }
+      const row = await insertRun(client, run);
       await client.query('COMMIT');
-      return toRun(rows[0]!);
+      return toRun(row);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
@@ -494,6 +506,219 @@ export class PostgresStorage implements InstanceStorage {
       await this.pool.query('DELETE FROM asset_check_executions WHERE created_at < $1', [cutoff]);
     }
     return { deleted };
+  }
+
+  async getInstigatorStates(): Promise<InstigatorState[]> {
+    const { rows } = await this.pool.query<{
+      type: InstigatorType;
+      name: string;
+      status: InstigatorStatus;
+      cursor: string | null;
+      updated_at: Date;
+    }>('SELECT * FROM instigators ORDER BY type, name');
+    return rows.map((r) => ({
+      type: r.type,
+      name: r.name,
+      status: r.status,
+      cursor: r.cursor,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async setInstigatorStatus(type: InstigatorType, name: string, status: InstigatorStatus): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO instigators (type, name, status) VALUES ($1, $2, $3)
+       ON CONFLICT (type, name) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`,
+      [type, name, status],
+    );
+  }
+
+  async commitTick(tick: NewTick): Promise<{ tickId: number; runIds: string[]; duplicateRunKeys: string[] }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const instigator = `${tick.type}:${tick.name}`;
+      const runIds: string[] = [];
+      const runKeys: string[] = [];
+      const duplicateRunKeys: string[] = [];
+      for (const run of tick.runs ?? []) {
+        if (run.runKey !== undefined) {
+          const claimed = await client.query(
+            'INSERT INTO run_keys (instigator, run_key, run_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+            [instigator, run.runKey, run.runId],
+          );
+          if ((claimed.rowCount ?? 0) === 0) {
+            duplicateRunKeys.push(run.runKey);
+            continue;
+          }
+          runKeys.push(run.runKey);
+        }
+        await insertRun(client, run);
+        runIds.push(run.runId);
+      }
+      if (tick.cursor !== undefined) {
+        await client.query(
+          `INSERT INTO instigators (type, name, status, cursor) VALUES ($1, $2, 'RUNNING', $3)
+           ON CONFLICT (type, name) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
+          [tick.type, tick.name, tick.cursor],
+        );
+      }
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO ticks (name, type, status, tick_time, run_ids, run_keys, cursor, error, skip_reason, daemon_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+        [
+          tick.name,
+          tick.type,
+          tick.status,
+          tick.tickTime,
+          JSON.stringify(runIds),
+          JSON.stringify(runKeys),
+          tick.cursor ?? null,
+          tick.error ? redact(tick.error) : null,
+          tick.skipReason ?? null,
+          tick.daemonId ?? null,
+        ],
+      );
+      await client.query('COMMIT');
+      return { tickId: Number(rows[0]!.id), runIds, duplicateRunKeys };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getTicks(type: InstigatorType, name: string, limit = 20): Promise<TickRecord[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      type: InstigatorType;
+      name: string;
+      status: TickRecord['status'];
+      tick_time: Date;
+      run_ids: string[];
+      run_keys: string[];
+      cursor: string | null;
+      error: string | null;
+      skip_reason: string | null;
+      created_at: Date;
+    }>('SELECT * FROM ticks WHERE type = $1 AND name = $2 ORDER BY id DESC LIMIT $3', [
+      type,
+      name,
+      Math.min(limit, 1000),
+    ]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      type: r.type,
+      name: r.name,
+      status: r.status,
+      tickTime: r.tick_time,
+      runIds: r.run_ids,
+      runKeys: r.run_keys,
+      cursor: r.cursor,
+      error: r.error,
+      skipReason: r.skip_reason,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async getQueuedRuns(limit = 100): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT * FROM runs WHERE status = 'QUEUED' ORDER BY created_at, run_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toRun);
+  }
+
+  async getInProgressRuns(): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT * FROM runs WHERE status IN ('STARTING', 'STARTED', 'CANCELING') ORDER BY created_at`,
+    );
+    return rows.map(toRun);
+  }
+
+  async getFinishedRunsAfter(
+    status: RunStatus,
+    after: { endedAt: Date; runId: string } | null,
+    limit = 100,
+  ): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT * FROM runs WHERE status = $1 AND ended_at IS NOT NULL
+         AND ($2::timestamptz IS NULL OR (ended_at, run_id) > ($2::timestamptz, $3))
+       ORDER BY ended_at, run_id LIMIT $4`,
+      [status, after?.endedAt ?? null, after?.runId ?? '', limit],
+    );
+    return rows.map(toRun);
+  }
+
+  async getMaterializationsAfter(assetKey: string, afterId: number, limit = 100): Promise<StoredEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT * FROM event_logs WHERE asset_key = $1 AND event_type = 'ASSET_MATERIALIZATION' AND id > $2
+       ORDER BY id LIMIT $3`,
+      [assetKey, afterId, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  async claimDaemon(
+    daemonType: string,
+    daemonId: string,
+    now: Date,
+    staleAfterMs: number,
+    info: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO daemon_heartbeats (daemon_type, daemon_id, heartbeat, info) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (daemon_type) DO UPDATE SET daemon_id = EXCLUDED.daemon_id, heartbeat = EXCLUDED.heartbeat, info = EXCLUDED.info
+       WHERE daemon_heartbeats.daemon_id = EXCLUDED.daemon_id OR daemon_heartbeats.heartbeat < $5`,
+      [daemonType, daemonId, now, JSON.stringify(info), new Date(now.getTime() - staleAfterMs)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async releaseDaemon(daemonType: string, daemonId: string): Promise<void> {
+    await this.pool.query('DELETE FROM daemon_heartbeats WHERE daemon_type = $1 AND daemon_id = $2', [
+      daemonType,
+      daemonId,
+    ]);
+  }
+
+  async getDaemonHeartbeat(
+    daemonType: string,
+  ): Promise<{ daemonId: string; heartbeat: Date; info: Record<string, unknown> | null } | undefined> {
+    const { rows } = await this.pool.query<{
+      daemon_id: string;
+      heartbeat: Date;
+      info: Record<string, unknown> | null;
+    }>('SELECT daemon_id, heartbeat, info FROM daemon_heartbeats WHERE daemon_type = $1', [daemonType]);
+    const r = rows[0];
+    return r ? { daemonId: r.daemon_id, heartbeat: r.heartbeat, info: r.info } : undefined;
+  }
+
+  async getFreshness(): Promise<FreshnessRecord[]> {
+    const { rows } = await this.pool.query<{
+      asset_key: string;
+      stale: boolean;
+      lag_minutes: number | null;
+      stale_since: Date | null;
+      checked_at: Date;
+    }>('SELECT * FROM asset_freshness ORDER BY asset_key');
+    return rows.map((r) => ({
+      assetKey: r.asset_key,
+      stale: r.stale,
+      lagMinutes: r.lag_minutes,
+      staleSince: r.stale_since,
+      checkedAt: r.checked_at,
+    }));
+  }
+
+  async setFreshness(record: FreshnessRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO asset_freshness (asset_key, stale, lag_minutes, stale_since, checked_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (asset_key) DO UPDATE SET stale = EXCLUDED.stale, lag_minutes = EXCLUDED.lag_minutes,
+         stale_since = EXCLUDED.stale_since, checked_at = EXCLUDED.checked_at`,
+      [record.assetKey, record.stale, record.lagMinutes, record.staleSince, record.checkedAt],
+    );
   }
 
   async stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }> {

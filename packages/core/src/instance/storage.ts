@@ -81,6 +81,58 @@ export interface CheckExecution {
   createdAt: Date;
 }
 
+export type InstigatorType = 'schedule' | 'sensor';
+export type InstigatorStatus = 'RUNNING' | 'STOPPED';
+export type TickStatus = 'SUCCESS' | 'SKIPPED' | 'FAILURE';
+
+export interface InstigatorState {
+  type: InstigatorType;
+  name: string;
+  status: InstigatorStatus;
+  cursor: string | null;
+  updatedAt: Date;
+}
+
+export interface TickRecord {
+  id: number;
+  type: InstigatorType;
+  name: string;
+  status: TickStatus;
+  tickTime: Date;
+  runIds: string[];
+  runKeys: string[];
+  cursor: string | null;
+  error: string | null;
+  skipReason: string | null;
+  createdAt: Date;
+}
+
+/** A run a tick requests; with a runKey it is created only if that key is new for the instigator. */
+export interface TickRun extends NewRun {
+  runKey?: string;
+}
+
+export interface NewTick {
+  type: InstigatorType;
+  name: string;
+  status: TickStatus;
+  tickTime: Date;
+  runs?: TickRun[];
+  /** The new cursor; undefined leaves the stored one unchanged. */
+  cursor?: string | null;
+  error?: string | null;
+  skipReason?: string | null;
+  daemonId?: string;
+}
+
+export interface FreshnessRecord {
+  assetKey: string;
+  stale: boolean;
+  lagMinutes: number | null;
+  staleSince: Date | null;
+  checkedAt: Date;
+}
+
 export interface RunFilter {
   statuses?: RunStatus[];
   jobName?: string;
@@ -146,6 +198,40 @@ export interface InstanceStorage {
     options?: { checkName?: string; limit?: number },
   ): Promise<CheckExecution[]>;
   purgeEvents(options: PurgeOptions): Promise<{ deleted: number }>;
+  getInstigatorStates(): Promise<InstigatorState[]>;
+  setInstigatorStatus(type: InstigatorType, name: string, status: InstigatorStatus): Promise<void>;
+  /**
+   * Stores a tick, the runs it requested (deduplicated by run key, forever) and the new cursor
+   * in ONE transaction: a crash never keeps the cursor without the runs, or the runs without it.
+   */
+  commitTick(tick: NewTick): Promise<{ tickId: number; runIds: string[]; duplicateRunKeys: string[] }>;
+  getTicks(type: InstigatorType, name: string, limit?: number): Promise<TickRecord[]>;
+  /** Oldest first. */
+  getQueuedRuns(limit?: number): Promise<RunRecord[]>;
+  /** Runs starting, running or canceling. */
+  getInProgressRuns(): Promise<RunRecord[]>;
+  /** Finished runs with the status, ended after the cursor (ended_at, run_id), oldest first. */
+  getFinishedRunsAfter(
+    status: RunStatus,
+    after: { endedAt: Date; runId: string } | null,
+    limit?: number,
+  ): Promise<RunRecord[]>;
+  /** Materialization events of an asset with id > afterId, oldest first. */
+  getMaterializationsAfter(assetKey: string, afterId: number, limit?: number): Promise<StoredEvent[]>;
+  /** Becomes (or stays) the active daemon unless another one heartbeated within staleAfterMs. */
+  claimDaemon(
+    daemonType: string,
+    daemonId: string,
+    now: Date,
+    staleAfterMs: number,
+    info?: Record<string, unknown>,
+  ): Promise<boolean>;
+  releaseDaemon(daemonType: string, daemonId: string): Promise<void>;
+  getDaemonHeartbeat(
+    daemonType: string,
+  ): Promise<{ daemonId: string; heartbeat: Date; info: Record<string, unknown> | null } | undefined>;
+  getFreshness(): Promise<FreshnessRecord[]>;
+  setFreshness(record: FreshnessRecord): Promise<void>;
   stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }>;
   close(): Promise<void>;
 }

@@ -1,0 +1,610 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type {
+  RunRequest,
+  ScheduleDefinition,
+  SensorDefinition,
+  SensorLogger,
+} from '../definitions/automation.ts';
+import type { Definitions } from '../definitions/definitions.ts';
+import { describeError } from '../errors.ts';
+import { planRun } from '../execution/plan.ts';
+import type { DagInstance } from '../instance/dag-instance.ts';
+import type { InstigatorState, NewTick, RunRecord, TickRun } from '../instance/storage.ts';
+import type { CodeLocation } from '../workspace/workspace.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { ticksBetween } from './schedule-ticks.ts';
+
+export const DAEMON_TYPE = 'daemon';
+
+export interface TagConcurrencyLimit {
+  key: string;
+  /** Only runs whose tag has this value count; without it, each value has its own limit. */
+  value?: string;
+  limit: number;
+}
+
+export interface DaemonOptions {
+  instance: DagInstance;
+  locations: readonly CodeLocation[];
+  /** Starts executing a run the queue dequeued (its status is already STARTING). */
+  launch: (run: RunRecord, location: CodeLocation) => Promise<void>;
+  clock?: Clock;
+  daemonId?: string;
+  /** Runs in progress at once. Default 10. */
+  maxConcurrentRuns?: number;
+  tagConcurrencyLimits?: TagConcurrencyLimit[];
+  /** Another daemon takes over when the active one has not heartbeated for this long. Default 30 s. */
+  heartbeatStaleMs?: number;
+  /** How long a sensor may run before its tick fails. Default 60 s. */
+  sensorTimeoutMs?: number;
+  /** Base URL of the UI, for links in alerts. Default DAG_UI_URL or http://127.0.0.1:3000. */
+  uiUrl?: string;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface TickSummary {
+  leader: boolean;
+  runsRequested: string[];
+  runsLaunched: string[];
+  failedTicks: string[];
+  /** When the next schedule or sensor is due (for sleeping until then). */
+  nextDueAt: Date | null;
+}
+
+type Instigator =
+  | { kind: 'schedule'; def: ScheduleDefinition; location: CodeLocation }
+  | { kind: 'sensor'; def: SensorDefinition; location: CodeLocation };
+
+/**
+ * The daemon: evaluates schedules and sensors, dequeues runs, and tracks freshness.
+ * One daemon per instance is active at a time (a heartbeat row in the instance); another
+ * stands by and takes over when the active one stops heartbeating.
+ *
+ * Invariants: a tick's runs, run keys and new cursor are committed in one transaction, so a
+ * restart mid-tick neither repeats nor loses work; run keys dedupe forever; sensors are
+ * evaluated concurrently, so a slow sensor delays no other.
+ */
+export class Daemon {
+  readonly daemonId: string;
+  private readonly clock: Clock;
+  private readonly nextSensorEval = new Map<string, number>();
+  private readonly lastSensorEval = new Map<string, Date>();
+  private readonly evaluating = new Set<string>();
+  private readonly controller = new AbortController();
+
+  constructor(private readonly options: DaemonOptions) {
+    this.daemonId = options.daemonId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.options.log?.(level, message);
+  }
+
+  private instigators(): Instigator[] {
+    return this.options.locations.flatMap((location) => [
+      ...[...location.definitions.schedules.values()].map((def) => ({
+        kind: 'schedule' as const,
+        def,
+        location,
+      })),
+      ...[...location.definitions.sensors.values()].map((def) => ({
+        kind: 'sensor' as const,
+        def,
+        location,
+      })),
+    ]);
+  }
+
+  /** Becomes the active daemon if no other one is alive. */
+  async claim(): Promise<boolean> {
+    return await this.options.instance.storage.claimDaemon(
+      DAEMON_TYPE,
+      this.daemonId,
+      this.clock.now(),
+      this.options.heartbeatStaleMs ?? 30_000,
+      { hostname: hostname(), pid: process.pid },
+    );
+  }
+
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /** Waits for sensor evaluations still running from earlier ticks. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * One pass: schedules, sensors, freshness, then the run queue. Sensors run concurrently;
+   * with `waitForSensors: false` (the daemon loop) a slow sensor keeps evaluating in the
+   * background while later ticks go on, and is not started again until it finishes.
+   */
+  async tick(options: { waitForSensors?: boolean } = {}): Promise<TickSummary> {
+    const summary: TickSummary = {
+      leader: false,
+      runsRequested: [],
+      runsLaunched: [],
+      failedTicks: [],
+      nextDueAt: null,
+    };
+    if (!(await this.claim())) return summary;
+    summary.leader = true;
+    const storage = this.options.instance.storage;
+    const states = new Map<string, InstigatorState>(
+      (await storage.getInstigatorStates()).map((s) => [`${s.type}:${s.name}`, s]),
+    );
+    const now = this.clock.now();
+    let nextDue = Number.POSITIVE_INFINITY;
+    const work: Promise<void>[] = [];
+    for (const instigator of this.instigators()) {
+      const state = states.get(`${instigator.kind}:${instigator.def.name}`);
+      const status = state?.status ?? instigator.def.defaultStatus;
+      if (status !== 'RUNNING') continue;
+      if (instigator.kind === 'schedule') {
+        work.push(
+          this.evaluateSchedule(instigator.def, instigator.location, state, now, summary).then((due) => {
+            if (due) nextDue = Math.min(nextDue, due.getTime());
+          }),
+        );
+      } else {
+        const key = instigator.def.name;
+        const dueAt = this.nextSensorEval.get(key) ?? now.getTime();
+        if (dueAt <= now.getTime() && !this.evaluating.has(key)) {
+          this.nextSensorEval.set(key, now.getTime() + instigator.def.minimumIntervalSeconds * 1000);
+          this.evaluating.add(key);
+          const evaluation = this.evaluateSensor(
+            instigator.def,
+            instigator.location,
+            state,
+            now,
+            summary,
+          ).finally(() => {
+            this.evaluating.delete(key);
+            this.inFlight.delete(evaluation);
+          });
+          this.inFlight.add(evaluation);
+          if (options.waitForSensors ?? true) work.push(evaluation);
+        }
+        nextDue = Math.min(nextDue, this.nextSensorEval.get(key) ?? now.getTime());
+      }
+    }
+    await Promise.allSettled(work);
+    await this.checkFreshness(now, states);
+    await this.dequeue(summary);
+    summary.nextDueAt = Number.isFinite(nextDue) ? new Date(nextDue) : null;
+    return summary;
+  }
+
+  /** Runs until `signal` aborts: stands by while another daemon is active, ticks when leader. */
+  async run(signal: AbortSignal, options: { idleMs?: number } = {}): Promise<void> {
+    const idle = options.idleMs ?? 1000;
+    const stop = () => this.controller.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    let wasLeader = false;
+    try {
+      while (!signal.aborted) {
+        let wait = idle;
+        try {
+          const summary = await this.tick({ waitForSensors: false });
+          if (summary.leader !== wasLeader) {
+            this.log(
+              'info',
+              summary.leader
+                ? `Daemon ${this.daemonId} is active.`
+                : `Daemon ${this.daemonId} is standing by.`,
+            );
+            wasLeader = summary.leader;
+          }
+          if (summary.nextDueAt)
+            wait = Math.min(idle, Math.max(0, summary.nextDueAt.getTime() - this.clock.now().getTime()));
+        } catch (error) {
+          this.log('error', `Daemon tick failed: ${describeError(error)}`);
+        }
+        await this.clock.sleep(wait, signal);
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      await this.settle();
+      await this.options.instance.storage.releaseDaemon(DAEMON_TYPE, this.daemonId).catch(() => {});
+    }
+  }
+
+  private buildRun(
+    location: CodeLocation,
+    jobName: string,
+    request: RunRequest,
+    extraTags: Record<string, string>,
+  ): TickRun {
+    const plan = planRun(location.definitions, {
+      job: jobName,
+      ...(request.selection ? { selection: request.selection } : {}),
+      ...(request.config ? { runConfig: request.config } : {}),
+      tags: { ...extraTags, ...(request.tags ?? {}) },
+    });
+    return {
+      runId: plan.runId,
+      jobName: plan.jobName,
+      location: location.name,
+      status: 'QUEUED',
+      assetSelection: plan.assetSelection,
+      selection: request.selection ?? null,
+      runConfig: plan.runConfig as Record<string, unknown>,
+      tags: plan.tags,
+      ...(request.runKey !== undefined ? { runKey: request.runKey } : {}),
+    };
+  }
+
+  private async commit(tick: NewTick, summary: TickSummary): Promise<void> {
+    const { runIds, duplicateRunKeys } = await this.options.instance.storage.commitTick({
+      ...tick,
+      daemonId: this.daemonId,
+    });
+    summary.runsRequested.push(...runIds);
+    if (tick.status === 'FAILURE') summary.failedTicks.push(`${tick.type}:${tick.name}`);
+    if (duplicateRunKeys.length) {
+      this.log(
+        'info',
+        `${tick.type} ${tick.name}: run keys already used, not launched again: ${duplicateRunKeys.join(', ')}`,
+      );
+    }
+  }
+
+  /** Returns when the schedule is next due. */
+  private async evaluateSchedule(
+    schedule: ScheduleDefinition,
+    location: CodeLocation,
+    state: InstigatorState | undefined,
+    now: Date,
+    summary: TickSummary,
+  ): Promise<Date | undefined> {
+    const base = { type: 'schedule' as const, name: schedule.name };
+    if (!state?.cursor) {
+      // First evaluation since the schedule was turned on: start from now, no backfill.
+      await this.commit(
+        { ...base, status: 'SKIPPED', tickTime: now, cursor: now.toISOString(), skipReason: 'started' },
+        summary,
+      );
+      return ticksBetween(schedule, now, new Date(now.getTime() + 366 * 86_400_000), 1)[0];
+    }
+    const after = new Date(state.cursor);
+    const due = ticksBetween(schedule, after, now, 10_000);
+    const next = ticksBetween(schedule, now, new Date(now.getTime() + 366 * 86_400_000), 1)[0];
+    if (due.length === 0) return next;
+    const latest = due[due.length - 1]!;
+    let launch: Date[];
+    let skipReason: string | null = null;
+    if (schedule.catchUp === 'all') launch = due;
+    else if (schedule.catchUp === 'one') {
+      launch = [latest];
+      if (due.length > 1)
+        skipReason = `${due.length - 1} missed tick(s) collapsed into one run (catchUp: one)`;
+    } else {
+      // 'none': only a tick that is due now, not one missed while the daemon was down.
+      launch = now.getTime() - latest.getTime() <= 60_000 ? [latest] : [];
+      if (due.length > launch.length)
+        skipReason = `${due.length - launch.length} missed tick(s) skipped (catchUp: none)`;
+    }
+    try {
+      const runs = launch.map((tickTime) =>
+        this.buildRun(
+          location,
+          schedule.jobName,
+          { runKey: tickTime.toISOString(), config: schedule.config, tags: schedule.tags },
+          { 'dag/schedule': schedule.name, 'dag/tick': tickTime.toISOString() },
+        ),
+      );
+      await this.commit(
+        {
+          ...base,
+          status: runs.length ? 'SUCCESS' : 'SKIPPED',
+          tickTime: latest,
+          runs,
+          cursor: latest.toISOString(),
+          skipReason,
+        },
+        summary,
+      );
+    } catch (error) {
+      // The cursor still moves on: a schedule whose run config is broken must not retry the same tick forever.
+      await this.commit(
+        {
+          ...base,
+          status: 'FAILURE',
+          tickTime: latest,
+          cursor: latest.toISOString(),
+          error: describeError(error),
+        },
+        summary,
+      );
+    }
+    return next;
+  }
+
+  private sensorLogger(name: string): SensorLogger {
+    return {
+      info: (message) => this.log('info', `sensor ${name}: ${message}`),
+      warn: (message) => this.log('warn', `sensor ${name}: ${message}`),
+    };
+  }
+
+  private async withTimeout<T>(name: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timeoutMs = this.options.sensorTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`Sensor '${name}' did not finish within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([fn(controller.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async evaluateSensor(
+    sensor: SensorDefinition,
+    location: CodeLocation,
+    state: InstigatorState | undefined,
+    now: Date,
+    summary: TickSummary,
+  ): Promise<void> {
+    const base = { type: 'sensor' as const, name: sensor.name, tickTime: now };
+    const log = this.sensorLogger(sensor.name);
+    try {
+      if (sensor.type === 'standard') {
+        const lastTickAt = this.lastSensorEval.get(sensor.name);
+        const result = await this.withTimeout(sensor.name, async (signal) =>
+          sensor.fn!({ cursor: state?.cursor ?? undefined, lastTickAt, now, signal, log }),
+        );
+        this.lastSensorEval.set(sensor.name, now);
+        const requests = result?.runRequests ?? [];
+        const runs = requests.map((r) =>
+          this.buildRun(location, sensor.jobName!, r, {
+            'dag/sensor': sensor.name,
+            ...(r.runKey ? { 'dag/run_key': r.runKey } : {}),
+          }),
+        );
+        await this.commit(
+          {
+            ...base,
+            status: runs.length ? 'SUCCESS' : 'SKIPPED',
+            runs,
+            ...(result?.cursor !== undefined ? { cursor: result.cursor } : {}),
+            skipReason: runs.length ? null : (result?.skipReason ?? 'no run requests'),
+          },
+          summary,
+        );
+      } else if (sensor.type === 'run_status') {
+        await this.evaluateRunStatusSensor(sensor, location, state, now, summary);
+      } else if (sensor.type === 'asset') {
+        await this.evaluateAssetSensor(sensor, location, state, now, summary);
+      }
+      // Freshness sensors are called from checkFreshness on transitions.
+    } catch (error) {
+      this.log('warn', `sensor ${sensor.name} failed: ${describeError(error)}`);
+      await this.commit({ ...base, status: 'FAILURE', error: describeError(error) }, summary).catch(() => {});
+    }
+  }
+
+  private async evaluateRunStatusSensor(
+    sensor: SensorDefinition,
+    location: CodeLocation,
+    state: InstigatorState | undefined,
+    now: Date,
+    summary: TickSummary,
+  ): Promise<void> {
+    const storage = this.options.instance.storage;
+    const base = { type: 'sensor' as const, name: sensor.name, tickTime: now };
+    if (!state?.cursor) {
+      // Turned on now: react to runs that finish from here on, not to history.
+      await this.commit(
+        {
+          ...base,
+          status: 'SKIPPED',
+          cursor: JSON.stringify({ endedAt: now.toISOString(), runId: '' }),
+          skipReason: 'started',
+        },
+        summary,
+      );
+      return;
+    }
+    const parsed = JSON.parse(state.cursor) as { endedAt: string; runId: string };
+    const finished = await storage.getFinishedRunsAfter(sensor.runStatus!, {
+      endedAt: new Date(parsed.endedAt),
+      runId: parsed.runId,
+    });
+    if (finished.length === 0) return;
+    const uiUrl = (this.options.uiUrl ?? process.env.DAG_UI_URL ?? 'http://127.0.0.1:3000').replace(
+      /\/$/,
+      '',
+    );
+    const runs: TickRun[] = [];
+    let cursor = parsed;
+    let failure: unknown;
+    for (const run of finished) {
+      if (!sensor.monitoredJobs || sensor.monitoredJobs.includes(run.jobName)) {
+        try {
+          const requests = await this.withTimeout(sensor.name, async (signal) =>
+            sensor.runStatusFn!({
+              run,
+              events: () => storage.getEvents(run.runId),
+              runUrl: `${uiUrl}/runs/${run.runId}`,
+              now,
+              signal,
+              log: this.sensorLogger(sensor.name),
+            }),
+          );
+          for (const r of requests ?? []) {
+            runs.push(this.buildRun(location, sensor.jobName!, r, { 'dag/sensor': sensor.name }));
+          }
+        } catch (error) {
+          failure = error;
+          break;
+        }
+      }
+      cursor = { endedAt: run.endedAt!.toISOString(), runId: run.runId };
+    }
+    await this.commit(
+      {
+        ...base,
+        status: failure ? 'FAILURE' : runs.length ? 'SUCCESS' : 'SKIPPED',
+        runs,
+        cursor: JSON.stringify(cursor),
+        ...(failure ? { error: describeError(failure) } : {}),
+      },
+      summary,
+    );
+  }
+
+  private async evaluateAssetSensor(
+    sensor: SensorDefinition,
+    location: CodeLocation,
+    state: InstigatorState | undefined,
+    now: Date,
+    summary: TickSummary,
+  ): Promise<void> {
+    const storage = this.options.instance.storage;
+    const base = { type: 'sensor' as const, name: sensor.name, tickTime: now };
+    const assetKey = sensor.assetKey!;
+    if (!state?.cursor) {
+      const [record] = await storage.getAssetRecords([assetKey]);
+      await this.commit(
+        {
+          ...base,
+          status: 'SKIPPED',
+          cursor: String(record?.lastMaterializationId ?? 0),
+          skipReason: 'started',
+        },
+        summary,
+      );
+      return;
+    }
+    const events = await storage.getMaterializationsAfter(assetKey, Number(state.cursor));
+    if (events.length === 0) return;
+    const runs: TickRun[] = [];
+    let cursor = Number(state.cursor);
+    for (const materialization of events) {
+      const requests = await this.withTimeout(sensor.name, async (signal) =>
+        sensor.assetFn!({ assetKey, materialization, now, signal, log: this.sensorLogger(sensor.name) }),
+      );
+      for (const r of requests ?? [])
+        runs.push(this.buildRun(location, sensor.jobName!, r, { 'dag/sensor': sensor.name }));
+      cursor = materialization.id;
+    }
+    await this.commit(
+      { ...base, status: runs.length ? 'SUCCESS' : 'SKIPPED', runs, cursor: String(cursor) },
+      summary,
+    );
+  }
+
+  /** Marks assets stale or fresh against their freshness policy, calling freshness sensors on changes. */
+  private async checkFreshness(now: Date, states: Map<string, InstigatorState>): Promise<void> {
+    const storage = this.options.instance.storage;
+    const policies = this.options.locations.flatMap((l) =>
+      l.definitions.assets.filter((a) => a.freshness).map((a) => ({ asset: a, location: l })),
+    );
+    if (policies.length === 0) return;
+    const records = new Map(
+      (await storage.getAssetRecords(policies.map((p) => p.asset.key))).map((r) => [r.assetKey, r]),
+    );
+    const known = new Map((await storage.getFreshness()).map((f) => [f.assetKey, f]));
+    for (const { asset, location } of policies) {
+      const max = asset.freshness!.maximumLagMinutes;
+      const last = records.get(asset.key)?.lastMaterializedAt ?? null;
+      const lag = last ? (now.getTime() - last.getTime()) / 60_000 : null;
+      const stale = lag === null || lag > max;
+      const previous = known.get(asset.key);
+      await storage.setFreshness({
+        assetKey: asset.key,
+        stale,
+        lagMinutes: lag,
+        staleSince: stale ? (previous?.stale ? previous.staleSince : now) : null,
+        checkedAt: now,
+      });
+      if (previous?.stale === stale || (!previous && !stale)) continue;
+      this.log(
+        stale ? 'warn' : 'info',
+        `asset ${asset.key} is ${stale ? 'stale' : 'fresh again'} (lag ${lag === null ? 'never materialized' : `${Math.round(lag)} min`}, max ${max} min)`,
+      );
+      for (const sensor of location.definitions.sensors.values()) {
+        if (sensor.type !== 'freshness') continue;
+        const status = states.get(`sensor:${sensor.name}`)?.status ?? sensor.defaultStatus;
+        if (status !== 'RUNNING') continue;
+        try {
+          await this.withTimeout(sensor.name, async (signal) =>
+            sensor.freshnessFn!({
+              assetKey: asset.key,
+              stale,
+              lagMinutes: lag,
+              maximumLagMinutes: max,
+              now,
+              signal,
+              log: this.sensorLogger(sensor.name),
+            }),
+          );
+        } catch (error) {
+          await this.commit(
+            {
+              type: 'sensor',
+              name: sensor.name,
+              tickTime: now,
+              status: 'FAILURE',
+              error: describeError(error),
+            },
+            { leader: true, runsRequested: [], runsLaunched: [], failedTicks: [], nextDueAt: null },
+          );
+        }
+      }
+    }
+  }
+
+  /** Starts queued runs, oldest first, within the run and tag limits. */
+  private async dequeue(summary: TickSummary): Promise<void> {
+    const storage = this.options.instance.storage;
+    const queued = await storage.getQueuedRuns(200);
+    if (queued.length === 0) return;
+    const inProgress = await storage.getInProgressRuns();
+    const max = this.options.maxConcurrentRuns ?? 10;
+    const limits = this.options.tagConcurrencyLimits ?? [];
+    for (const run of queued) {
+      if (inProgress.length >= max) break;
+      const blocked = limits.some((limit) => {
+        const value = run.tags[limit.key];
+        if (value === undefined || (limit.value !== undefined && limit.value !== value)) return false;
+        return inProgress.filter((r) => r.tags[limit.key] === value).length >= limit.limit;
+      });
+      if (blocked) continue;
+      const location =
+        this.options.locations.find((l) => l.name === run.location) ?? this.options.locations[0];
+      if (!location) break;
+      await storage.updateRun(run.runId, { status: 'STARTING' });
+      inProgress.push({ ...run, status: 'STARTING' });
+      try {
+        await this.options.launch({ ...run, status: 'STARTING' }, location);
+        summary.runsLaunched.push(run.runId);
+      } catch (error) {
+        const message = `The run could not be launched: ${describeError(error)}`;
+        await storage.storeEvent({ runId: run.runId, type: 'RUN_FAILURE', level: 'error', message });
+        await storage.updateRun(run.runId, { status: 'FAILURE', error: message, endedAt: this.clock.now() });
+      }
+    }
+  }
+
+  /** Turns a schedule or sensor on or off (stored in the instance). */
+  static async setStatus(
+    instance: DagInstance,
+    definitions: Definitions,
+    type: 'schedule' | 'sensor',
+    name: string,
+    status: 'RUNNING' | 'STOPPED',
+  ): Promise<void> {
+    const exists = type === 'schedule' ? definitions.schedules.has(name) : definitions.sensors.has(name);
+    if (!exists) throw new Error(`Unknown ${type} '${name}'.`);
+    await instance.storage.setInstigatorStatus(type, name, status);
+  }
+}
