@@ -327,7 +327,7 @@ describe('run queue, freshness and leadership', () => {
     const defs = new Definitions({ assets: [a], jobs: [job] });
     const { submitRun } = await import('../src/index.ts');
     const ids: string[] = [];
-    for (const tags of [{ db: 'x' }, { db: 'x' }, { db: 'y' }, {}]) {
+    for (const tags of [{ db: 'x' }, { db: 'x' }, { db: 'y' }, {}] as Record<string, string>[]) {
       ids.push((await submitRun(t.instance, defs, { job: 'a_job', tags, status: 'QUEUED' })).runId);
       clock.advance(1);
     }
