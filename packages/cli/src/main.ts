@@ -22,6 +22,7 @@ import {
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import YAML from 'yaml';
+import { registerAutomationCommands } from './automation-commands.ts';
 import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
 
 /** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
@@ -612,6 +613,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           : `No embedded PostgreSQL is running in ${home}.`,
       );
     });
+
+  registerAutomationCommands(program, {
+    loadWorkspace: () => loadWorkspace(globals()),
+    withInstance,
+    out: io.out,
+  });
 
   return program;
 }

@@ -6,6 +6,7 @@ import { dsPng2Webp } from './assets/ds-png2webp.ts';
 import { dsR2ClearSrc, dsR2ClearTgt } from './assets/ds-r2-clear.ts';
 import { dsR2Download } from './assets/ds-r2-download.ts';
 import { dsR2SrcCheck, dsR2TgtCheck } from './checks/ds-r2-bucket-check.ts';
+import { dsDaily, dsPublishJob, dsR2SrcSensor } from './ds-automation.ts';
 
 /**
  * The DS pipeline: brand logos from Naver Shopping Live, crawled to the R2 source bucket,
@@ -16,6 +17,9 @@ import { dsR2SrcCheck, dsR2TgtCheck } from './checks/ds-r2-bucket-check.ts';
  *                     ├─> ds_r2_download ─> ds_png2webp ─> ds_img_finalize
  *   ds_img_r2_node ───┘
  *   ds_r2_clear_src, ds_r2_clear_tgt   (stand-alone, destructive)
+ *
+ * Automation: `ds_r2_src_sensor` runs `ds_publish_job` (ds_r2_download+) when the source
+ * bucket's PNGs change; `ds_daily` runs `ds_node_job` at 02:00 Asia/Seoul (off by default).
  */
 export default new Definitions({
   assets: [dsImgR2Docker, dsImgR2Node, dsR2Download, dsPng2Webp, dsImgFinalize, dsR2ClearSrc, dsR2ClearTgt],
@@ -33,5 +37,8 @@ export default new Definitions({
       selection: 'ds_img_r2_docker+',
       tags: { pipeline: 'ds' },
     }),
+    dsPublishJob,
   ],
+  schedules: [dsDaily],
+  sensors: [dsR2SrcSensor],
 });

@@ -176,6 +176,27 @@ export class Daemon {
     return summary;
   }
 
+  /**
+   * Evaluates one sensor now, whatever its status and interval (`dag sensor tick`); the runs
+   * it requests are queued like any other.
+   */
+  async tickSensor(name: string): Promise<TickSummary> {
+    const summary: TickSummary = {
+      leader: true,
+      runsRequested: [],
+      runsLaunched: [],
+      failedTicks: [],
+      nextDueAt: null,
+    };
+    const found = this.instigators().find((i) => i.kind === 'sensor' && i.def.name === name);
+    if (!found || found.kind !== 'sensor') throw new Error(`Unknown sensor '${name}'.`);
+    const state = (await this.options.instance.storage.getInstigatorStates()).find(
+      (s) => s.type === 'sensor' && s.name === name,
+    );
+    await this.evaluateSensor(found.def, found.location, state, this.clock.now(), summary);
+    return summary;
+  }
+
   /** Runs until `signal` aborts: stands by while another daemon is active, ticks when leader. */
   async run(signal: AbortSignal, options: { idleMs?: number } = {}): Promise<void> {
     const idle = options.idleMs ?? 1000;
@@ -346,6 +367,28 @@ export class Daemon {
     }
   }
 
+  /** Builds a sensor's resources from the environment for one evaluation, and disposes them. */
+  private async withResources<T>(
+    sensor: SensorDefinition,
+    fn: (resources: Record<string, unknown>) => Promise<T>,
+  ): Promise<T> {
+    const built: { def: (typeof sensor.resources)[string]; value: unknown }[] = [];
+    const resources: Record<string, unknown> = {};
+    try {
+      for (const [alias, def] of Object.entries(sensor.resources)) {
+        const value = await def.create(def.resolveConfig(), {
+          home: this.options.instance.home,
+          runId: `sensor:${sensor.name}`,
+        });
+        built.push({ def, value });
+        resources[alias] = value;
+      }
+      return await fn(resources);
+    } finally {
+      for (const { def, value } of built) await def.dispose(value).catch(() => {});
+    }
+  }
+
   private async evaluateSensor(
     sensor: SensorDefinition,
     location: CodeLocation,
@@ -358,8 +401,10 @@ export class Daemon {
     try {
       if (sensor.type === 'standard') {
         const lastTickAt = this.lastSensorEval.get(sensor.name);
-        const result = await this.withTimeout(sensor.name, async (signal) =>
-          sensor.fn!({ cursor: state?.cursor ?? undefined, lastTickAt, now, signal, log }),
+        const result = await this.withResources(sensor, (resources) =>
+          this.withTimeout(sensor.name, async (signal) =>
+            sensor.fn!({ cursor: state?.cursor ?? undefined, resources, lastTickAt, now, signal, log }),
+          ),
         );
         this.lastSensorEval.set(sensor.name, now);
         const requests = result?.runRequests ?? [];

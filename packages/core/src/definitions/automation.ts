@@ -2,6 +2,7 @@ import { DefinitionError } from '../errors.ts';
 import type { RunRecord, StoredEvent } from '../instance/storage.ts';
 import type { AssetDefinition } from './asset.ts';
 import type { JobDefinition, RunConfig } from './job.ts';
+import type { ResourceDefinition, ResourceValues } from './resource.ts';
 import { assertValidName } from './validation.ts';
 
 export type DefaultStatus = 'RUNNING' | 'STOPPED';
@@ -92,9 +93,11 @@ export function schedule(options: ScheduleOptions): ScheduleDefinition {
   };
 }
 
-export interface SensorContext {
+export interface SensorContext<R = Record<string, unknown>> {
   /** The cursor the previous tick returned, or undefined on the first tick. */
   cursor: string | undefined;
+  /** The resources named in the sensor's `resources`, built for this evaluation. */
+  resources: R;
   lastTickAt: Date | undefined;
   /** The daemon's clock at this tick (injected in tests). */
   now: Date;
@@ -123,9 +126,12 @@ interface SensorBase {
   defaultStatus?: DefaultStatus;
 }
 
-export interface SensorOptions extends SensorBase {
+export interface SensorOptions<R extends Record<string, ResourceDefinition> = Record<string, never>>
+  extends SensorBase {
   job: JobDefinition | string;
-  fn: (ctx: SensorContext) => SensorResult | Promise<SensorResult>;
+  /** Resources the sensor uses (built from the environment for each evaluation). */
+  resources?: R;
+  fn: (ctx: SensorContext<ResourceValues<R>>) => SensorResult | Promise<SensorResult>;
 }
 
 /** What a run-status sensor sees: one finished run (and its events, loaded on demand). */
@@ -187,7 +193,8 @@ export interface SensorDefinition {
   readonly description: string | undefined;
   readonly minimumIntervalSeconds: number;
   readonly defaultStatus: DefaultStatus;
-  readonly fn?: SensorOptions['fn'];
+  readonly fn?: (ctx: SensorContext) => SensorResult | Promise<SensorResult>;
+  readonly resources: Readonly<Record<string, ResourceDefinition>>;
   readonly runStatus?: RunStatusSensorOptions['runStatus'];
   readonly monitoredJobs?: readonly string[] | undefined;
   readonly runStatusFn?: RunStatusSensorOptions['fn'];
@@ -210,6 +217,7 @@ function sensorBase(options: SensorBase) {
     description: options.description,
     minimumIntervalSeconds: interval,
     defaultStatus: options.defaultStatus ?? ('STOPPED' as const),
+    resources: {},
   };
 }
 
@@ -224,13 +232,16 @@ function requireFn(name: string, fn: unknown): void {
  * @example
  * sensor({ name: 'new_files', job, minimumIntervalSeconds: 60, fn: async ({ cursor }) => ({ runRequests: [{ runKey: 'x' }] }) });
  */
-export function sensor(options: SensorOptions): SensorDefinition {
+export function sensor<R extends Record<string, ResourceDefinition> = Record<string, never>>(
+  options: SensorOptions<R>,
+): SensorDefinition {
   requireFn(options.name, options.fn);
   return {
     ...sensorBase(options),
     type: 'standard',
     jobName: jobNameOf(options.job, options.name),
-    fn: options.fn,
+    resources: { ...(options.resources ?? {}) },
+    fn: options.fn as SensorDefinition['fn'],
   };
 }
 
