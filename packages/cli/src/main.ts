@@ -246,8 +246,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const workspace = await loadWorkspace(globals());
       const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
       let latest = new Map<string, { at: Date | null; runId: string | null }>();
+      let stale = new Map<string, boolean>();
       if (opts.status) {
         await withInstance(async (instance) => {
+          stale = new Map((await instance.storage.getFreshness()).map((f) => [f.assetKey, f.stale]));
           latest = new Map(
             (await instance.storage.getAssetRecords()).map((r) => [
               r.assetKey,
@@ -273,6 +275,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
               ? {
                   lastMaterializedAt: latest.get(a.key)?.at?.toISOString() ?? null,
                   lastRunId: latest.get(a.key)?.runId ?? null,
+                  // As the daemon last judged it against the asset's freshness policy.
+                  stale: a.freshness ? (stale.get(a.key) ?? null) : null,
                 }
               : {}),
           })),
@@ -290,7 +294,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             a.group,
             a.deps.join(', ') || '-',
             a.kinds.join(', ') || '-',
-            ...(opts.status ? [a.lastMaterializedAt ?? pc.dim('never')] : []),
+            ...(opts.status
+              ? [`${a.lastMaterializedAt ?? pc.dim('never')}${a.stale ? ` ${pc.yellow('STALE')}` : ''}`]
+              : []),
             (a.description ?? '').split('\n')[0]!.slice(0, 60),
           ]),
         ),

@@ -137,16 +137,15 @@ export class Daemon {
     const now = this.clock.now();
     let nextDue = Number.POSITIVE_INFINITY;
     const work: Promise<void>[] = [];
+    const scheduleTicks: NewTick[] = [];
     for (const instigator of this.instigators()) {
       const state = states.get(`${instigator.kind}:${instigator.def.name}`);
       const status = state?.status ?? instigator.def.defaultStatus;
       if (status !== 'RUNNING') continue;
       if (instigator.kind === 'schedule') {
-        work.push(
-          this.evaluateSchedule(instigator.def, instigator.location, state, now, summary).then((due) => {
-            if (due) nextDue = Math.min(nextDue, due.getTime());
-          }),
-        );
+        const { tick, next } = this.evaluateSchedule(instigator.def, instigator.location, state, now);
+        if (tick) scheduleTicks.push(tick);
+        if (next) nextDue = Math.min(nextDue, next.getTime());
       } else {
         const key = instigator.def.name;
         const dueAt = this.nextSensorEval.get(key) ?? now.getTime();
@@ -169,6 +168,8 @@ export class Daemon {
         nextDue = Math.min(nextDue, this.nextSensorEval.get(key) ?? now.getTime());
       }
     }
+    // Every schedule due now commits in one transaction, while the sensors evaluate.
+    work.push(this.commitSchedules(scheduleTicks, summary));
     await Promise.allSettled(work);
     await this.checkFreshness(now, states);
     await this.dequeue(summary);
@@ -271,27 +272,24 @@ export class Daemon {
     }
   }
 
-  /** Returns when the schedule is next due. */
-  private async evaluateSchedule(
+  /** The tick a schedule needs now (if any) and when it is next due. Pure: commits nothing. */
+  private evaluateSchedule(
     schedule: ScheduleDefinition,
     location: CodeLocation,
     state: InstigatorState | undefined,
     now: Date,
-    summary: TickSummary,
-  ): Promise<Date | undefined> {
-    const base = { type: 'schedule' as const, name: schedule.name };
+  ): { tick?: NewTick; next: Date | undefined } {
+    const base = { type: 'schedule' as const, name: schedule.name, daemonId: this.daemonId };
+    const next = ticksBetween(schedule, now, new Date(now.getTime() + 366 * 86_400_000), 1)[0];
     if (!state?.cursor) {
       // First evaluation since the schedule was turned on: start from now, no backfill.
-      await this.commit(
-        { ...base, status: 'SKIPPED', tickTime: now, cursor: now.toISOString(), skipReason: 'started' },
-        summary,
-      );
-      return ticksBetween(schedule, now, new Date(now.getTime() + 366 * 86_400_000), 1)[0];
+      return {
+        tick: { ...base, status: 'SKIPPED', tickTime: now, cursor: now.toISOString(), skipReason: 'started' },
+        next,
+      };
     }
-    const after = new Date(state.cursor);
-    const due = ticksBetween(schedule, after, now, 10_000);
-    const next = ticksBetween(schedule, now, new Date(now.getTime() + 366 * 86_400_000), 1)[0];
-    if (due.length === 0) return next;
+    const due = ticksBetween(schedule, new Date(state.cursor), now, 10_000);
+    if (due.length === 0) return { next };
     const latest = due[due.length - 1]!;
     let launch: Date[];
     let skipReason: string | null = null;
@@ -315,8 +313,8 @@ export class Daemon {
           { 'dag/schedule': schedule.name, 'dag/tick': tickTime.toISOString() },
         ),
       );
-      await this.commit(
-        {
+      return {
+        tick: {
           ...base,
           status: runs.length ? 'SUCCESS' : 'SKIPPED',
           tickTime: latest,
@@ -324,22 +322,34 @@ export class Daemon {
           cursor: latest.toISOString(),
           skipReason,
         },
-        summary,
-      );
+        next,
+      };
     } catch (error) {
       // The cursor still moves on: a schedule whose run config is broken must not retry the same tick forever.
-      await this.commit(
-        {
+      return {
+        tick: {
           ...base,
           status: 'FAILURE',
           tickTime: latest,
           cursor: latest.toISOString(),
           error: describeError(error),
         },
-        summary,
-      );
+        next,
+      };
     }
-    return next;
+  }
+
+  private async commitSchedules(ticks: NewTick[], summary: TickSummary): Promise<void> {
+    if (ticks.length === 0) return;
+    try {
+      const results = await this.options.instance.storage.commitTicks(ticks);
+      results.forEach((result, i) => {
+        summary.runsRequested.push(...result.runIds);
+        if (ticks[i]!.status === 'FAILURE') summary.failedTicks.push(`schedule:${ticks[i]!.name}`);
+      });
+    } catch (error) {
+      this.log('error', `Could not commit ${ticks.length} schedule tick(s): ${describeError(error)}`);
+    }
   }
 
   private sensorLogger(name: string): SensorLogger {

@@ -534,53 +534,112 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async commitTick(tick: NewTick): Promise<{ tickId: number; runIds: string[]; duplicateRunKeys: string[] }> {
+    const [result] = await this.commitTicks([tick]);
+    return result!;
+  }
+
+  /**
+   * Set-based: a handful of statements whatever the number of ticks, so 200 schedules due
+   * at the same minute commit in milliseconds rather than one round trip per row.
+   */
+  async commitTicks(
+    ticks: NewTick[],
+  ): Promise<{ tickId: number; runIds: string[]; duplicateRunKeys: string[] }[]> {
+    if (ticks.length === 0) return [];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const instigator = `${tick.type}:${tick.name}`;
-      const runIds: string[] = [];
-      const runKeys: string[] = [];
-      const duplicateRunKeys: string[] = [];
-      for (const run of tick.runs ?? []) {
-        if (run.runKey !== undefined) {
-          const claimed = await client.query(
-            'INSERT INTO run_keys (instigator, run_key, run_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-            [instigator, run.runKey, run.runId],
-          );
-          if ((claimed.rowCount ?? 0) === 0) {
-            duplicateRunKeys.push(run.runKey);
-            continue;
-          }
-          runKeys.push(run.runKey);
-        }
-        await insertRun(client, run);
-        runIds.push(run.runId);
+      const keyed = ticks.flatMap((tick) =>
+        (tick.runs ?? [])
+          .filter((run) => run.runKey !== undefined)
+          .map((run) => ({ instigator: `${tick.type}:${tick.name}`, runKey: run.runKey!, runId: run.runId })),
+      );
+      const claimed = new Set<string>();
+      if (keyed.length > 0) {
+        const { rows } = await client.query<{ run_id: string }>(
+          `INSERT INTO run_keys (instigator, run_key, run_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING RETURNING run_id`,
+          [keyed.map((k) => k.instigator), keyed.map((k) => k.runKey), keyed.map((k) => k.runId)],
+        );
+        for (const r of rows) claimed.add(r.run_id);
       }
-      if (tick.cursor !== undefined) {
+      const perTick = ticks.map((tick) => {
+        const runs = (tick.runs ?? []).filter((run) => run.runKey === undefined || claimed.has(run.runId));
+        const duplicateRunKeys = (tick.runs ?? [])
+          .filter((run) => run.runKey !== undefined && !claimed.has(run.runId))
+          .map((run) => run.runKey!);
+        return { tick, runs, duplicateRunKeys };
+      });
+      const runs = perTick.flatMap((t) => t.runs);
+      if (runs.length > 0) {
         await client.query(
-          `INSERT INTO instigators (type, name, status, cursor) VALUES ($1, $2, 'RUNNING', $3)
+          `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id,
+                             selection, step_keys)
+           SELECT r, j, l, s, a::jsonb, c::jsonb, t::jsonb, p, rr, sel, sk::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::text[], $10::text[], $11::text[]) AS x(r, j, l, s, a, c, t, p, rr, sel, sk)`,
+          [
+            runs.map((r) => r.runId),
+            runs.map((r) => r.jobName),
+            runs.map((r) => r.location ?? null),
+            runs.map((r) => r.status),
+            runs.map((r) => (r.assetSelection === null ? null : JSON.stringify(r.assetSelection))),
+            runs.map((r) => JSON.stringify(redactDeep(r.runConfig ?? {}))),
+            runs.map((r) => JSON.stringify(r.tags ?? {})),
+            runs.map((r) => r.parentRunId ?? null),
+            runs.map((r) => r.rootRunId ?? null),
+            runs.map((r) => r.selection ?? null),
+            runs.map((r) => (r.stepKeys ? JSON.stringify(r.stepKeys) : null)),
+          ],
+        );
+        const tags = runs.flatMap((r) =>
+          Object.entries(r.tags ?? {}).map(([key, value]) => [r.runId, key, value]),
+        );
+        if (tags.length > 0) {
+          await client.query(
+            'INSERT INTO run_tags (run_id, key, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+            [tags.map((t) => t[0]), tags.map((t) => t[1]), tags.map((t) => t[2])],
+          );
+        }
+      }
+      const cursors = ticks.filter((t) => t.cursor !== undefined);
+      if (cursors.length > 0) {
+        await client.query(
+          `INSERT INTO instigators (type, name, status, cursor)
+           SELECT ty, n, 'RUNNING', c FROM unnest($1::text[], $2::text[], $3::text[]) AS x(ty, n, c)
            ON CONFLICT (type, name) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
-          [tick.type, tick.name, tick.cursor],
+          [cursors.map((t) => t.type), cursors.map((t) => t.name), cursors.map((t) => t.cursor ?? null)],
         );
       }
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO ticks (name, type, status, tick_time, run_ids, run_keys, cursor, error, skip_reason, daemon_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+         SELECT n, ty, st, tt, ri::jsonb, rk::jsonb, c, e, sr, d
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::text[]) AS x(n, ty, st, tt, ri, rk, c, e, sr, d)
+         RETURNING id`,
         [
-          tick.name,
-          tick.type,
-          tick.status,
-          tick.tickTime,
-          JSON.stringify(runIds),
-          JSON.stringify(runKeys),
-          tick.cursor ?? null,
-          tick.error ? redact(tick.error) : null,
-          tick.skipReason ?? null,
-          tick.daemonId ?? null,
+          ticks.map((t) => t.name),
+          ticks.map((t) => t.type),
+          ticks.map((t) => t.status),
+          ticks.map((t) => t.tickTime),
+          perTick.map((t) => JSON.stringify(t.runs.map((r) => r.runId))),
+          perTick.map((t) =>
+            JSON.stringify(t.runs.filter((r) => r.runKey !== undefined).map((r) => r.runKey)),
+          ),
+          ticks.map((t) => t.cursor ?? null),
+          ticks.map((t) => (t.error ? redact(t.error) : null)),
+          ticks.map((t) => t.skipReason ?? null),
+          ticks.map((t) => t.daemonId ?? null),
         ],
       );
       await client.query('COMMIT');
-      return { tickId: Number(rows[0]!.id), runIds, duplicateRunKeys };
+      // Ids of one INSERT ... SELECT are assigned in the order of its rows.
+      const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+      return perTick.map((t, i) => ({
+        tickId: ids[i]!,
+        runIds: t.runs.map((r) => r.runId),
+        duplicateRunKeys: t.duplicateRunKeys,
+      }));
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;

@@ -205,6 +205,8 @@ export interface InstanceStorage {
    * in ONE transaction: a crash never keeps the cursor without the runs, or the runs without it.
    */
   commitTick(tick: NewTick): Promise<{ tickId: number; runIds: string[]; duplicateRunKeys: string[] }>;
+  /** Several ticks in one transaction (a daemon tick's schedules). */
+  commitTicks(ticks: NewTick[]): Promise<{ tickId: number; runIds: string[]; duplicateRunKeys: string[] }[]>;
   getTicks(type: InstigatorType, name: string, limit?: number): Promise<TickRecord[]>;
   /** Oldest first. */
   getQueuedRuns(limit?: number): Promise<RunRecord[]>;
