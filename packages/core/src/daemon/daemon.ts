@@ -484,15 +484,18 @@ export class Daemon {
     for (const run of finished) {
       if (!sensor.monitoredJobs || sensor.monitoredJobs.includes(run.jobName)) {
         try {
-          const requests = await this.withTimeout(sensor.name, async (signal) =>
-            sensor.runStatusFn!({
-              run,
-              events: () => storage.getEvents(run.runId),
-              runUrl: `${uiUrl}/runs/${run.runId}`,
-              now,
-              signal,
-              log: this.sensorLogger(sensor.name),
-            }),
+          const requests = await this.withResources(sensor, (resources) =>
+            this.withTimeout(sensor.name, async (signal) =>
+              sensor.runStatusFn!({
+                run,
+                resources,
+                events: () => storage.getEvents(run.runId),
+                runUrl: `${uiUrl}/runs/${run.runId}`,
+                now,
+                signal,
+                log: this.sensorLogger(sensor.name),
+              }),
+            ),
           );
           for (const r of requests ?? []) {
             runs.push(this.buildRun(location, sensor.jobName!, r, { 'dag/sensor': sensor.name }));

@@ -135,8 +135,10 @@ export interface SensorOptions<R extends Record<string, ResourceDefinition> = Re
 }
 
 /** What a run-status sensor sees: one finished run (and its events, loaded on demand). */
-export interface RunStatusSensorContext {
+export interface RunStatusSensorContext<R = Record<string, unknown>> {
   run: RunRecord;
+  /** The resources named in the sensor's `resources`. */
+  resources: R;
   events: () => Promise<StoredEvent[]>;
   /** A link to the run in the UI, from DAG_UI_URL (default http://127.0.0.1:3000). */
   runUrl: string;
@@ -145,14 +147,18 @@ export interface RunStatusSensorContext {
   log: SensorLogger;
 }
 
-export interface RunStatusSensorOptions extends SensorBase {
+export interface RunStatusSensorOptions<R extends Record<string, ResourceDefinition> = Record<string, never>>
+  extends SensorBase {
+  resources?: R;
   /** The status that triggers the sensor. */
   runStatus: 'SUCCESS' | 'FAILURE' | 'CANCELED';
   /** Only runs of these jobs (default: every job). */
   monitoredJobs?: (JobDefinition | string)[];
   /** The job to launch from returned run requests, if any. */
   job?: JobDefinition | string;
-  fn: (ctx: RunStatusSensorContext) => undefined | RunRequest[] | Promise<undefined | RunRequest[]>;
+  fn: (
+    ctx: RunStatusSensorContext<ResourceValues<R>>,
+  ) => undefined | RunRequest[] | Promise<undefined | RunRequest[]>;
 }
 
 export interface AssetSensorContext {
@@ -197,7 +203,9 @@ export interface SensorDefinition {
   readonly resources: Readonly<Record<string, ResourceDefinition>>;
   readonly runStatus?: RunStatusSensorOptions['runStatus'];
   readonly monitoredJobs?: readonly string[] | undefined;
-  readonly runStatusFn?: RunStatusSensorOptions['fn'];
+  readonly runStatusFn?: (
+    ctx: RunStatusSensorContext,
+  ) => undefined | RunRequest[] | Promise<undefined | RunRequest[]>;
   readonly assetKey?: string;
   readonly assetFn?: AssetSensorOptions['fn'];
   readonly freshnessFn?: FreshnessSensorOptions['fn'];
@@ -251,7 +259,9 @@ export function sensor<R extends Record<string, ResourceDefinition> = Record<str
  * @example
  * runStatusSensor({ name: 'on_failure', runStatus: 'FAILURE', fn: async ({ run, runUrl }) => { ... } });
  */
-export function runStatusSensor(options: RunStatusSensorOptions): SensorDefinition {
+export function runStatusSensor<R extends Record<string, ResourceDefinition> = Record<string, never>>(
+  options: RunStatusSensorOptions<R>,
+): SensorDefinition {
   requireFn(options.name, options.fn);
   if (!['SUCCESS', 'FAILURE', 'CANCELED'].includes(options.runStatus)) {
     throw new DefinitionError(
@@ -264,7 +274,8 @@ export function runStatusSensor(options: RunStatusSensorOptions): SensorDefiniti
     jobName: options.job === undefined ? null : jobNameOf(options.job, options.name),
     runStatus: options.runStatus,
     monitoredJobs: options.monitoredJobs?.map((j) => jobNameOf(j, options.name)),
-    runStatusFn: options.fn,
+    resources: { ...(options.resources ?? {}) },
+    runStatusFn: options.fn as SensorDefinition['runStatusFn'],
   };
 }
 

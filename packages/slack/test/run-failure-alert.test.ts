@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { asset, Daemon, Definitions, defineAssetJob, executeRun, ManualClock } from '@dag/core';
+import { type SlackReplica, startSlackReplica } from '@dag/replica-slack';
+import { freshInstance, type TestInstance } from '../../core/test/support.ts';
+import { slackOnRunFailure } from '../src/index.ts';
+import { TOKEN } from './support.ts';
+
+/**
+ * End to end: a real job fails on a real instance; the daemon's run-failure sensor posts
+ * exactly one Slack message to the replica, waiting out a 429, and the token leaks nowhere.
+ */
+let replica: SlackReplica;
+let t: TestInstance;
+const saved: Record<string, string | undefined> = {};
+
+before(async () => {
+  replica = await startSlackReplica({ token: TOKEN });
+  t = await freshInstance();
+  for (const [k, v] of Object.entries({ SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: replica.url })) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+});
+
+after(async () => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  await t.cleanup();
+  await replica.close();
+});
+
+it('a failing job posts exactly one alert with its step, error and link, after a 429', async () => {
+  const extract = asset({ name: 'extract' }, async () => [1, 2, 3]);
+  const load = asset({ name: 'load', deps: [extract] }, async () => {
+    throw new Error('적재 실패: orders 테이블이 잠겨 있습니다 (lock timeout 30s)');
+  });
+  const ok = asset({ name: 'ok' }, async () => 1);
+  const ordersDaily = defineAssetJob({ name: 'orders_daily', selection: 'extract+' });
+  const okJob = defineAssetJob({ name: 'ok_job', selection: 'ok' });
+  const alerts = slackOnRunFailure({ monitoredJobs: [ordersDaily], defaultStatus: 'RUNNING' });
+  const definitions = new Definitions({
+    assets: [extract, load, ok],
+    jobs: [ordersDaily, okJob],
+    sensors: [alerts],
+  });
+  const logs: string[] = [];
+  const clock = new ManualClock(Date.now());
+  const daemon = new Daemon({
+    instance: t.instance,
+    locations: [{ name: 'orders', file: 'definitions.ts', definitions }],
+    clock,
+    launch: async () => {},
+    uiUrl: 'http://127.0.0.1:3000',
+    log: (level, message) => logs.push(`${level} ${message}`),
+  });
+  await daemon.tick(); // the sensor starts watching
+
+  const failed = await executeRun({ instance: t.instance, definitions, job: 'orders_daily' });
+  assert.equal(failed.status, 'FAILURE');
+  assert.equal((await executeRun({ instance: t.instance, definitions, job: 'ok_job' })).status, 'SUCCESS');
+  replica.setFaults({ rateLimited: 1, retryAfterSeconds: 1 });
+  clock.set(Date.now() + 20_000);
+  const started = Date.now();
+  await daemon.tick();
+  assert.ok(Date.now() - started >= 1000, 'the 429 was waited out for Retry-After');
+  clock.advance(20_000);
+  await daemon.tick();
+
+  assert.equal(replica.messages.length, 1, 'exactly one message');
+  const message = replica.messages[0]!;
+  assert.equal(message.channelName, 'data-alerts');
+  assert.match(
+    message.text,
+    /of orders_daily failed in step load: Error: 적재 실패: orders 테이블이 잠겨 있습니다/,
+  );
+  const blocks = JSON.stringify(message.blocks);
+  assert.ok(blocks.includes(`http://127.0.0.1:3000/runs/${failed.runId}`), blocks);
+  assert.equal(
+    replica.requests.filter((r) => r.apiMethod === 'chat.postMessage').length,
+    2,
+    'one 429, one success',
+  );
+
+  const ticks = await t.instance.storage.getTicks('sensor', 'slack_on_run_failure', 10);
+  const everything = JSON.stringify({
+    logs,
+    ticks,
+    events: await t.instance.storage.getEvents(failed.runId),
+  });
+  assert.ok(!everything.includes(TOKEN), 'the bot token leaked into a log, tick or event');
+  assert.ok(logs.some((l) => l.includes('posted the failure of run')));
+});
