@@ -2,9 +2,17 @@ import { Cron } from 'croner';
 import type { ScheduleDefinition } from '../definitions/automation.ts';
 import { DefinitionError } from '../errors.ts';
 
+// Parsed crons by pattern and zone: a daemon asks for the same schedules' ticks every second.
+const parsed = new Map<string, Cron>();
+
 function cronFor(schedule: Pick<ScheduleDefinition, 'name' | 'cron' | 'timezone'>): Cron {
+  const key = `${schedule.timezone}\u0000${schedule.cron}`;
+  const cached = parsed.get(key);
+  if (cached) return cached;
   try {
-    return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+    const cron = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+    parsed.set(key, cron);
+    return cron;
   } catch (error) {
     throw new DefinitionError(
       `Schedule '${schedule.name}': invalid cron '${schedule.cron}': ${(error as Error).message}`,
