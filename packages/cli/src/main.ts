@@ -19,10 +19,12 @@ import {
   UsageError,
   Workspace,
 } from '@dag/core';
+import { registerDev } from '@dag/server';
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
+import { registerDaemonCommand } from './daemon-command.ts';
 import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
 
 /** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
@@ -620,6 +622,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     });
 
+  registerDev(program, { err: io.err });
+  registerDaemonCommand(program, { loadWorkspace: () => loadWorkspace(globals()), err: io.err });
   registerAutomationCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),
     withInstance,

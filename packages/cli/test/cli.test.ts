@@ -220,7 +220,7 @@ describe('dag CLI against an external instance URL', () => {
     assert.equal((JSON.parse(result.stdout) as { runId: string; status: string }).status, 'SUCCESS');
     const again = await dag(['-f', fixture('good'), 'execute-run', runId], env);
     assert.equal(again.code, 2);
-    assert.match(again.stderr, /only a NOT_STARTED or QUEUED run can be executed/);
+    assert.match(again.stderr, /only a NOT_STARTED, QUEUED or STARTING run can be executed/);
   });
 
   test('instance info, migrate and purge', async () => {

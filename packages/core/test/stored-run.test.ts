@@ -96,3 +96,95 @@ test('a stored run that no longer validates is marked failed with the reason', a
   assert.equal(stored?.status, 'FAILURE');
   assert.match(stored?.error ?? '', /could not start: Unknown asset 'first'/);
 });
+
+test('re-executing an op job from failure loads the outputs of ops that succeeded in the parent run', async () => {
+  const { graphJob, op } = await import('../src/index.ts');
+  let extractCalls = 0;
+  let transformFails = true;
+  const extract = op({ name: 'extract' }, async () => {
+    extractCalls++;
+    return [1, 2, 3];
+  });
+  const transform = op({ name: 'transform' }, async (_ctx, rows: number[]) => {
+    if (transformFails) throw new Error('transform fails once');
+    return rows.map((r) => r + 1);
+  });
+  let loaded: number[] = [];
+  const load = op({ name: 'load' }, async (_ctx, rows: number[]) => {
+    loaded = rows;
+  });
+  const opDefs = new Definitions({
+    jobs: [graphJob({ name: 'etl', description: 'ops' }, () => load(transform(extract())))],
+  });
+  const parent = await submitRun(t.instance, opDefs, { job: 'etl' });
+  assert.equal(
+    (await executeStoredRun({ instance: t.instance, definitions: opDefs, runId: parent.runId })).status,
+    'FAILURE',
+  );
+  transformFails = false;
+  const child = await submitRun(
+    t.instance,
+    opDefs,
+    await reexecutionOptions(t.instance, parent.runId, { fromFailure: true }),
+  );
+  const result = await executeStoredRun({ instance: t.instance, definitions: opDefs, runId: child.runId });
+  assert.equal(result.status, 'SUCCESS');
+  assert.deepEqual(loaded, [2, 3, 4]);
+  assert.equal(extractCalls, 1, 'extract was not run again');
+});
+
+test('a run terminated before it starts ends CANCELED without running a step (even if the request races its start)', async () => {
+  let ran = false;
+  const never = asset({ name: 'never_runs' }, async () => {
+    ran = true;
+  });
+  const d = new Definitions({ assets: [never] });
+  const run = await submitRun(t.instance, d, { selection: 'never_runs' });
+  assert.equal(await t.instance.storage.requestCancel(run.runId), true);
+  const result = await executeStoredRun({ instance: t.instance, definitions: d, runId: run.runId });
+  assert.equal(result.status, 'CANCELED');
+  assert.equal(ran, false);
+  assert.equal((await t.instance.storage.getRun(run.runId))?.status, 'CANCELED');
+  // The race: the terminate lands after the status check, before the run is marked STARTED.
+  const { executeRun } = await import('../src/index.ts');
+  const raced = await submitRun(t.instance, d, { selection: 'never_runs' });
+  await t.instance.storage.requestCancel(raced.runId);
+  const racedResult = await executeRun({
+    instance: t.instance,
+    definitions: d,
+    runId: raced.runId,
+    existingRun: true,
+    selection: 'never_runs',
+  });
+  assert.equal(racedResult.status, 'CANCELED');
+  assert.equal(ran, false);
+});
+
+test('a step whose child process is killed by a terminate is not recorded as a success', async () => {
+  let started!: () => void;
+  const spawned = new Promise<void>((r) => {
+    started = r;
+  });
+  const careless = asset({ name: 'careless' }, async (ctx) => {
+    // Ignores the exit code on purpose.
+    await ctx.spawn('sh', ['-c', 'echo up; sleep 300'], { onLine: () => started() });
+  });
+  const d = new Definitions({ assets: [careless] });
+  const run = await submitRun(t.instance, d, { selection: 'careless' });
+  const running = executeStoredRun({
+    instance: t.instance,
+    definitions: d,
+    runId: run.runId,
+    cancelPollMs: 50,
+  });
+  await spawned;
+  await t.instance.storage.requestCancel(run.runId);
+  const result = await running;
+  assert.equal(result.status, 'CANCELED');
+  assert.equal(result.steps[0]?.status, 'canceled');
+  assert.equal(
+    (await t.instance.storage.getAssetRecords(['careless'])).length,
+    0,
+    'no materialization was recorded',
+  );
+});

@@ -114,13 +114,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const { instance } = options;
   const storage = instance.storage;
   const startedAt = Date.now();
+  let cancelRequested = false;
   if (options.existingRun) {
-    await storage.updateRun(plan.runId, {
-      status: 'STARTED',
-      startedAt: new Date(),
-      pid: process.pid,
-      hostname: hostname(),
-    });
+    // Conditional: a terminate that arrived before the run started (CANCELING) is not overwritten.
+    cancelRequested = !(await storage.startRun(plan.runId, { pid: process.pid, hostname: hostname() }));
   } else {
     await storage.createRun({
       runId: plan.runId,
@@ -138,7 +135,11 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     await storage.updateRun(plan.runId, { startedAt: new Date(), pid: process.pid, hostname: hostname() });
   }
   const writer = new EventWriter(instance, options.onEvent);
-  const execution = new RunExecution(plan, options, writer);
+  const parent =
+    options.parentRunId ??
+    (options.existingRun ? (await storage.getRun(plan.runId))?.parentRunId : undefined);
+  const execution = new RunExecution(plan, options, writer, await ancestorRunIds(instance, parent ?? null));
+  if (cancelRequested) execution.requestCancel('Run terminated before it started.');
   return await execution.run(startedAt);
 }
 
@@ -154,6 +155,8 @@ class RunExecution {
     private readonly plan: ExecutionPlan,
     private readonly options: ExecuteOptions,
     private readonly writer: EventWriter,
+    /** Parent, grandparent...: where a re-execution finds outputs of steps it does not run. */
+    private readonly ancestors: readonly string[] = [],
   ) {
     this.io = options.definitions.ioManager ?? options.instance.ioManager;
     for (const step of plan.steps) {
@@ -184,6 +187,10 @@ class RunExecution {
       level: fields.level ?? 'info',
       data: fields.data ?? null,
     });
+  }
+
+  requestCancel(reason: string): void {
+    this.cancel(reason);
   }
 
   private cancel(reason: string): void {
@@ -224,6 +231,9 @@ class RunExecution {
       await this.disposeResources();
     }
 
+    // A terminate that raced with the last steps (the run was marked CANCELING while a killed
+    // step was failing) still ends the run as CANCELED.
+    if (!this.canceled && (await storage.getRun(plan.runId))?.status === 'CANCELING') this.canceled = true;
     const steps = [...this.states.values()];
     const failed = steps.filter((s) => s.status === 'failure');
     let status: RunStatus;
@@ -446,6 +456,9 @@ class RunExecution {
         const resources = await this.resourceValues(step.resources);
         const ctx = this.makeContext(state, attempt, signal, resources);
         const returned = await this.callUserCode(where, step.key, () => this.invoke(step, ctx));
+        // A function that returns after its run was terminated (e.g. its child process was
+        // killed and it did not check the exit code) did not finish its work.
+        if (signal.aborted) throw new Error('The run was terminated while the step was running.');
         await this.handleReturn(state, returned);
         if (step.asset) await this.materialized(state);
         state.status = 'success';
@@ -524,17 +537,30 @@ class RunExecution {
     const node = step.node!;
     const inputs: unknown[] = [];
     for (const key of node.inputs) {
-      inputs.push(
-        this.opOutputs.has(key)
-          ? this.opOutputs.get(key)
-          : await this.io.loadInput({
-              key: `__runs/${this.plan.runId}/${key}`,
-              runId: this.plan.runId,
-              stepKey: step.key,
-            }),
-      );
+      inputs.push(this.opOutputs.has(key) ? this.opOutputs.get(key) : await this.loadOpOutput(key, step.key));
     }
     return await node.op.fn(ctx, ...inputs);
+  }
+
+  /** An op output of this run, or (re-execution) of the nearest ancestor run that produced it. */
+  private async loadOpOutput(nodeKey: string, stepKey: string): Promise<unknown> {
+    const runs = this.plan.steps.some((s) => s.key === nodeKey) ? [this.plan.runId] : [...this.ancestors];
+    let lastError: unknown;
+    for (const runId of runs) {
+      try {
+        return await this.io.loadInput({
+          key: `__runs/${runId}/${nodeKey}`,
+          runId: this.plan.runId,
+          stepKey,
+        });
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw (
+      lastError ??
+      new NonRetriableError(`Step '${stepKey}' needs the output of op '${nodeKey}', which no run stored.`)
+    );
   }
 
   private async handleReturn(state: StepState, returned: unknown): Promise<void> {
@@ -607,6 +633,17 @@ class RunExecution {
       );
     }
   }
+}
+
+/** The chain of parent runs of a re-execution, nearest first. */
+async function ancestorRunIds(instance: DagInstance, parentRunId: string | null): Promise<string[]> {
+  const out: string[] = [];
+  let current = parentRunId;
+  while (current && out.length < 50 && !out.includes(current)) {
+    out.push(current);
+    current = (await instance.storage.getRun(current))?.parentRunId ?? null;
+  }
+  return out;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {

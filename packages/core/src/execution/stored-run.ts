@@ -4,6 +4,7 @@ import { describeError, UsageError } from '../errors.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
 import type { RunRecord } from '../instance/storage.ts';
 import type { RunResult, RunStatus } from '../types.ts';
+import { REDACTED } from '../util/secrets.ts';
 import { type ExecuteOptions, executeRun } from './executor.ts';
 import { ASSET_JOB_NAME, planRun } from './plan.ts';
 
@@ -68,9 +69,16 @@ export async function executeStoredRun(
   const storage = options.instance.storage;
   const run = await storage.getRun(options.runId);
   if (!run) throw new UsageError(`Unknown run '${options.runId}'.`);
-  if (run.status !== 'NOT_STARTED' && run.status !== 'QUEUED') {
+  if (run.status === 'CANCELING' && !run.startedAt) {
+    // Terminated while it waited to start: nothing ran, so it is simply canceled.
+    const error = 'The run was terminated before it started.';
+    await storage.storeEvent({ runId: run.runId, type: 'RUN_CANCELED', level: 'warn', message: error });
+    await storage.updateRun(run.runId, { status: 'CANCELED', endedAt: new Date(), error });
+    return { runId: run.runId, jobName: run.jobName, status: 'CANCELED', durationMs: 0, steps: [], error };
+  }
+  if (!['NOT_STARTED', 'QUEUED', 'STARTING'].includes(run.status)) {
     throw new UsageError(
-      `Run ${run.runId} is ${run.status}; only a NOT_STARTED or QUEUED run can be executed.`,
+      `Run ${run.runId} is ${run.status}; only a NOT_STARTED, QUEUED or STARTING run can be executed.`,
     );
   }
   const isJob = run.jobName !== ASSET_JOB_NAME;
@@ -119,6 +127,11 @@ export async function reexecutionOptions(
     const planned = (events.find((e) => e.type === 'RUN_START')?.data?.steps as string[] | undefined) ?? [];
     const succeeded = new Set(events.filter((e) => e.type === 'STEP_SUCCESS').map((e) => e.stepKey));
     stepKeys = planned.filter((k) => !succeeded.has(k));
+  }
+  if (JSON.stringify(parent.runConfig).includes(`"${REDACTED}"`)) {
+    throw new UsageError(
+      `Run ${parentRunId}'s config held secret values, which are never stored; launch a new run with the config instead of re-executing (or give secrets through resource environment variables).`,
+    );
   }
   const isJob = parent.jobName !== ASSET_JOB_NAME;
   const selection =

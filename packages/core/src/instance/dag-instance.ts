@@ -87,7 +87,7 @@ export class DagInstance {
   async info(): Promise<InstanceInfo> {
     const stats = await this.storage.stats();
     const pool = (this.storage as PostgresStorage).pool;
-    const { rows } = await pool.query<{ v: string }>('SHOW server_version');
+    const { rows } = await pool.query<{ v: string }>('SELECT current_setting($1) AS v', ['server_version']);
     return {
       home: this.home,
       storage: this.kind,

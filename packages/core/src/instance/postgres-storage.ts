@@ -331,6 +331,15 @@ export class PostgresStorage implements InstanceStorage {
     return (result.rowCount ?? 0) > 0;
   }
 
+  async startRun(runId: string, fields: { pid: number; hostname: string }): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE runs SET status = 'STARTED', started_at = now(), updated_at = now(), pid = $2, hostname = $3
+       WHERE run_id = $1 AND status IN ('NOT_STARTED', 'QUEUED', 'STARTING')`,
+      [runId, fields.pid, fields.hostname],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async requestCancel(runId: string): Promise<boolean> {
     const result = await this.pool.query(
       `UPDATE runs SET status = 'CANCELING', updated_at = now()

@@ -181,6 +181,11 @@ export interface InstanceStorage {
       hostname?: string;
     },
   ): Promise<boolean>;
+  /**
+   * Moves a NOT_STARTED, QUEUED or STARTING run to STARTED (with start time, pid, host);
+   * returns false, changing nothing, if it is no longer waiting (e.g. CANCELING).
+   */
+  startRun(runId: string, fields: { pid: number; hostname: string }): Promise<boolean>;
   /** Marks a live run CANCELING; returns false if it had already finished (or does not exist). */
   requestCancel(runId: string): Promise<boolean>;
   storeEvent(event: NewEvent): Promise<StoredEvent>;

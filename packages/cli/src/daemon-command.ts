@@ -1,0 +1,55 @@
+import { Daemon, DagInstance, type Workspace } from '@dag/core';
+import { RunLauncher } from '@dag/server';
+import type { Command } from 'commander';
+
+export interface DaemonCommandContext {
+  loadWorkspace: () => Promise<Workspace>;
+  err: (text: string) => void;
+}
+
+/**
+ * `dag daemon`: the daemon alone (no UI). Each run it starts gets its own process, as in
+ * `dag dev`. A second daemon on the same instance stands by until the first stops.
+ */
+export function registerDaemonCommand(program: Command, ctx: DaemonCommandContext): void {
+  program
+    .command('daemon')
+    .description('run the daemon: schedules, sensors, the run queue and freshness (Ctrl-C to stop)')
+    .option('--max-concurrent-runs <n>', 'runs in progress at once', '10')
+    .action(async (opts: { maxConcurrentRuns: string }) => {
+      const max = Number(opts.maxConcurrentRuns);
+      if (!Number.isInteger(max) || max <= 0) {
+        throw new Error(`--max-concurrent-runs must be a positive integer, got '${opts.maxConcurrentRuns}'.`);
+      }
+      const workspace = await ctx.loadWorkspace();
+      const instance = await DagInstance.open();
+      const launcher = new RunLauncher({ instance, workspace });
+      const stop = new AbortController();
+      const onSignal = () => {
+        ctx.err('dag daemon: stopping (Ctrl-C again to exit at once)');
+        process.once('SIGINT', () => process.exit(130));
+        stop.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const daemon = new Daemon({
+        instance,
+        locations: workspace.locations,
+        maxConcurrentRuns: max,
+        launch: (run) => launcher.execute(run.runId),
+        log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
+      });
+      ctx.err(
+        `dag daemon: ${daemon.daemonId} on instance ${instance.home} (${workspace.locations.map((l) => l.name).join(', ')})`,
+      );
+      try {
+        await daemon.run(stop.signal);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await launcher.close();
+        await instance.close();
+      }
+      ctx.err('dag daemon: stopped');
+    });
+}

@@ -1,0 +1,172 @@
+import { type AssetDefinition, type CodeLocation, SelectionError } from '@dag/core';
+import { Hono } from 'hono';
+import { notFound } from '../http/api-error.ts';
+import { sendJson } from '../http/json-response.ts';
+import { intParam } from '../http/query-params.ts';
+import type { AppOptions } from '../interfaces.ts';
+import { freshnessOf, graphStatus, loadAssetStates } from './asset-status.ts';
+import { configJsonSchema, summarizeAsset } from './describe-definitions.ts';
+
+function locationsFor(options: AppOptions, name: string | undefined): CodeLocation[] {
+  return name === undefined ? options.workspace.locations : [options.workspace.location(name)];
+}
+
+function allAssets(locations: CodeLocation[]): { location: CodeLocation; asset: AssetDefinition }[] {
+  return locations.flatMap((location) =>
+    location.definitions.graph.order.map((key) => ({ location, asset: location.definitions.graph.get(key) })),
+  );
+}
+
+/** The asset with this key (in `location` when given); 404 when no location defines it. */
+function findAsset(
+  options: AppOptions,
+  key: string,
+  location: string | undefined,
+): { location: CodeLocation; asset: AssetDefinition } {
+  for (const l of locationsFor(options, location)) {
+    if (l.definitions.graph.has(key)) return { location: l, asset: l.definitions.graph.get(key) };
+  }
+  throw notFound(
+    `Unknown asset '${key}'${location ? ` in code location '${location}'` : ''}. GET /api/assets lists asset keys.`,
+  );
+}
+
+/**
+ * Keys selected in each location. A selection that names an asset of one location is an
+ * "unknown asset" in the others; it is an error only when no location resolves it.
+ */
+function selectPerLocation(locations: CodeLocation[], selection: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const errors: unknown[] = [];
+  for (const l of locations) {
+    try {
+      out.set(l.name, new Set(l.definitions.select(selection)));
+    } catch (error) {
+      if (!(error instanceof SelectionError)) throw error;
+      errors.push(error);
+    }
+  }
+  if (out.size === 0 && errors.length > 0) {
+    throw errors.find((e) => e instanceof SelectionError && e.position !== undefined) ?? errors[0];
+  }
+  return out;
+}
+
+export function assetsApi(options: AppOptions): Hono {
+  const api = new Hono();
+  const { instance } = options;
+
+  api.get('/assets', async (c) => {
+    const entries = allAssets(locationsFor(options, c.req.query('location')));
+    const states = await loadAssetStates(instance, [...new Set(entries.map((e) => e.asset.key))]);
+    const now = Date.now();
+    const assets = entries.map(({ location, asset }) => {
+      const summary = summarizeAsset(location.definitions, asset);
+      const state = states.get(asset.key);
+      return {
+        key: summary.key,
+        location: location.name,
+        group: summary.group,
+        deps: summary.deps,
+        kinds: summary.kinds,
+        tags: summary.tags,
+        owners: summary.owners,
+        description: summary.description,
+        checks: summary.checks,
+        latest: state?.latest ?? null,
+        lastRunStatus: state?.lastRunStatus ?? null,
+        freshness: freshnessOf(asset, state, now),
+      };
+    });
+    return sendJson(c, { assets });
+  });
+
+  api.get('/graph', async (c) => {
+    const locations = locationsFor(options, c.req.query('location'));
+    const selection = c.req.query('selection')?.trim();
+    const selected = selection ? selectPerLocation(locations, selection) : undefined;
+    const entries = allAssets(locations).filter(
+      ({ location, asset }) => !selected || selected.get(location.name)?.has(asset.key),
+    );
+    const states = await loadAssetStates(instance, [...new Set(entries.map((e) => e.asset.key))]);
+    const now = Date.now();
+    const inGraph = new Set(entries.map((e) => `${e.location.name}\u0000${e.asset.key}`));
+    const groups = new Map<string, { location: string; group: string; count: number }>();
+    const nodes = [];
+    const edges = [];
+    for (const { location, asset } of entries) {
+      nodes.push({
+        key: asset.key,
+        location: location.name,
+        group: asset.group,
+        kinds: [...asset.kinds],
+        status: graphStatus(asset, states, now),
+      });
+      for (const dep of asset.deps) {
+        if (inGraph.has(`${location.name}\u0000${dep}`)) edges.push({ from: dep, to: asset.key });
+      }
+      const id = `${location.name}\u0000${asset.group}`;
+      const g = groups.get(id) ?? { location: location.name, group: asset.group, count: 0 };
+      g.count++;
+      groups.set(id, g);
+    }
+    return sendJson(c, { nodes, edges, groups: [...groups.values()] });
+  });
+
+  api.get('/assets/:key', async (c) => {
+    const key = c.req.param('key');
+    const { location, asset } = findAsset(options, key, c.req.query('location'));
+    const { definitions } = location;
+    const [states, executions] = await Promise.all([
+      loadAssetStates(instance, [key, ...asset.deps]),
+      instance.storage.getCheckExecutions(key, { limit: 200 }),
+    ]);
+    const state = states.get(key);
+    const summary = summarizeAsset(definitions, asset);
+    return sendJson(c, {
+      asset: {
+        ...summary,
+        location: location.name,
+        dependents: [...definitions.graph.childrenOf(key)],
+        configSchema: asset.configSchema ? configJsonSchema(asset.configSchema) : null,
+        resources: Object.values(asset.resources).map((r) => r.name),
+        retry: asset.retry ?? null,
+        checks: summary.checks.map((check) => ({
+          ...check,
+          latest: executions.find((e) => e.checkName === check.name) ?? null,
+        })),
+        latest: state?.latest ?? null,
+        lastRunStatus: state?.lastRunStatus ?? null,
+        status: graphStatus(asset, states),
+        freshness: freshnessOf(asset, state),
+      },
+      latest: state?.latest ?? null,
+    });
+  });
+
+  api.get('/assets/:key/materializations', async (c) => {
+    const key = c.req.param('key');
+    findAsset(options, key, c.req.query('location'));
+    const limit = intParam(c.req.query('limit'), 'limit', { min: 1, max: 1000, fallback: 20 });
+    const before = intParam(c.req.query('before'), 'before', { min: 1, max: Number.MAX_SAFE_INTEGER });
+    const materializations = await instance.storage.getMaterializations(key, {
+      ...(limit !== undefined ? { limit } : {}),
+      ...(before !== undefined ? { beforeId: before } : {}),
+    });
+    return sendJson(c, { materializations });
+  });
+
+  api.get('/assets/:key/checks', async (c) => {
+    const key = c.req.param('key');
+    findAsset(options, key, c.req.query('location'));
+    const limit = intParam(c.req.query('limit'), 'limit', { min: 1, max: 1000, fallback: 50 });
+    const check = c.req.query('check');
+    const executions = await instance.storage.getCheckExecutions(key, {
+      ...(limit !== undefined ? { limit } : {}),
+      ...(check ? { checkName: check } : {}),
+    });
+    return sendJson(c, { executions });
+  });
+
+  return api;
+}

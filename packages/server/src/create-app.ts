@@ -1,0 +1,69 @@
+import { registerSecret, type Workspace } from '@dag/core';
+import { Hono } from 'hono';
+import { assetsApi } from './api/assets-api.ts';
+import { definitionsApi } from './api/definitions-api.ts';
+import { filesApi } from './api/files-api.ts';
+import { instanceApi } from './api/instance-api.ts';
+import { runsApi } from './api/runs-api.ts';
+import { errorResponse } from './http/api-error.ts';
+import { sendJson } from './http/json-response.ts';
+import { requestGuard, tokenAuth } from './http/token-auth.ts';
+import type { AppOptions } from './interfaces.ts';
+import { staticUi } from './static-ui.ts';
+
+/**
+ * Secret values of every resource's environment bindings are known to the redactor before
+ * the first request, not only once a run has resolved the resource's config.
+ */
+function registerResourceSecrets(workspace: Workspace, env: NodeJS.ProcessEnv = process.env): void {
+  for (const location of workspace.locations) {
+    for (const resource of location.definitions.resources.values()) {
+      for (const binding of Object.values(resource.env)) {
+        if (binding.secret) registerSecret(env[binding.env]);
+      }
+    }
+  }
+}
+
+/**
+ * The `dag dev` application: the JSON API under `/api` (documented in docs/api.md) and the
+ * UI's static files. Call it in-process with `app.request(...)` or serve it with `startServer`.
+ *
+ * @example
+ * const app = createApp({ workspace, instance, launcher: new RunLauncher({ workspace, instance }) });
+ * const res = await app.request('http://localhost/api/assets');
+ */
+export function createApp(options: AppOptions): Hono {
+  registerResourceSecrets(options.workspace);
+  if (options.token !== undefined) registerSecret(options.token);
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    const { status, body } = errorResponse(error);
+    return sendJson(c, body, status);
+  });
+  app.notFound((c) =>
+    sendJson(c, { error: { name: 'NotFound', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
+  );
+
+  app.use('*', requestGuard({ loopbackOnly: options.token === undefined }));
+  app.use('*', tokenAuth(options.token));
+
+  const api = new Hono();
+  api.route('/', definitionsApi(options));
+  api.route('/', assetsApi(options));
+  api.route('/', runsApi(options));
+  api.route('/', instanceApi(options));
+  api.route('/', filesApi(options));
+  app.route('/api', api);
+  app.all('/api/*', (c) =>
+    sendJson(
+      c,
+      { error: { name: 'NotFound', message: `No API route for ${c.req.method} ${c.req.path}.` } },
+      404,
+    ),
+  );
+
+  app.get('*', staticUi(options.uiDir));
+  return app;
+}

@@ -1,0 +1,120 @@
+import { Daemon, DagInstance, redact, UsageError, Workspace } from '@dag/core';
+import type { Command } from 'commander';
+import { RunLauncher } from './run-launcher.ts';
+import { checkBinding, startServer } from './start-server.ts';
+
+export interface DevIo {
+  /** Where the server's messages go. Default: stderr, redacted. */
+  err: (text: string) => void;
+}
+
+const defaultIo: DevIo = { err: (text) => process.stderr.write(`${redact(text)}\n`) };
+
+interface DevOptions {
+  host: string;
+  port: string;
+  file?: string;
+  workspace?: string;
+  uiDir?: string;
+  daemon: boolean;
+}
+
+/**
+ * Adds `dag dev [--host] [--port] [-f file] [-w workspace]` to a commander program: serves
+ * the API and the UI, launches each run in its own process, and stops cleanly (terminating
+ * the runs it launched, closing the instance) on SIGINT or SIGTERM. `DAG_UI_TOKEN` sets the
+ * token; without it only loopback addresses may be bound.
+ *
+ * @example
+ * const program = new Command('dag');
+ * registerDev(program);
+ */
+export function registerDev(program: Command, io: DevIo = defaultIo): Command {
+  return program
+    .command('dev')
+    .description('serve the web UI and its API; each run gets its own process')
+    .option('--host <host>', 'address to bind (any but loopback requires DAG_UI_TOKEN)', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '3000')
+    .option('-f, --file <file>', 'a definitions file (instead of the workspace file)')
+    .option(
+      '-w, --workspace <file>',
+      'the workspace file (default: workspace.yaml in this or a parent folder)',
+    )
+    .option('--ui-dir <dir>', 'the built UI to serve (default: packages/ui/dist)')
+    .option('--no-daemon', 'do not run the daemon (schedules, sensors, run queue, freshness)')
+    .action(async (opts: DevOptions) => {
+      const globals = program.opts<{ file?: string; workspace?: string }>();
+      const file = opts.file ?? globals.file;
+      const workspaceFile = opts.workspace ?? globals.workspace;
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+        throw new UsageError(`--port must be an integer from 0 to 65535, got '${opts.port}'.`);
+      }
+      const token = process.env.DAG_UI_TOKEN?.trim() || undefined;
+      // Refuse an unsafe binding before loading anything.
+      checkBinding(opts.host, token);
+      const workspace = await Workspace.load({
+        ...(file ? { file } : {}),
+        ...(workspaceFile ? { workspaceFile } : {}),
+      });
+      const instance = await DagInstance.open();
+      const launcher = new RunLauncher({ instance, workspace });
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer({
+          workspace,
+          instance,
+          launcher,
+          host: opts.host,
+          port,
+          ...(token ? { token } : {}),
+          ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
+        });
+      } catch (error) {
+        await instance.close();
+        throw error;
+      }
+      const names = workspace.locations.map((l) => l.name).join(', ');
+      io.err(`dag dev: ${workspace.locations.length} code location(s) (${names}), instance ${instance.home}`);
+      io.err(`dag dev: listening on ${server.url}`);
+      if (token) {
+        io.err(
+          `dag dev: every request needs the token in DAG_UI_TOKEN: open ${server.url}?token=<DAG_UI_TOKEN> once in the browser, or send 'Authorization: Bearer <DAG_UI_TOKEN>'.`,
+        );
+      }
+      // The daemon ticks schedules and sensors and starts queued runs, each in its own process.
+      const stopDaemon = new AbortController();
+      const daemonDone = opts.daemon
+        ? new Daemon({
+            instance,
+            locations: workspace.locations,
+            launch: (run) => launcher.execute(run.runId),
+            uiUrl: server.url,
+            log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
+          }).run(stopDaemon.signal)
+        : Promise.resolve();
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          // A second signal while stopping exits at once.
+          process.once('SIGINT', () => process.exit(130));
+          process.once('SIGTERM', () => process.exit(143));
+          io.err(
+            `dag dev: ${signal}: stopping (running runs are terminated; press Ctrl-C again to exit at once)`,
+          );
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      try {
+        stopDaemon.abort();
+        await daemonDone;
+        await server.close();
+      } finally {
+        await instance.close();
+      }
+      io.err('dag dev: stopped');
+    });
+}

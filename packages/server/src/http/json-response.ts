@@ -1,0 +1,13 @@
+import { redact, redactDeep } from '@dag/core';
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * The only way the API answers with JSON. Invariant: every body passes `redact()`, value by
+ * value and then as text, so a secret that reached a stored event, a run's config or an
+ * error message is still never sent.
+ */
+export function sendJson(c: Context, body: unknown, status: ContentfulStatusCode = 200): Response {
+  const text = redact(JSON.stringify(redactDeep(body)));
+  return c.body(text, status, { 'Content-Type': 'application/json; charset=utf-8' });
+}

@@ -1,0 +1,28 @@
+/**
+ * @dag/server: the HTTP API and web UI server behind `dag dev`, and the launcher that runs
+ * each run in its own process. This file is the package's only door.
+ */
+export type { GraphStatus } from './api/asset-status.ts';
+export type {
+  AssetSummary,
+  CheckSummary,
+  JobSummary,
+  JsonSchema,
+  LocationSummary,
+  ScheduleSummary,
+  SensorSummary,
+} from './api/describe-definitions.ts';
+export { configJsonSchema, describeLocation, runConfigSchema } from './api/describe-definitions.ts';
+export type { RunStep } from './api/run-steps.ts';
+export { deriveSteps } from './api/run-steps.ts';
+export { createApp } from './create-app.ts';
+export type { DevIo } from './dev-command.ts';
+export { registerDev } from './dev-command.ts';
+export { ApiError } from './http/api-error.ts';
+export { TOKEN_COOKIE, tokensEqual } from './http/token-auth.ts';
+export type { AppOptions, Launcher, LaunchRequest } from './interfaces.ts';
+export type { RunLauncherOptions } from './run-launcher.ts';
+export { RunLauncher } from './run-launcher.ts';
+export type { RunningServer, StartServerOptions } from './start-server.ts';
+export { checkBinding, isLoopbackAddress, MIN_TOKEN_LENGTH, startServer } from './start-server.ts';
+export { DEFAULT_UI_DIR } from './static-ui.ts';

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { RunRecord, StoredEvent } from '@dag/core';
+import { processTree } from '../src/process-table.ts';
+import { call, processState, type ServerFixture, serverFixture, waitFor } from './support.ts';
+
+type Json = Record<string, unknown>;
+
+describe('one process per run', () => {
+  let fx: ServerFixture;
+  before(async () => {
+    fx = await serverFixture();
+  });
+  after(async () => {
+    await fx.close();
+  });
+
+  test('terminate kills the run and every process it spawned', async () => {
+    const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'spawner' } });
+    assert.equal(launched.status, 201, launched.text);
+    const { runId } = launched.body;
+    // Wait until the step's shell has started both sleeps.
+    const tree = await waitFor('the run process tree with two sleeps', async () => {
+      const run = await fx.test.instance.storage.getRun(runId);
+      if (!run?.pid) return undefined;
+      const procs = await processTree(run.pid);
+      const sleeps = [];
+      for (const p of procs) {
+        const comm = await import('node:fs/promises').then((fs) =>
+          fs.readFile(`/proc/${p.pid}/comm`, 'utf8').catch(() => ''),
+        );
+        if (comm.trim() === 'sleep') sleeps.push(p.pid);
+      }
+      return sleeps.length === 2 ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
+    });
+    assert.ok(tree.length >= 4, `run process, sh and two sleeps: ${tree}`);
+
+    const res = await call<{ runId: string; status: string }>(fx.app, `/api/runs/${runId}/terminate`, {
+      method: 'POST',
+    });
+    assert.equal(res.status, 202);
+    assert.deepEqual(res.body, { runId, status: 'CANCELING' });
+    await fx.launcher.waitFor(runId);
+    await waitFor(
+      'every process of the run to be gone',
+      async () => {
+        const alive = [];
+        for (const pid of tree) {
+          const state = await processState(pid);
+          if (state !== undefined && state !== 'Z') alive.push(pid);
+        }
+        return alive.length === 0 ? true : undefined;
+      },
+      15_000,
+    );
+    const detail = await call<{ run: RunRecord; steps: Json[] }>(fx.app, `/api/runs/${runId}`);
+    assert.equal(detail.body.run.status, 'CANCELED');
+    assert.equal(detail.body.steps[0]!.status, 'canceled');
+    const again = await call(fx.app, `/api/runs/${runId}/terminate`, { method: 'POST' });
+    assert.equal(again.status, 409);
+  });
+
+  test('a run that does not stop within the grace period has its process tree killed', async () => {
+    const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'stubborn' } });
+    const { runId } = launched.body;
+    const tree = await waitFor('the blocking sleep', async () => {
+      const run = await fx.test.instance.storage.getRun(runId);
+      if (!run?.pid) return undefined;
+      const procs = await processTree(run.pid);
+      return procs.length > 0 ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
+    });
+    const started = Date.now();
+    assert.equal((await call(fx.app, `/api/runs/${runId}/terminate`, { method: 'POST' })).status, 202);
+    await fx.launcher.waitFor(runId);
+    assert.ok(Date.now() - started >= 2500, 'the run had its grace period (3 s in tests)');
+    for (const pid of tree)
+      assert.ok([undefined, 'Z'].includes(await processState(pid)), `process ${pid} survived`);
+    const run = (await fx.test.instance.storage.getRun(runId))!;
+    // SIGTERM reaches the blocking sleep and the run process together: the step fails as its
+    // sleep dies, racing the run's own cancel (see the report on executor final statuses).
+    assert.ok(['CANCELED', 'FAILURE'].includes(run.status), run.status);
+    const logs = await call(fx.app, `/api/runs/${runId}/logs`);
+    assert.match(logs.text, /run process (exited with code|was killed by)/);
+  });
+
+  test('a run process that crashes leaves the server up and the run FAILED, naming the exit code and log', async () => {
+    const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'crasher' } });
+    assert.equal(launched.status, 201, launched.text);
+    const { runId } = launched.body;
+    await fx.launcher.waitFor(runId);
+    const detail = await call<{ run: RunRecord; steps: Json[] }>(fx.app, `/api/runs/${runId}`);
+    assert.equal(detail.body.run.status, 'FAILURE');
+    assert.match(detail.body.run.error ?? '', /exited with code 3/);
+    assert.match(detail.body.run.error ?? '', new RegExp(`logs/${runId}\\.log`));
+    assert.ok(detail.body.run.endedAt);
+    assert.equal(detail.body.steps[0]!.status, 'failure');
+    const events = await call<{ events: StoredEvent[] }>(fx.app, `/api/runs/${runId}/events`);
+    assert.equal(events.body.events.at(-1)!.type, 'RUN_FAILURE');
+    assert.ok(events.body.events.some((e) => e.message.includes('about to crash')));
+    const logs = await call(fx.app, `/api/runs/${runId}/logs`);
+    assert.match(logs.text, /run process exited with code 3/);
+    // The server still answers.
+    assert.equal((await call(fx.app, '/api/definitions')).status, 200);
+  });
+
+  test('terminating a run that has not started executing yet cancels it', async () => {
+    const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'chatty' } });
+    const { runId } = launched.body;
+    const res = await call(fx.app, `/api/runs/${runId}/terminate`, { method: 'POST' });
+    assert.equal(res.status, 202);
+    await fx.launcher.waitFor(runId);
+    const run = (await fx.test.instance.storage.getRun(runId))!;
+    assert.equal(run.status, 'CANCELED');
+  });
+});
