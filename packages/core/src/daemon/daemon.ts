@@ -190,7 +190,7 @@ export class Daemon {
       nextDueAt: null,
     };
     const found = this.instigators().find((i) => i.kind === 'sensor' && i.def.name === name);
-    if (!found || found.kind !== 'sensor') throw new Error(`Unknown sensor '${name}'.`);
+    if (found?.kind !== 'sensor') throw new Error(`Unknown sensor '${name}'.`);
     const state = (await this.options.instance.storage.getInstigatorStates()).find(
       (s) => s.type === 'sensor' && s.name === name,
     );
