@@ -109,6 +109,11 @@ export const dsImgR2Docker = asset(
       AttachStdout: true,
       AttachStderr: true,
       Labels: { 'dag.run-id': ctx.runId, 'dag.asset': 'ds_img_r2_docker' },
+      // A local bucket is bind-mounted: run as this process's user so the crawler can write
+      // where the orchestrator reads (the image's own user would not own the folder).
+      ...(source.localDir && typeof process.getuid === 'function'
+        ? { User: `${process.getuid()}:${process.getgid?.() ?? process.getuid()}` }
+        : {}),
       HostConfig: { NetworkMode: 'host', Binds: binds, AutoRemove: false },
     });
 
