@@ -1,0 +1,111 @@
+/** Same-origin fetch helpers for the `dag dev` API (the auth cookie travels with every call). */
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    /** The server's error name (e.g. SelectionError, ConfigError), or 'HttpError'. */
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { name?: string; message?: string } | string };
+    if (body && typeof body.error === 'object' && body.error) {
+      return new ApiError(response.status, body.error.name ?? 'HttpError', body.error.message ?? text);
+    }
+    if (typeof body?.error === 'string') return new ApiError(response.status, 'HttpError', body.error);
+  } catch {}
+  if (response.status === 401)
+    return new ApiError(
+      401,
+      'Unauthorized',
+      'Not authorized: open the UI with the token that `dag dev` printed.',
+    );
+  return new ApiError(response.status, 'HttpError', text || `${response.status} ${response.statusText}`);
+}
+
+/** Requests started before React rendered (main.tsx), taken by the first `apiGet` of that path. */
+const prefetched = new Map<string, { at: number; promise: Promise<unknown> }>();
+
+export function prefetchJson(path: string): void {
+  const promise = fetchJson(path);
+  promise.catch(() => {}); // reported to whoever takes it
+  prefetched.set(path, { at: Date.now(), promise });
+}
+
+async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(path, {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json' },
+    ...(signal ? { signal } : {}),
+  });
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as T;
+}
+
+export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const early = prefetched.get(path);
+  if (early) {
+    prefetched.delete(path);
+    if (Date.now() - early.at < 10_000) return (await early.promise) as T;
+  }
+  return await fetchJson<T>(path, signal);
+}
+
+/** The graph API path for a selection (shared by the graph page and the prefetch). */
+export function graphPath(selection: string): string {
+  return apiPath('/api/graph', { selection: selection.trim() || undefined });
+}
+
+export async function apiText(path: string, signal?: AbortSignal): Promise<string> {
+  const response = await fetch(path, { credentials: 'same-origin', ...(signal ? { signal } : {}) });
+  if (!response.ok) throw await errorOf(response);
+  return await response.text();
+}
+
+export async function apiPost<T>(path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  if (!response.ok) throw await errorOf(response);
+  const text = await response.text();
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+/** `/api/x?a=1&b=2`, leaving out empty values. */
+export function apiPath(
+  path: string,
+  query: Record<string, string | number | null | undefined> = {},
+): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+export const enc = encodeURIComponent;
+
+/** The URL of a metadata image: http(s)/data/blob as they are, local absolute paths through /api/files. */
+export function imageUrl(src: string): string {
+  if (/^(https?:|data:|blob:)/i.test(src)) return src;
+  if (src.startsWith('file://')) {
+    try {
+      return apiPath('/api/files', { path: decodeURIComponent(new URL(src).pathname) });
+    } catch {
+      return src;
+    }
+  }
+  if (src.startsWith('/')) return apiPath('/api/files', { path: src });
+  return src;
+}

@@ -1,0 +1,256 @@
+/**
+ * Shapes of the `dag dev` HTTP API as they arrive in the browser (dates are ISO strings).
+ * Metadata values, run statuses and event types come from @dag/core (types only: erased at build).
+ */
+import type { EventType, LogLevel, MetadataRecord, MetadataValue, RunStatus } from '@dag/core';
+
+export type { EventType, LogLevel, MetadataRecord, MetadataValue, RunStatus };
+
+export interface ApiErrorBody {
+  error: { name: string; message: string };
+}
+
+export interface CheckDefinition {
+  name: string;
+  severity: 'WARN' | 'ERROR';
+  blocking: boolean;
+  description?: string | null;
+  /** Only in `GET /api/assets/:key`: the check's latest result. */
+  latest?: CheckExecution | null;
+}
+
+export interface FreshnessDefinition {
+  maximumLagMinutes: number;
+}
+
+export interface AssetDefinition {
+  key: string;
+  group: string;
+  deps: string[];
+  kinds: string[];
+  tags: Record<string, string>;
+  owners?: string[];
+  description?: string | null;
+  checks: CheckDefinition[];
+  hasConfig?: boolean;
+  freshness?: FreshnessDefinition | null;
+  location?: string;
+  /** Only in `GET /api/assets/:key`. */
+  dependents?: string[];
+  status?: NodeStatus;
+  lastRunStatus?: RunStatus | null;
+}
+
+/** JSON Schema, as much of it as the config form reads. */
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  description?: string;
+  title?: string;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  format?: string;
+  additionalProperties?: boolean | JsonSchema;
+}
+
+export interface JobDefinitionJson {
+  name: string;
+  type: string;
+  selection: string | null;
+  steps: string[];
+  description?: string | null;
+  configSchema?: JsonSchema | null;
+  /** The job's own run config, merged under what a launch gives. */
+  defaultRunConfig?: unknown;
+  tags?: Record<string, string>;
+}
+
+export interface ResourceConfigField {
+  value?: unknown;
+  env?: string | null;
+  secret?: boolean;
+  set?: boolean;
+}
+
+export interface ResourceDefinitionJson {
+  name: string;
+  description?: string | null;
+  config: Record<string, ResourceConfigField>;
+}
+
+export interface LocationDefinitions {
+  name: string;
+  file: string;
+  assets: AssetDefinition[];
+  jobs: JobDefinitionJson[];
+  schedules: Record<string, unknown>[];
+  sensors: Record<string, unknown>[];
+  resources: ResourceDefinitionJson[];
+  error?: string | null;
+}
+
+export interface DefinitionsResponse {
+  locations: LocationDefinitions[];
+}
+
+export interface LatestMaterialization {
+  materializedAt: string;
+  runId: string;
+  metadata: MetadataRecord | null;
+}
+
+export interface AssetSummary {
+  key: string;
+  location: string;
+  group: string;
+  deps: string[];
+  kinds: string[];
+  tags: Record<string, string>;
+  description?: string | null;
+  checks: CheckDefinition[];
+  latest: LatestMaterialization | null;
+  lastRunStatus: RunStatus | null;
+  freshness: { maximumLagMinutes: number; stale: boolean } | null;
+}
+
+export interface AssetsResponse {
+  assets: AssetSummary[];
+}
+
+export type NodeStatus = 'materialized' | 'never' | 'failed' | 'running' | 'stale';
+
+export interface GraphNodeJson {
+  key: string;
+  location: string;
+  group: string;
+  kinds: string[];
+  status: NodeStatus;
+}
+
+export interface GraphResponse {
+  nodes: GraphNodeJson[];
+  edges: { from: string; to: string }[];
+  groups: { location: string; group: string; count: number }[];
+}
+
+export interface AssetDetailResponse {
+  asset: AssetDefinition;
+  latest: LatestMaterialization | null;
+}
+
+export interface StoredEvent {
+  id: number;
+  runId: string;
+  type: EventType;
+  ts: string;
+  stepKey: string | null;
+  assetKey: string | null;
+  level: LogLevel;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface CheckExecution {
+  id: number;
+  assetKey: string;
+  checkName: string;
+  runId: string;
+  passed: boolean;
+  severity: 'WARN' | 'ERROR';
+  metadata: MetadataRecord | null;
+  createdAt: string;
+}
+
+export interface RunRecord {
+  runId: string;
+  jobName: string;
+  location: string | null;
+  status: RunStatus;
+  assetSelection: string[] | null;
+  runConfig: Record<string, unknown>;
+  tags: Record<string, string>;
+  parentRunId: string | null;
+  rootRunId: string | null;
+  error: string | null;
+  pid: number | null;
+  hostname: string | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+export interface RunsResponse {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+export interface RunStep {
+  key: string;
+  status: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  attempts: number;
+}
+
+export interface RunDetailResponse {
+  run: RunRecord;
+  steps: RunStep[];
+}
+
+export interface InstanceResponse {
+  info: {
+    home?: string;
+    storage?: string;
+    url?: string;
+    schemaVersion?: number;
+    postgresVersion?: string;
+    runs?: number;
+    events?: number;
+    assets?: number;
+    databaseSize?: number | string;
+    [key: string]: unknown;
+  };
+  versions: Record<string, string | null | undefined>;
+  daemon: { heartbeat: string | null; [key: string]: unknown } | null;
+}
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'CANCELED'];
+export const ALL_RUN_STATUSES: readonly RunStatus[] = [
+  'QUEUED',
+  'NOT_STARTED',
+  'STARTING',
+  'STARTED',
+  'SUCCESS',
+  'FAILURE',
+  'CANCELING',
+  'CANCELED',
+];
+export const ALL_EVENT_TYPES: readonly EventType[] = [
+  'RUN_STARTING',
+  'RUN_START',
+  'RUN_SUCCESS',
+  'RUN_FAILURE',
+  'RUN_CANCELING',
+  'RUN_CANCELED',
+  'STEP_START',
+  'STEP_SUCCESS',
+  'STEP_FAILURE',
+  'STEP_SKIPPED',
+  'STEP_UP_FOR_RETRY',
+  'STEP_RESTARTED',
+  'STEP_PROGRESS',
+  'ASSET_MATERIALIZATION',
+  'ASSET_CHECK_EVALUATION',
+  'LOG',
+  'ENGINE_EVENT',
+];

@@ -1,0 +1,178 @@
+/** Pure helpers of the run page: merging streamed events, steps and their timeline, filters. */
+import type { EventType, LogLevel, RunStep, StoredEvent } from '../api/types.ts';
+
+export const TERMINAL_EVENTS: readonly EventType[] = ['RUN_SUCCESS', 'RUN_FAILURE', 'RUN_CANCELED'];
+
+export function isTerminalEvent(type: string): boolean {
+  return (TERMINAL_EVENTS as readonly string[]).includes(type);
+}
+
+/**
+ * Adds events that are new (by id) to a list sorted by id. Returns the same array when nothing
+ * was new, so React can skip a render.
+ */
+export function mergeEvents(existing: StoredEvent[], incoming: readonly StoredEvent[]): StoredEvent[] {
+  if (incoming.length === 0) return existing;
+  const lastId = existing.length ? existing[existing.length - 1]!.id : Number.NEGATIVE_INFINITY;
+  const fresh = incoming.filter((e) => e.id > lastId);
+  // Common case: everything new comes after what we have, in order.
+  const inOrder =
+    fresh.length === incoming.length && fresh.every((e, i) => i === 0 || e.id > fresh[i - 1]!.id);
+  if (inOrder) return fresh.length ? existing.concat(fresh) : existing;
+  const seen = new Set(existing.map((e) => e.id));
+  const added: StoredEvent[] = [];
+  for (const e of incoming) {
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
+    added.push(e);
+  }
+  if (added.length === 0) return existing;
+  return existing.concat(added).sort((a, b) => a.id - b.id);
+}
+
+export interface StepState {
+  key: string;
+  status: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  attempts: number;
+}
+
+const STEP_END_STATUS: Partial<Record<EventType, string>> = {
+  STEP_SUCCESS: 'success',
+  STEP_FAILURE: 'failure',
+  STEP_SKIPPED: 'skipped',
+};
+
+/** Steps as the event log tells them (for a live timeline between API refreshes). */
+export function stepsFromEvents(events: readonly StoredEvent[]): Map<string, StepState> {
+  const steps = new Map<string, StepState>();
+  for (const e of events) {
+    if (!e.stepKey) continue;
+    let s = steps.get(e.stepKey);
+    if (!s) {
+      s = { key: e.stepKey, status: 'pending', startedAt: null, endedAt: null, attempts: 0 };
+      steps.set(e.stepKey, s);
+    }
+    switch (e.type) {
+      case 'STEP_START':
+        s.status = 'running';
+        s.startedAt ??= e.ts;
+        s.endedAt = null;
+        s.attempts = Math.max(1, s.attempts);
+        break;
+      case 'STEP_RESTARTED':
+      case 'STEP_UP_FOR_RETRY':
+        s.status = 'running';
+        s.attempts += 1;
+        break;
+      case 'STEP_SUCCESS':
+      case 'STEP_FAILURE':
+      case 'STEP_SKIPPED':
+        s.status = STEP_END_STATUS[e.type]!;
+        if (e.type === 'STEP_FAILURE' && /terminated|cancel/i.test(e.message)) s.status = 'canceled';
+        s.endedAt = e.ts;
+        if (e.type === 'STEP_SKIPPED') s.startedAt ??= e.ts;
+        break;
+      default:
+    }
+  }
+  return steps;
+}
+
+/** API steps (authoritative once fetched) completed by what the events say since. */
+export function mergeSteps(apiSteps: readonly RunStep[], fromEvents: Map<string, StepState>): StepState[] {
+  const out: StepState[] = [];
+  const seen = new Set<string>();
+  for (const s of apiSteps) {
+    seen.add(s.key);
+    const live = fromEvents.get(s.key);
+    const apiDone = s.endedAt !== null && s.endedAt !== undefined;
+    if (live && !apiDone && (live.endedAt || (live.startedAt && !s.startedAt))) {
+      out.push({ ...live, attempts: Math.max(live.attempts, s.attempts ?? 0) });
+    } else {
+      out.push({
+        key: s.key,
+        status: s.status,
+        startedAt: s.startedAt ?? null,
+        endedAt: s.endedAt ?? null,
+        attempts: s.attempts ?? 0,
+      });
+    }
+  }
+  for (const [key, live] of fromEvents) if (!seen.has(key)) out.push(live);
+  return out;
+}
+
+export interface TimelineBar {
+  key: string;
+  status: string;
+  /** Percent of the run's span. */
+  left: number;
+  width: number;
+  durationMs: number | null;
+}
+
+/** Bars of a step timeline over [runStart, runEnd or now]. */
+export function timelineBars(
+  steps: readonly StepState[],
+  runStart: string | null,
+  runEnd: string | null,
+  now = Date.now(),
+): TimelineBar[] {
+  const starts = steps
+    .map((s) => (s.startedAt ? Date.parse(s.startedAt) : Number.NaN))
+    .filter((t) => !Number.isNaN(t));
+  const start = runStart ? Date.parse(runStart) : starts.length ? Math.min(...starts) : now;
+  let end = runEnd ? Date.parse(runEnd) : now;
+  for (const s of steps) if (s.endedAt) end = Math.max(end, Date.parse(s.endedAt));
+  const span = Math.max(1, end - start);
+  return steps.map((s) => {
+    if (!s.startedAt) return { key: s.key, status: s.status, left: 0, width: 0, durationMs: null };
+    const a = Date.parse(s.startedAt);
+    const b = s.endedAt ? Date.parse(s.endedAt) : runEnd ? Date.parse(runEnd) : now;
+    const left = Math.min(100, Math.max(0, ((a - start) / span) * 100));
+    const width = Math.min(100 - left, Math.max(0, ((b - a) / span) * 100));
+    return { key: s.key, status: s.status, left, width, durationMs: Math.max(0, b - a) };
+  });
+}
+
+/** Latest progress of each step (STEP_PROGRESS data: { done, total? }). */
+export function progressByStep(
+  events: readonly StoredEvent[],
+): Map<string, { done: number; total?: number; message: string }> {
+  const out = new Map<string, { done: number; total?: number; message: string }>();
+  for (const e of events) {
+    if (e.type !== 'STEP_PROGRESS' || !e.stepKey) continue;
+    const data = (e.data ?? {}) as { done?: unknown; total?: unknown };
+    const done = typeof data.done === 'number' ? data.done : 0;
+    const p: { done: number; total?: number; message: string } = { done, message: e.message };
+    if (typeof data.total === 'number') p.total = data.total;
+    out.set(e.stepKey, p);
+  }
+  return out;
+}
+
+export interface EventFilter {
+  /** Minimum level shown. */
+  level: LogLevel;
+  /** 'all' | 'logs' (LOG only) | 'steps' (everything but LOG and STEP_PROGRESS). */
+  kind: 'all' | 'logs' | 'steps';
+  step: string;
+  text: string;
+}
+
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export function filterEvents(events: readonly StoredEvent[], filter: EventFilter): StoredEvent[] {
+  const text = filter.text.trim().toLowerCase();
+  const min = LEVEL_RANK[filter.level] ?? 0;
+  return events.filter((e) => {
+    if ((LEVEL_RANK[e.level] ?? 1) < min) return false;
+    if (filter.kind === 'logs' && e.type !== 'LOG') return false;
+    if (filter.kind === 'steps' && (e.type === 'LOG' || e.type === 'STEP_PROGRESS')) return false;
+    if (filter.step && e.stepKey !== filter.step) return false;
+    if (text && !e.message.toLowerCase().includes(text) && !e.type.toLowerCase().includes(text)) return false;
+    return true;
+  });
+}

@@ -1,0 +1,172 @@
+/** The run page's event merging, step timeline and filters, and asset statuses (pure). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { StoredEvent } from '../src/api/types.ts';
+import { assetStatus, matchesQuery, searchText, selectionOfKeys } from '../src/lib/asset-status.ts';
+import {
+  filterEvents,
+  isTerminalEvent,
+  mergeEvents,
+  mergeSteps,
+  progressByStep,
+  stepsFromEvents,
+  timelineBars,
+} from '../src/lib/run-events.ts';
+import { parseRoute } from '../src/router.ts';
+
+let nextId = 1;
+function ev(type: StoredEvent['type'], ts: string, extra: Partial<StoredEvent> = {}): StoredEvent {
+  return {
+    id: nextId++,
+    runId: 'r1',
+    type,
+    ts: `2026-11-22T00:00:${ts}.000Z`,
+    stepKey: null,
+    assetKey: null,
+    level: 'info',
+    message: type,
+    data: null,
+    ...extra,
+  };
+}
+
+describe('mergeEvents', () => {
+  it('appends new events, drops duplicates by id, keeps id order, and returns the same array when nothing is new', () => {
+    const a = ev('RUN_START', '00');
+    const b = ev('LOG', '01');
+    const c = ev('LOG', '02');
+    const list = mergeEvents([], [a, b]);
+    assert.deepEqual(
+      list.map((e) => e.id),
+      [a.id, b.id],
+    );
+    assert.equal(mergeEvents(list, [a, b]), list, 'replayed events change nothing');
+    assert.deepEqual(
+      mergeEvents(list, [b, c]).map((e) => e.id),
+      [a.id, b.id, c.id],
+    );
+    // Out of order (a backfill after the stream): sorted.
+    assert.deepEqual(
+      mergeEvents([a, c], [b]).map((e) => e.id),
+      [a.id, b.id, c.id],
+    );
+  });
+});
+
+describe('steps and timeline', () => {
+  const events = [
+    ev('RUN_START', '00'),
+    ev('STEP_START', '01', { stepKey: 'a' }),
+    ev('STEP_PROGRESS', '02', { stepKey: 'a', data: { done: 3, total: 10 }, message: '3/10' }),
+    ev('STEP_SUCCESS', '05', { stepKey: 'a' }),
+    ev('STEP_START', '05', { stepKey: 'b' }),
+    ev('STEP_UP_FOR_RETRY', '06', { stepKey: 'b' }),
+    ev('STEP_FAILURE', '09', { stepKey: 'b' }),
+    ev('STEP_SKIPPED', '09', { stepKey: 'c' }),
+    ev('RUN_FAILURE', '10'),
+  ];
+
+  it('derives step states from events', () => {
+    const steps = stepsFromEvents(events);
+    assert.deepEqual(
+      [...steps.values()].map((s) => [s.key, s.status, s.attempts]),
+      [
+        ['a', 'success', 1],
+        ['b', 'failure', 2],
+        ['c', 'skipped', 0],
+      ],
+    );
+    assert.deepEqual(progressByStep(events).get('a'), { done: 3, total: 10, message: '3/10' });
+    assert.ok(isTerminalEvent('RUN_FAILURE') && !isTerminalEvent('STEP_FAILURE'));
+  });
+
+  it('prefers the API steps, completed by newer events', () => {
+    const merged = mergeSteps(
+      [
+        { key: 'a', status: 'running', startedAt: '2026-11-22T00:00:01.000Z', endedAt: null, attempts: 1 },
+        { key: 'b', status: 'pending', startedAt: null, endedAt: null, attempts: 0 },
+        { key: 'c', status: 'skipped', startedAt: null, endedAt: '2026-11-22T00:00:09.000Z', attempts: 0 },
+      ],
+      stepsFromEvents(events),
+    );
+    assert.deepEqual(
+      merged.map((s) => [s.key, s.status]),
+      [
+        ['a', 'success'],
+        ['b', 'failure'],
+        ['c', 'skipped'],
+      ],
+    );
+  });
+
+  it('places bars on the run span', () => {
+    const steps = [...stepsFromEvents(events).values()];
+    const bars = timelineBars(steps, '2026-11-22T00:00:00.000Z', '2026-11-22T00:00:10.000Z');
+    assert.deepEqual(
+      bars.map((b) => [b.key, Math.round(b.left), Math.round(b.width), b.durationMs]),
+      [
+        ['a', 10, 40, 4000],
+        ['b', 50, 40, 4000],
+        ['c', 90, 0, 0],
+      ],
+    );
+    // A running step grows until now.
+    const running = timelineBars(
+      [{ key: 'x', status: 'running', startedAt: '2026-11-22T00:00:00.000Z', endedAt: null, attempts: 1 }],
+      '2026-11-22T00:00:00.000Z',
+      null,
+      Date.parse('2026-11-22T00:00:04.000Z'),
+    );
+    assert.deepEqual([running[0]!.left, running[0]!.width, running[0]!.durationMs], [0, 100, 4000]);
+  });
+
+  it('filters by kind, level, step and text', () => {
+    const logs = [
+      ev('LOG', '01', { stepKey: 'a', level: 'debug', message: 'detail' }),
+      ev('LOG', '02', { stepKey: 'a', level: 'warn', message: '무신사 logo missing' }),
+      ev('STEP_START', '03', { stepKey: 'b' }),
+    ];
+    const base = { level: 'debug' as const, kind: 'all' as const, step: '', text: '' };
+    assert.equal(filterEvents(logs, base).length, 3);
+    assert.equal(filterEvents(logs, { ...base, kind: 'logs' }).length, 2);
+    assert.equal(filterEvents(logs, { ...base, kind: 'steps' }).length, 1);
+    assert.equal(filterEvents(logs, { ...base, level: 'warn' }).length, 1);
+    assert.equal(filterEvents(logs, { ...base, step: 'b' }).length, 1);
+    assert.equal(filterEvents(logs, { ...base, text: '무신사' }).length, 1);
+  });
+});
+
+describe('asset status, search, selection and routes', () => {
+  it('colours assets like the graph does', () => {
+    const latest = { materializedAt: '2026-11-22T00:00:00Z', runId: 'r', metadata: null };
+    assert.equal(assetStatus({ latest: null, lastRunStatus: null, freshness: null }), 'never');
+    assert.equal(assetStatus({ latest, lastRunStatus: 'SUCCESS', freshness: null }), 'materialized');
+    assert.equal(
+      assetStatus({ latest, lastRunStatus: 'SUCCESS', freshness: { maximumLagMinutes: 1, stale: true } }),
+      'stale',
+    );
+    assert.equal(assetStatus({ latest, lastRunStatus: 'FAILURE', freshness: null }), 'failed');
+    assert.equal(assetStatus({ latest: null, lastRunStatus: 'STARTED', freshness: null }), 'running');
+  });
+
+  it('searches Korean text and every term', () => {
+    const text = searchText('ds_img_finalize', 'DS', '브랜드 로고를 게시합니다');
+    assert.ok(matchesQuery(text, '브랜드'));
+    assert.ok(matchesQuery(text, 'ds 로고'));
+    assert.ok(!matchesQuery(text, 'ds 무신사'));
+    // NFD input (as some keyboards produce) matches NFC text.
+    assert.ok(matchesQuery(text, '브랜드'.normalize('NFD')));
+  });
+
+  it('builds a selection of exactly these assets', () => {
+    assert.equal(selectionOfKeys(['a', 'ds_png2webp']), 'key:a or key:ds_png2webp');
+    assert.equal(selectionOfKeys(['and', 'x*y']), 'key:"and" or key:"x*y"');
+  });
+
+  it('parses hash routes', () => {
+    const route = parseRoute('#/assets/a%2Fb?location=ds');
+    assert.deepEqual(route.segments, ['assets', 'a/b']);
+    assert.equal(route.query.get('location'), 'ds');
+    assert.deepEqual(parseRoute('').segments, []);
+  });
+});
