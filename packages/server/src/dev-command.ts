@@ -1,5 +1,6 @@
 import { Daemon, DagInstance, redact, UsageError, Workspace } from '@dag/core';
 import type { Command } from 'commander';
+import { ensureUiBuilt } from './ensure-ui-built.ts';
 import { RunLauncher } from './run-launcher.ts';
 import { checkBinding, startServer } from './start-server.ts';
 
@@ -57,6 +58,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         ...(file ? { file } : {}),
         ...(workspaceFile ? { workspaceFile } : {}),
       });
+      if (!opts.uiDir) await ensureUiBuilt(io.err);
       const instance = await DagInstance.open();
       const launcher = new RunLauncher({ instance, workspace });
       let server: Awaited<ReturnType<typeof startServer>>;

@@ -46,7 +46,7 @@ describe('dag dev', () => {
   });
 
   test('serves, prints the URL, and stops cleanly on SIGINT', async () => {
-    const run = dev(['-f', FIXTURE, 'dev', '--port', '0'], env);
+    const run = dev(['-f', FIXTURE, 'dev', '--port', '0', '--ui-dir', home], env);
     const url = await waitFor('the URL', async () => run.output().match(/listening on (http:\/\/\S+)/)?.[1]);
     const res = await fetch(`${url}api/definitions`);
     assert.equal(res.status, 200);
@@ -65,7 +65,7 @@ describe('dag dev', () => {
 
   test('with DAG_UI_TOKEN on a non-loopback host: starts, never prints the token', async () => {
     const token = 'dev-command-token-abcdef123456';
-    const run = dev(['dev', '--host', '0.0.0.0', '--port', '0', '-f', FIXTURE], {
+    const run = dev(['dev', '--host', '0.0.0.0', '--port', '0', '--ui-dir', home, '-f', FIXTURE], {
       ...env,
       DAG_UI_TOKEN: token,
     });
