@@ -361,3 +361,23 @@ describe('execution', () => {
     assert.deepEqual([stored[0]?.type, stored.at(-1)?.type], ['RUN_START', 'RUN_SUCCESS']);
   });
 });
+
+test('metadata keeps the order the asset wrote it in', async () => {
+  const ordered = asset(
+    { name: 'ordered' },
+    async () => new MaterializeResult({ metadata: { zebra: 1, apple: 2, 'a much longer key': 3, mango: 4 } }),
+  );
+  const result = await materialize({
+    instance: t.instance,
+    definitions: new Definitions({ assets: [ordered] }),
+    selection: '*',
+  });
+  const [event] = await t.instance.storage.getMaterializations('ordered');
+  const keys = ['zebra', 'apple', 'a much longer key', 'mango'];
+  assert.deepEqual(Object.keys((event?.data?.metadata ?? {}) as object), keys);
+  assert.deepEqual(
+    Object.keys((await t.instance.storage.getAssetRecords(['ordered']))[0]?.lastMetadata ?? {}),
+    keys,
+  );
+  assert.equal(result.status, 'SUCCESS');
+});
