@@ -7,6 +7,7 @@
  *     tick minus the cron time; sensors: evaluation start minus (previous start + interval)).
  *
  *   node --import tsx bench/daemon/daemon-bench.ts soak [--minutes 30] [--speed 60]
+ *   (run the soak with `node --expose-gc` so that samples are taken after a full collection)
  *     Accelerated clock (`speed` simulated seconds per wall second). Samples RSS and heap
  *     every wall minute; reports the first and last samples and the growth.
  *
@@ -29,6 +30,7 @@ import {
   stopEmbeddedPostgres,
   systemClock,
 } from '@dag/core';
+import { writeResultsSection } from '../ds/harness.ts';
 
 const [mode = 'latency', ...rest] = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -124,6 +126,23 @@ try {
       allWithin1s: Math.max(...scheduleLate, ...sensorLate) < 1000,
     };
     console.log(JSON.stringify(report, null, 2));
+    const ms = (v: number) => `${Math.round(v)} ms`;
+    await writeResultsSection(
+      'daemon-latency',
+      [
+        `## Daemon tick latency, ${COUNT} schedules + ${COUNT} sensors on one daemon (\`bench/daemon/daemon-bench.ts\`)`,
+        '',
+        `Command: \`node --import tsx bench/daemon/daemon-bench.ts latency --minutes ${minutes}\` (${new Date().toISOString()}, 2 cores, embedded PostgreSQL 17).`,
+        'Every schedule fires every minute; every sensor every 30 s (one in ten requests a run each time). Lateness = how long after its due time a tick was committed (schedules) or evaluated (sensors).',
+        '',
+        '| | ticks | p50 | p99 | max |',
+        '|---|---|---|---|---|',
+        `| schedules | ${report.scheduleTicks} | ${ms(report.scheduleLatenessMs.p50)} | ${ms(report.scheduleLatenessMs.p99)} | ${ms(report.scheduleLatenessMs.max)} |`,
+        `| sensors | ${report.sensorEvaluations} | ${ms(report.sensorLatenessMs.p50)} | ${ms(report.sensorLatenessMs.p99)} | ${ms(report.sensorLatenessMs.max)} |`,
+        '',
+        `Target (every tick within 1 s of its due time): **${report.allWithin1s ? 'met' : 'not met'}**.`,
+      ].join('\n'),
+    );
   } else {
     const minutes = flag('minutes', 30);
     const speed = flag('speed', 60);
@@ -166,6 +185,21 @@ try {
         null,
         2,
       ),
+    );
+    await writeResultsSection(
+      'daemon-soak',
+      [
+        `## Daemon memory over a ${minutes}-minute soak, accelerated clock (\`bench/daemon/daemon-bench.ts\`)`,
+        '',
+        `Command: \`node --expose-gc --import tsx bench/daemon/daemon-bench.ts soak --minutes ${minutes} --speed ${speed}\` (${new Date().toISOString()}, 2 cores).`,
+        `${COUNT} schedules (every minute) and ${COUNT} sensors (every 30 s) on a clock running ${speed}× faster than the wall: ${last.simulatedHours} simulated hours, ${stats.runs} runs created. Samples after a full GC, once a wall minute (the first minute is warm-up).`,
+        '',
+        '| wall minute | simulated hours | RSS (MB) | heap used (MB) |',
+        '|---|---|---|---|',
+        ...samples.map((x) => `| ${x.wallMinute} | ${x.simulatedHours} | ${x.rssMb} | ${x.heapMb} |`),
+        '',
+        `Growth from minute ${first.wallMinute} to ${last.wallMinute}: RSS ${last.rssMb - first.rssMb} MB, heap ${last.heapMb - first.heapMb} MB.`,
+      ].join('\n'),
     );
   }
 } finally {
