@@ -223,6 +223,55 @@ describe('dag CLI against an external instance URL', () => {
     assert.match(again.stderr, /only a NOT_STARTED, QUEUED or STARTING run can be executed/);
   });
 
+  test('schedules: list, preview with zone offsets, start and stop', async () => {
+    const f = ['-f', fixture('automation')];
+    const preview = await dag([...f, 'schedule', 'preview', 'seoul_nightly', '--count', '3', '--json'], env);
+    assert.equal(preview.code, 0, preview.stderr);
+    const ticks = (JSON.parse(preview.stdout) as { ticks: string[] }).ticks;
+    assert.equal(ticks.length, 3);
+    for (const tick of ticks) assert.match(tick, /^\d{4}-\d{2}-\d{2}T02:00:00\+09:00$/);
+    assert.ok(Date.parse(ticks[0]!) > Date.now());
+    const list = JSON.parse((await dag([...f, 'schedule', 'list', '--json'], env)).stdout) as {
+      schedules: { name: string; status: string }[];
+    };
+    assert.equal(list.schedules[0]?.status, 'STOPPED');
+    assert.equal((await dag([...f, 'schedule', 'start', 'seoul_nightly'], env)).code, 0);
+    const started = JSON.parse((await dag([...f, 'schedule', 'list', '--json'], env)).stdout) as typeof list;
+    assert.equal(started.schedules[0]?.status, 'RUNNING');
+    await dag([...f, 'schedule', 'stop', 'seoul_nightly'], env);
+    const unknown = await dag([...f, 'schedule', 'preview', 'nope'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /Unknown schedule 'nope'/);
+  });
+
+  test('sensors: tick queues a run once per run key; list shows the last tick', async () => {
+    const f = ['-f', fixture('automation')];
+    const first = JSON.parse((await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout) as {
+      status: string;
+      runsRequested: string[];
+      cursor: string;
+    };
+    assert.equal(first.status, 'SUCCESS');
+    assert.equal(first.runsRequested.length, 1);
+    const second = JSON.parse(
+      (await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout,
+    ) as typeof first;
+    assert.equal(second.runsRequested.length, 0, 'the same run key is never requested twice');
+    assert.equal(second.cursor, '2');
+    const list = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], env)).stdout) as {
+      sensors: { name: string; lastTick: { status: string } | null }[];
+    };
+    assert.equal(list.sensors[0]?.name, 'always_one');
+    assert.ok(list.sensors[0]?.lastTick);
+    const runs = JSON.parse((await dag(['runs', '--job', 'target_job', '--json'], env)).stdout) as {
+      runs: { status: string }[];
+    };
+    assert.deepEqual(
+      runs.runs.map((r) => r.status),
+      ['QUEUED'],
+    );
+  });
+
   test('instance info, migrate and purge', async () => {
     const info = await dag(['instance', 'info', '--json'], env);
     assert.equal(info.code, 0, info.stderr);
