@@ -190,6 +190,19 @@ async function main(): Promise<number> {
       );
     }
     console.log(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)}s.`);
+    console.log(
+      [
+        '',
+        'Next:',
+        '  npx dag dev                 the web UI on http://127.0.0.1:3000 (this run, its logs, the logos)',
+        "  npx dag runs                run history; npx dag logs <runId> for a run's event log",
+        ...(instance.kind === 'embedded-postgres'
+          ? [
+              `  npx dag instance stop       stop the instance's PostgreSQL (it keeps running in ${rel(instance.home)})`,
+            ]
+          : []),
+      ].join('\n'),
+    );
     return result.status === 'SUCCESS' ? 0 : 1;
   } finally {
     await pool?.end();
