@@ -14,16 +14,7 @@ import {
   importNodeBaseImage,
   startDockerEngine,
 } from './support/docker-engine.ts';
-import {
-  type DsFixture,
-  dsFixture,
-  intOf,
-  keysOf,
-  SOURCE,
-  stepOf,
-  TARGET,
-  tableOf,
-} from './support/ds-fixture.ts';
+import { type DsFixture, dsFixture, intOf, keysOf, stepOf, TARGET, tableOf } from './support/ds-fixture.ts';
 import { COMPANY_DDL, fastCrawlEnv, startReplica } from './support/replica-env.ts';
 
 // Without an engine (not root, docker.io not installed) the suite is skipped, except in CI
