@@ -67,16 +67,7 @@ export class LocalObjectStore implements ObjectStore {
     const path = this.#objectPath(key);
     const info = await statFile(path);
     if (!info) return undefined;
-    const sidecar = await this.#sidecar(key, path, info);
-    return {
-      key,
-      size: info.size,
-      etag: sidecar.etag,
-      lastModified: info.mtime,
-      ...(sidecar.contentType ? { contentType: sidecar.contentType } : {}),
-      ...(sidecar.cacheControl ? { cacheControl: sidecar.cacheControl } : {}),
-      metadata: { ...sidecar.metadata },
-    };
+    return await this.#head(key, path, info);
   }
 
   async *list(prefix = ''): AsyncIterable<ObjectInfo> {
@@ -108,9 +99,12 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async download(key: string, filePath: string): Promise<void> {
+  async download(key: string, filePath: string): Promise<ObjectHead> {
     const path = this.#objectPath(key);
-    if (!(await statFile(path))) throw await this.#readError(undefined, key);
+    const info = await statFile(path);
+    if (!info) throw await this.#readError(undefined, key);
+    // Read before the copy: the head describes the object as it was when the download began.
+    const head = await this.#head(key, path, info);
     try {
       await writeFileAtomically(resolve(filePath), { copyFrom: path });
     } catch (error) {
@@ -119,6 +113,7 @@ export class LocalObjectStore implements ObjectStore {
         cause: error,
       });
     }
+    return head;
   }
 
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<void> {
@@ -210,6 +205,19 @@ export class LocalObjectStore implements ObjectStore {
       );
     }
     return path;
+  }
+
+  async #head(key: string, path: string, info: Stats): Promise<ObjectHead> {
+    const sidecar = await this.#sidecar(key, path, info);
+    return {
+      key,
+      size: info.size,
+      etag: sidecar.etag,
+      lastModified: info.mtime,
+      ...(sidecar.contentType ? { contentType: sidecar.contentType } : {}),
+      ...(sidecar.cacheControl ? { cacheControl: sidecar.cacheControl } : {}),
+      metadata: { ...sidecar.metadata },
+    };
   }
 
   #sidecarPath(key: string): string {

@@ -41,8 +41,13 @@ export interface ObjectStore {
   list(prefix?: string): AsyncIterable<ObjectInfo>;
   /** The object's bytes. Rejects with `ObjectNotFoundError` when there is no such object. */
   get(key: string): Promise<Buffer>;
-  /** Writes the object to `filePath` through a temporary file in the same directory, so a failure leaves no partial file. */
-  download(key: string, filePath: string): Promise<void>;
+  /**
+   * Writes the object to `filePath` through a temporary file in the same directory, so a failure
+   * leaves no partial file. Resolves to the object's head (size, etag, content type, metadata)
+   * as the same GET returned it, so no separate `head()` is needed. Rejects with
+   * `ObjectNotFoundError` when there is no such object.
+   */
+  download(key: string, filePath: string): Promise<ObjectHead>;
   put(key: string, body: Buffer, options?: PutOptions): Promise<void>;
   uploadFile(key: string, filePath: string, options?: PutOptions): Promise<void>;
   /** Deletes the objects in batches of at most 1000 keys; resolves to the number the store reports deleted. */

@@ -232,6 +232,34 @@ export function describeObjectStoreConformance(name: string, open: () => Promise
       assert.deepEqual(await readdir(join(dir, 'nested')), ['big.bin']);
     });
 
+    it("download resolves to the object's head, as the same GET returned it", async () => {
+      const store = await harness.createBucket(freshName());
+      const body = Buffer.from('logo bytes');
+      await store.put('브랜드/로고 (1).png', body, {
+        contentType: 'image/png',
+        cacheControl: 'public, max-age=60',
+        metadata: { 'channel-id': '1234', 'brand-name': encodeURIComponent('브랜드') },
+      });
+      const dir = await mkdtemp(join(tmp, 'download-head-'));
+      const head = await store.download('브랜드/로고 (1).png', join(dir, 'logo.png'));
+      assert.deepEqual(await readFile(join(dir, 'logo.png')), body);
+      assert.equal(head.key, '브랜드/로고 (1).png');
+      assert.equal(head.size, body.length);
+      assert.equal(head.etag, md5(body));
+      assert.equal(head.contentType, 'image/png');
+      assert.equal(head.cacheControl, 'public, max-age=60');
+      assert.deepEqual(head.metadata, { 'channel-id': '1234', 'brand-name': encodeURIComponent('브랜드') });
+      assert.ok(head.lastModified instanceof Date && head.lastModified.getTime() > 0);
+      const separate = await store.head('브랜드/로고 (1).png');
+      assert.deepEqual({ ...head, lastModified: undefined }, { ...separate, lastModified: undefined });
+
+      await store.put('plain', Buffer.alloc(0));
+      const empty = await store.download('plain', join(dir, 'plain'));
+      assert.equal(empty.size, 0);
+      assert.equal(empty.etag, md5(''));
+      assert.deepEqual(empty.metadata, {});
+    });
+
     it('uploads files by path with their options', async () => {
       const store = await harness.createBucket(freshName());
       const file = join(tmp, `upload-${Date.now()}.png`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { materialize } from '@dag/core';
 import definitions from '../src/definitions.ts';
-import { localPathForKey } from '../src/lib/local-files.ts';
+import { localPathForKey } from '../src/lib/local-path-for-key.ts';
 import {
   type DsFixture,
   dsFixture,

@@ -21,6 +21,9 @@ import { dsR2Target } from '../resources/ds-r2-target.ts';
 import { dsPng2Webp } from './ds-png2webp.ts';
 import type { FailedItem } from './ds-r2-download.ts';
 
+/** Files scanned at once: local stats and one read each for the MD5 (an occasional HEAD). */
+const SCAN_CONCURRENCY = 16;
+
 interface Item {
   rel: string;
   png: string;
@@ -80,22 +83,47 @@ export const dsImgFinalize = asset(
       {},
     );
 
+    // The scan (two stats, the manifest, and the PNG's MD5 for the history) runs for many files
+    // at once; results keep the listing's order, so items stay sorted by file.
+    const pngs = await listFiles(pngDir, isPng);
+    const scanned: (Item | FailedItem | undefined)[] = new Array(pngs.length);
+    let scanError: unknown;
+    await mapBounded(
+      pngs,
+      SCAN_CONCURRENCY,
+      async (rel, index) => {
+        try {
+          scanned[index] = await scanOne(rel);
+        } catch (error) {
+          scanError ??= error;
+        }
+      },
+      ctx.signal,
+    );
+    if (scanError) throw scanError;
+    if (ctx.signal.aborted)
+      throw new Error('ds_img_finalize was terminated before publishing; nothing was committed.');
     const failed: FailedItem[] = [];
     const items: Item[] = [];
-    for (const rel of await listFiles(pngDir, isPng)) {
+    for (const entry of scanned) {
+      if (!entry) continue;
+      if ('png' in entry) items.push(entry);
+      else failed.push(entry);
+    }
+
+    async function scanOne(rel: string): Promise<Item | FailedItem | undefined> {
       const png = path.join(pngDir, ...rel.split('/'));
       const webp = path.join(webpDir, ...webpNameFor(rel).split('/'));
       const pngStat = await statOrUndefined(png);
-      if (!pngStat) continue;
+      if (!pngStat) return undefined;
       if (!isUpToDate(pngStat, await statOrUndefined(webp))) {
         const why = convertFailures[rel]?.error;
-        failed.push({
+        return {
           file: rel,
           error: why
             ? `not published: conversion failed: ${why}`
             : 'not published: no up-to-date WebP; run ds_png2webp first',
-        });
-        continue;
+        };
       }
       let { channelId, brand } = manifest.get(rel) ?? { channelId: null, brand: null };
       if (!manifest.get(rel)) {
@@ -103,7 +131,7 @@ export const dsImgFinalize = asset(
         const head = await source.store.head(rel).catch(() => undefined);
         ({ channelId, brand } = readLogoMetadata(head?.metadata ?? {}));
       }
-      items.push({
+      return {
         rel,
         png,
         webp,
@@ -115,7 +143,7 @@ export const dsImgFinalize = asset(
         webpUrl: target.publicUrl(webpNameFor(rel)),
         uploaded: false,
         companyIds: [],
-      });
+      };
     }
     ctx.log.info(`${items.length} logo(s) to publish to ${target.location}; ${failed.length} not ready.`);
 

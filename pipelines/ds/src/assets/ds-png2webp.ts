@@ -1,8 +1,7 @@
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { asset, MaterializeResult, md } from '@dag/core';
 import { z } from 'zod';
-import { convertPngToWebp, isUpToDate } from '../lib/convert-png-to-webp.ts';
+import { convertPngToWebp, defaultConvertConcurrency, isUpToDate } from '../lib/convert-png-to-webp.ts';
 import { DownloadManifest } from '../lib/download-manifest.ts';
 import { EtaReporter } from '../lib/eta-reporter.ts';
 import { readJsonState, writeJsonState } from '../lib/json-state-file.ts';
@@ -28,15 +27,6 @@ interface KnownFailure {
   size: number;
   mtimeMs: number;
   error: string;
-}
-
-/**
- * In flight at once. libvips encodes on the libuv thread pool (UV_THREADPOOL_SIZE, default 4),
- * so more than that only queues; two per core keeps every core busy while one image is read.
- */
-function defaultConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(pool, availableParallelism() * 2));
 }
 
 /**
@@ -106,7 +96,7 @@ export const dsPng2Webp = asset(
       }
       todo.push({ rel, input, output, mtimeMs: png.mtimeMs, size: png.size });
     }
-    const concurrency = ctx.config.concurrency ?? defaultConcurrency();
+    const concurrency = ctx.config.concurrency ?? defaultConvertConcurrency();
     ctx.log.info(
       `${pngs.length} PNG(s) in ${inputDir}: ${todo.length} to convert (${concurrency} in flight), ${upToDate} up to date, ${stillFailing.length} known bad.`,
     );

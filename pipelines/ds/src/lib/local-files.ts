@@ -1,34 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Dirent, type Stats } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { validateObjectKey } from '@dag/object-store';
-
-/**
- * The local file an object key maps to inside `dir`, or an Error saying why the key cannot be
- * used. Keys with `..` segments, absolute paths, backslashes or drive letters never reach the
- * file system: a hostile bucket cannot write outside the folder.
- */
-export function localPathForKey(dir: string, key: string): string | Error {
-  try {
-    validateObjectKey(key);
-  } catch (error) {
-    return new Error(`unsafe object key ${JSON.stringify(key)}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const root = path.resolve(dir);
-  const target = path.resolve(root, ...key.split('/'));
-  if (!target.startsWith(root + path.sep)) {
-    return new Error(`unsafe object key ${JSON.stringify(key)}: it resolves outside ${root}`);
-  }
-  if (key.split('/').some((segment) => segment.startsWith('.'))) {
-    return new Error(
-      `unsupported object key ${JSON.stringify(key)}: a segment starts with "." (hidden files are the pipeline's own state); rename the object`,
-    );
-  }
-  return target;
-}
 
 /** Relative, slash-separated paths of the files under `dir`, hidden entries (`.x`) excluded, sorted. */
 export async function listFiles(
@@ -92,10 +65,21 @@ export async function statOrUndefined(file: string): Promise<Stats | undefined> 
   }
 }
 
+/** Files up to this size are hashed from one read; larger ones are streamed through the hash. */
+const HASH_IN_ONE_READ = 16 * 1024 * 1024;
+
+/** The hex MD5 of a file's bytes (an object's etag, for single-part uploads). */
 export async function md5OfFile(file: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const handle = await open(file, 'r');
+  try {
+    const hash = createHash('md5');
+    if ((await handle.stat()).size <= HASH_IN_ONE_READ) hash.update(await handle.readFile());
+    else
+      for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
 }
 
 export const isPng = (name: string) => name.toLowerCase().endsWith('.png');

@@ -1,0 +1,130 @@
+/**
+ * The whole DS job (what `ds_node_job` runs after its crawl: `ds_publish_job`, i.e. download,
+ * convert, finalize) for 1,000 and 10,000 logos, on a local-directory source bucket and on a
+ * local s3rver. Crawling 10,000 logos through the replica is not what is measured: the source
+ * bucket is seeded instead with the corpus PNGs (10,000 = the 1,000 corpus files × 10 under
+ * distinct keys, with the crawler's metadata and matching `company` rows).
+ *
+ * Each run is a fresh worker process (`whole-job-worker.ts`) on a fresh instance database of one
+ * embedded PostgreSQL (which also holds the `company` databases) and a fresh data folder, so its
+ * peak RSS is the job's own: sampled every 100 ms (`process.memoryUsage().rss`) and the kernel's
+ * VmHWM at the end. s3rver and PostgreSQL run in their own processes (not counted).
+ *
+ *   node --import tsx bench/ds/whole-job.ts
+ *   BENCH_SIZES=1000 BENCH_MODES=local node --import tsx bench/ds/whole-job.ts
+ */
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '@dag/core';
+import { startS3rver } from '../../packages/object-store/test/start-s3rver.ts';
+import { defaultConvertConcurrency } from '../../pipelines/ds/src/lib/convert-png-to-webp.ts';
+import { machine, median, runShell, seconds, writeResultsSection } from './harness.ts';
+
+const rounds = Number(process.env.BENCH_ROUNDS) || 1;
+const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
+const modes = (process.env.BENCH_MODES ?? 'local,s3').split(',') as ('local' | 's3')[];
+const TEN_MINUTES = 10 * 60 * 1000;
+const ONE_GB = 1024 ** 3;
+
+interface Report {
+  mode: 'local' | 's3';
+  logos: number;
+  seedMs: number;
+  wallMs: number;
+  runDurationMs: number;
+  steps: { key: string; status: string; durationMs: number }[];
+  marks: Record<string, number>;
+  peakRss: number;
+  vmHwm: number;
+  hwmReset: boolean;
+  problems: string[];
+}
+
+const home = await mkdtemp(path.join(tmpdir(), 'bench-whole-job-'));
+// 0755: as root the embedded server runs as another OS user that must reach this folder.
+await chmod(home, 0o755);
+const date = new Date().toISOString();
+const reports: Report[] = [];
+try {
+  const server = await ensureEmbeddedPostgres(path.join(home, 'pg'));
+  let n = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const logos of sizes) {
+      for (const mode of modes) {
+        const root = path.join(home, `run-${++n}`);
+        await mkdir(root, { recursive: true });
+        await chmod(root, 0o755);
+        const s3 = mode === 's3' ? await startS3rver(['ds-logos-src', 'ds-logos-tgt']) : undefined;
+        try {
+          const spec = JSON.stringify({ mode, logos, root, adminUrl: server.url, s3Endpoint: s3?.endpoint });
+          const shell = await runShell(`node --import tsx bench/ds/whole-job-worker.ts '${spec}'`);
+          const report = JSON.parse(shell.stdout.trim().split('\n').at(-1) ?? '{}') as Report;
+          if (report.problems.length > 0) {
+            throw new Error(`${mode} ${logos}: the job's outcome is wrong: ${report.problems.join('; ')}`);
+          }
+          reports.push(report);
+          const steps = report.steps.map((s) => `${s.key} ${seconds(s.durationMs)} s`).join(', ');
+          console.error(
+            `round ${round + 1} ${mode} ${logos}: ${seconds(report.wallMs)} s (${steps}), peak RSS ${(report.peakRss / 2 ** 20).toFixed(0)} MiB, VmHWM ${(report.vmHwm / 2 ** 20).toFixed(0)} MiB`,
+          );
+        } finally {
+          await s3?.close();
+          await rm(root, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)}`;
+  const rows: string[] = [];
+  const verdicts: string[] = [];
+  for (const logos of sizes) {
+    for (const mode of modes) {
+      const runs = reports.filter((r) => r.logos === logos && r.mode === mode);
+      if (runs.length === 0) continue;
+      const step = (key: string) =>
+        median(runs.map((r) => r.steps.find((s) => s.key === key)?.durationMs ?? Number.NaN));
+      const mark = (r: Report, a: string, b: string) =>
+        (r.marks[b] ?? Number.NaN) - (r.marks[a] ?? Number.NaN);
+      const scan = median(runs.map((r) => mark(r, 'ds_img_finalize:start', 'finalize:scanned')));
+      const upload = median(runs.map((r) => mark(r, 'finalize:scanned', 'finalize:uploaded')));
+      const finalize = step('ds_img_finalize');
+      const wall = median(runs.map((r) => r.wallMs));
+      const peak = Math.max(...runs.map((r) => r.peakRss));
+      const hwm = Math.max(...runs.map((r) => r.vmHwm));
+      rows.push(
+        `| ${logos.toLocaleString('en-US')} | ${mode === 's3' ? 's3rver' : 'local directory'} | ${seconds(wall)} | ${seconds(step('ds_r2_download'))} | ${seconds(step('ds_png2webp'))} | ${seconds(finalize)} (scan ${seconds(scan)}, uploads ${seconds(upload)}, database + history + moves ${seconds(finalize - scan - upload)}) | ${mib(peak)} | ${mib(hwm)} | ${((logos / wall) * 1000).toFixed(1)} |`,
+      );
+      if (logos >= 10_000) {
+        verdicts.push(
+          `- Target "10,000 logos in < 10 minutes" (${mode === 's3' ? 's3rver' : 'local directory'} bucket): **${wall < TEN_MINUTES ? 'met' : 'not met'}** (${seconds(wall)} s = ${(wall / 60_000).toFixed(1)} min).`,
+          `- Target "peak RSS < 1 GB" (${mode === 's3' ? 's3rver' : 'local directory'} bucket, 10,000 logos): **${Math.max(peak, hwm) < ONE_GB ? 'met' : 'not met'}** (sampled ${mib(peak)} MiB, VmHWM ${mib(hwm)} MiB).`,
+        );
+      }
+    }
+  }
+  const hwmNote = reports.every((r) => r.hwmReset)
+    ? 'VmHWM was reset (`/proc/self/clear_refs` 5) just before the run, so it covers the run alone, not the seeding.'
+    : 'VmHWM could not be reset before the run: it also covers the seeding before it.';
+  const body = `## The whole job, 1,000 and 10,000 logos (\`bench/ds/whole-job.ts\`)
+
+- Command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${rounds} ` : ''}${process.env.BENCH_SIZES ? `BENCH_SIZES=${process.env.BENCH_SIZES} ` : ''}${process.env.BENCH_MODES ? `BENCH_MODES=${process.env.BENCH_MODES} ` : ''}node --import tsx bench/ds/whole-job.ts\`
+- Date: ${date}
+- Machine: ${machine()}
+- What runs: \`ds_publish_job\` (\`ds_r2_download+\`, what \`ds_node_job\` runs after its crawl) through \`executeRun\` on a fresh instance database, in a fresh worker process per row, with the assets' default settings (downloads 64 in flight, ${defaultConvertConcurrency()} conversions in flight, uploads 16 in flight). The source bucket is seeded beforehand (not timed) with the corpus PNGs, ×10 under distinct keys for 10,000, with the crawler's metadata; 9 logos in 10 have a \`company\` row (matched by channel id). Every run is checked: all logos downloaded, converted and published (PNG + WebP in the target bucket), the matched companies' thumbnails set, one history row per logo.
+- s3rver (single-threaded, shares the 2 cores with the job) and PostgreSQL run in their own processes; their memory is not counted. Peak RSS: \`process.memoryUsage().rss\` sampled every 100 ms; ${hwmNote}
+- ${rounds} round(s); medians of wall times, maximum of memory.
+
+| logos | source / target bucket | whole job (s) | ds_r2_download (s) | ds_png2webp (s) | ds_img_finalize (s) | peak RSS, sampled (MiB) | VmHWM (MiB) | logos/s |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${verdicts.join('\n')}
+`;
+  await writeResultsSection('whole-job', body);
+  console.log(body);
+} finally {
+  await stopEmbeddedPostgres(path.join(home, 'pg')).catch(() => undefined);
+  await rm(home, { recursive: true, force: true });
+}
