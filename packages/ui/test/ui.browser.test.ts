@@ -307,8 +307,16 @@ describe('web UI against the dag dev server', { timeout: 600_000 }, () => {
   it('shows logo thumbnails on the DS assets', async () => {
     const { page } = w();
     await visit(page, '#/assets/ds_png2webp?location=ds');
-    await page.waitForSelector('.panel .thumb');
-    assert.ok((await page.locator('.thumb').count()) >= 1, 'ds_png2webp shows its preview');
+    await page.waitForSelector('.panel .thumb img');
+    // Inline thumbnails: they load even though ds_img_finalize moved the files since.
+    await page.waitForFunction(
+      () => {
+        const images = Array.from(document.querySelectorAll<HTMLImageElement>('.thumb img'));
+        return images.length > 0 && images.every((i) => i.complete && i.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
     await shot(page, 'asset-ds_png2webp');
 
     await visit(page, '#/assets/ds_img_finalize?location=ds');

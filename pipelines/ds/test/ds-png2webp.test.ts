@@ -68,6 +68,10 @@ describe('ds_r2_download → ds_png2webp → ds_img_finalize with bad input file
     );
     const preview = stepOf(result, 'ds_png2webp').metadata.preview;
     assert.equal(preview?.type, 'images');
+    // Inline WebP thumbnails of the two good logos, named after their files.
+    const images = preview?.type === 'images' ? preview.images : [];
+    assert.equal(images.length, 2);
+    for (const image of images) assert.match(image.src, /^data:image\/webp;base64,[A-Za-z0-9+/]+=*$/);
 
     // Finalize published both good logos and matched them: by channel id, and by normalised name.
     assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), 2);

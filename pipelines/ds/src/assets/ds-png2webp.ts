@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { asset, MaterializeResult, md } from '@dag/core';
+import sharp from 'sharp';
 import { z } from 'zod';
 import { convertPngToWebp, defaultConvertConcurrency, isUpToDate } from '../lib/convert-png-to-webp.ts';
 import { DownloadManifest } from '../lib/download-manifest.ts';
@@ -171,9 +172,7 @@ export const dsPng2Webp = asset(
       ...(allFailed.length > 0
         ? { 'failed items (table)': md.table(allFailed.slice(0, 200).map((f) => ({ ...f }))) }
         : {}),
-      ...(converted.length > 0
-        ? { preview: md.images(converted.slice(0, 8).map((src) => ({ src, alt: path.basename(src) }))) }
-        : {}),
+      ...(converted.length > 0 ? { preview: md.images(await previewThumbnails(converted.slice(0, 8))) } : {}),
       'WebP bytes written': md.int(bytesOut),
       quality: md.int(ctx.config.quality),
       duration: md.duration(Date.now() - started),
@@ -188,3 +187,21 @@ export const dsPng2Webp = asset(
     return new MaterializeResult({ metadata });
   },
 );
+
+/**
+ * Small inline thumbnails (data: URLs) of converted logos. Inline, because ds_img_finalize
+ * moves the files into final/ right after: a path would point at nothing by the time
+ * anyone looks at this materialization.
+ */
+async function previewThumbnails(files: string[]): Promise<{ src: string; alt: string }[]> {
+  const out: { src: string; alt: string }[] = [];
+  for (const file of files) {
+    try {
+      const thumb = await sharp(file).resize(96, 96, { fit: 'inside' }).webp({ quality: 70 }).toBuffer();
+      out.push({ src: `data:image/webp;base64,${thumb.toString('base64')}`, alt: path.basename(file) });
+    } catch {
+      // A preview is a convenience: a file that cannot be read again is left out.
+    }
+  }
+  return out;
+}
