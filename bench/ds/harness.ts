@@ -19,7 +19,9 @@ export interface Contender {
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CORPUS = '/work/shared/bench-corpus/logos-1000';
+/** The shared corpus beside the repository (`../shared/bench-corpus`), or BENCH_CORPUS. */
+export const CORPUS =
+  process.env.BENCH_CORPUS ?? path.resolve(REPO_ROOT, '..', 'shared', 'bench-corpus', 'logos-1000');
 /** Debian's Python, where python3-pil and python3-boto3 are installed (not a pyenv shim). */
 export const PYTHON = '/usr/bin/python3';
 
