@@ -127,11 +127,6 @@ export class LeanS3Get {
     }
   }
 
-  /** Closes idle keep-alive sockets. */
-  destroy(): void {
-    this.#agent.destroy();
-  }
-
   #once(key: string): Promise<RawResponse> {
     const path = this.#basePath + encodeKeyPath(key);
     const headers: Record<string, string> = {
@@ -177,7 +172,7 @@ export class LeanS3Get {
           }),
         ),
       );
-      request.once('error', fail);
+      request.on('error', fail);
       request.once('response', (body) => {
         clearTimeout(connectTimer);
         resolve({ status: body.statusCode ?? 0, headers: body.headers, body });
