@@ -9,8 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import { createObjectStore, type ObjectStore } from '@dag/object-store';
 import { type NaverReplica, type ReplicaChannel, startNaverReplica } from '@dag/replica-naver-shopping-live';
 import sharp from 'sharp';
+import {
+  type RunningS3rver,
+  S3RVER_ACCESS_KEY_ID,
+  startS3rver,
+} from '../../../packages/object-store/test/start-s3rver.ts';
 import { CRAWLER_DIR, type CrawlerRun, FAST_ENV, runCrawlerProcess } from './run-crawler-process.ts';
-import { type RunningS3rver, S3RVER_ACCESS_KEY_ID, startS3rver } from './start-s3rver.ts';
 
 const SECRET = 'crawler-test-secret-0b7e1f4a9c';
 
