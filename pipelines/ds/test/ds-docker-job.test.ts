@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { executeRun, type RunResult, type StoredEvent } from '@dag/core';
 import type { NaverReplica } from '@dag/replica-naver-shopping-live';
 import definitions from '../src/definitions.ts';
+import { assertPublishedAsCrawled } from './support/assert-published.ts';
 import {
   buildCrawlerImage,
   buildImageFromFiles,
@@ -14,7 +14,7 @@ import {
   importNodeBaseImage,
   startDockerEngine,
 } from './support/docker-engine.ts';
-import { type DsFixture, dsFixture, intOf, keysOf, stepOf, TARGET, tableOf } from './support/ds-fixture.ts';
+import { type DsFixture, dsFixture, intOf, stepOf, tableOf } from './support/ds-fixture.ts';
 import { COMPANY_DDL, fastCrawlEnv, startReplica } from './support/replica-env.ts';
 
 // Without an engine (not root, docker.io not installed) the suite is skipped, except in CI
@@ -127,45 +127,8 @@ describe('ds_docker_job end to end through a real Docker engine (private dockerd
     assert.equal(savedFiles.length, saved);
 
     // The container wrote into the bind-mounted local bucket, at the same path.
-    const sourceKeys = await keysOf(f.source);
-    assert.equal(sourceKeys.length, saved);
+    const sourceKeys = await assertPublishedAsCrawled(f, result, seeded, saved);
     assert.deepEqual(savedFiles.map((r) => String(r.file)).sort(), sourceKeys);
-    assert.equal(intOf(result, 'ds_r2_download', 'PNGs downloaded'), saved);
-    assert.equal(intOf(result, 'ds_png2webp', 'WebP files converted'), saved);
-    assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), saved);
-    const targetKeys = await keysOf(f.target);
-    assert.deepEqual(
-      targetKeys,
-      [...sourceKeys, ...sourceKeys.map((k) => k.replace(/\.png$/, '.webp'))].sort(),
-    );
-
-    // Every seeded company whose channel was crawled points at its logo; the others stay empty.
-    const crawled = new Set(sourceKeys.map((k) => k.replace(/\.png$/, '')));
-    const { rows } = await f.pool.query<{ id: string; thumbnail: string | null }>(
-      'SELECT id::text AS id, thumbnail FROM company',
-    );
-    const thumbnails = new Map(rows.map((r) => [r.id, r.thumbnail]));
-    const base = new URL(`file://${path.join(f.bucketsDir, TARGET)}/`).href;
-    let expectedUpdates = 0;
-    for (const company of seeded) {
-      if (crawled.has(company.channel)) {
-        expectedUpdates += 1;
-        assert.equal(thumbnails.get(company.id), `${base}${company.channel}.png`);
-      } else assert.equal(thumbnails.get(company.id), null);
-    }
-    assert.ok(expectedUpdates >= 5, `only ${expectedUpdates} seeded companies were crawled`);
-    assert.equal(intOf(result, 'ds_img_finalize', 'companies updated'), expectedUpdates);
-    const strangers = await f.pool.query(
-      `SELECT 1 FROM company WHERE name IN ('Nobody Co', '없는 회사', 'Ghost Lab') AND thumbnail IS NOT NULL`,
-    );
-    assert.equal(strangers.rowCount, 0);
-
-    const history = await f.history();
-    assert.equal(history.length, saved);
-    assert.equal(history.filter((r) => r.status === 'updated').length, expectedUpdates);
-    assert.equal(history.filter((r) => r.status === 'unmatched').length, saved - expectedUpdates);
-    assert.ok(history.every((r) => r.run_id === result.runId));
-    assert.equal(intOf(result, 'ds_img_finalize', 'failed items'), saved - expectedUpdates);
   });
 
   it('strips ANSI codes: a crawler image whose output is coloured still yields the crawl metadata', async () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NaverReplica } from '@dag/replica-naver-shopping-live';
-import { type DsFixture, dsFixture, intOf, keysOf, stepOf, TARGET } from './support/ds-fixture.ts';
+import { assertPublishedAsCrawled } from './support/assert-published.ts';
+import { type DsFixture, dsFixture, intOf, stepOf } from './support/ds-fixture.ts';
 import { COMPANY_DDL, fastCrawlEnv, startReplica } from './support/replica-env.ts';
 
 describe('ds_node_job end to end against the Naver replica (crawler as a real subprocess)', () => {
@@ -60,44 +60,7 @@ describe('ds_node_job end to end against the Naver replica (crawler as a real su
     const savedFiles = stepOf(result, 'ds_img_r2_node').metadata['saved files'];
     assert.equal(savedFiles?.type === 'table' ? savedFiles.rows.length : -1, saved);
 
-    const sourceKeys = await keysOf(f.source);
-    assert.equal(sourceKeys.length, saved);
-    assert.equal(intOf(result, 'ds_r2_download', 'PNGs downloaded'), saved);
-    assert.equal(intOf(result, 'ds_png2webp', 'WebP files converted'), saved);
-    assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), saved);
-    const targetKeys = await keysOf(f.target);
-    assert.deepEqual(
-      targetKeys,
-      [...sourceKeys, ...sourceKeys.map((k) => k.replace(/\.png$/, '.webp'))].sort(),
-    );
-
-    // Every seeded company whose channel was crawled points at its logo; the others stay empty.
-    const crawled = new Set(sourceKeys.map((k) => k.replace(/\.png$/, '')));
-    const { rows } = await f.pool.query<{ id: string; thumbnail: string | null }>(
-      'SELECT id::text AS id, thumbnail FROM company',
-    );
-    const thumbnails = new Map(rows.map((r) => [r.id, r.thumbnail]));
-    const base = new URL(`file://${path.join(f.bucketsDir, TARGET)}/`).href;
-    let expectedUpdates = 0;
-    for (const company of seeded) {
-      if (crawled.has(company.channel)) {
-        expectedUpdates += 1;
-        assert.equal(thumbnails.get(company.id), `${base}${company.channel}.png`);
-      } else assert.equal(thumbnails.get(company.id), null);
-    }
-    assert.ok(expectedUpdates >= 5, `only ${expectedUpdates} seeded companies were crawled`);
-    assert.equal(intOf(result, 'ds_img_finalize', 'companies updated'), expectedUpdates);
-    const strangers = await f.pool.query(
-      `SELECT 1 FROM company WHERE name IN ('Nobody Co', '없는 회사', 'Ghost Lab') AND thumbnail IS NOT NULL`,
-    );
-    assert.equal(strangers.rowCount, 0);
-
-    const history = await f.history();
-    assert.equal(history.length, saved);
-    assert.equal(history.filter((r) => r.status === 'updated').length, expectedUpdates);
-    assert.equal(history.filter((r) => r.status === 'unmatched').length, saved - expectedUpdates);
-    assert.ok(history.every((r) => r.run_id === result.runId));
-    assert.equal(intOf(result, 'ds_img_finalize', 'failed items'), saved - expectedUpdates);
+    await assertPublishedAsCrawled(f, result, seeded, saved);
   });
 
   it('re-runs to the same state: crawl unchanged, nothing re-published, no new history rows', async () => {
