@@ -19,25 +19,29 @@ export interface AutomationContext {
   out: (text: string) => void;
 }
 
-function findSchedule(
+/** The schedule or sensor named `name` in any code location, or a UsageError listing them. */
+function findInstigator<K extends 'schedule' | 'sensor'>(
   workspace: Workspace,
+  kind: K,
   name: string,
-): { def: ScheduleDefinition; location: CodeLocation } {
+): { def: K extends 'schedule' ? ScheduleDefinition : SensorDefinition; location: CodeLocation } {
+  const mapOf = (l: CodeLocation) => (kind === 'schedule' ? l.definitions.schedules : l.definitions.sensors);
   for (const location of workspace.locations) {
-    const def = location.definitions.schedules.get(name);
-    if (def) return { def, location };
+    const def = mapOf(location).get(name);
+    if (def) return { def: def as K extends 'schedule' ? ScheduleDefinition : SensorDefinition, location };
   }
-  const all = workspace.locations.flatMap((l) => [...l.definitions.schedules.keys()]);
-  throw new UsageError(`Unknown schedule '${name}'. Schedules: ${all.join(', ') || '(none)'}.`);
+  const all = workspace.locations.flatMap((l) => [...mapOf(l).keys()]);
+  throw new UsageError(
+    `Unknown ${kind} '${name}'. ${kind === 'schedule' ? 'Schedules' : 'Sensors'}: ${all.join(', ') || '(none)'}.`,
+  );
 }
 
-function findSensor(workspace: Workspace, name: string): { def: SensorDefinition; location: CodeLocation } {
-  for (const location of workspace.locations) {
-    const def = location.definitions.sensors.get(name);
-    if (def) return { def, location };
-  }
-  const all = workspace.locations.flatMap((l) => [...l.definitions.sensors.keys()]);
-  throw new UsageError(`Unknown sensor '${name}'. Sensors: ${all.join(', ') || '(none)'}.`);
+function findSchedule(workspace: Workspace, name: string) {
+  return findInstigator(workspace, 'schedule', name);
+}
+
+function findSensor(workspace: Workspace, name: string) {
+  return findInstigator(workspace, 'sensor', name);
 }
 
 /** `dag schedule ...` and `dag sensor ...`. */
