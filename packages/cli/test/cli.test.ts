@@ -205,6 +205,21 @@ describe('dag CLI against an external instance URL', () => {
     assert.doesNotMatch(result.stdout + result.stderr, /s3cr3t-pw-value/);
   });
 
+  test("what user code prints in the CLI's process is redacted", async () => {
+    const token = 'tok-51d2c8e0a7f94b3c';
+    for (const args of [
+      ['materialize', '-s', 'leaky'],
+      ['materialize', '-s', 'leaky', '--json'],
+    ]) {
+      const result = await dag(['-f', fixture('prints-secret'), ...args], { ...env, LEAKY_API_TOKEN: token });
+      assert.equal(result.code, 0, result.stderr);
+      const output = result.stdout + result.stderr;
+      assert.doesNotMatch(output, new RegExp(token));
+      assert.match(output, /token is \*\*\*/);
+      assert.match(output, /again: \*\*\*/);
+    }
+  });
+
   test('execute-run executes a run stored by another process', async () => {
     const { DagInstance, submitRun } = await import('@dag/core');
     const { default: defs } = await import('./fixtures/good.ts');

@@ -136,6 +136,7 @@ export {
   REDACTED,
   redact,
   redactDeep,
+  redactStandardStreams,
   registerSecret,
   registerSecretsFromEnv,
 } from './util/secrets.ts';

@@ -57,6 +57,40 @@ export function redact(text: string): string {
   return text.replace(pattern, REDACTED);
 }
 
+let streamsRedacted = false;
+
+/**
+ * Makes every write to this process's stdout and stderr pass `redact()`: what user code prints
+ * (a `console.log` of a resolved secret) is caught like the orchestrator's own lines. Installed
+ * by the `dag` CLI and preloaded into every run process; calling it again does nothing.
+ *
+ * Invariant: each write is redacted on its own; a secret split across two writes is not
+ * caught (console.log writes each call at once).
+ */
+export function redactStandardStreams(): void {
+  if (streamsRedacted) return;
+  streamsRedacted = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (
+      chunk: string | Uint8Array,
+      encoding?: BufferEncoding | ((error?: Error | null) => void),
+      callback?: (error?: Error | null) => void,
+    ) => boolean;
+    stream.write = ((
+      chunk: string | Uint8Array,
+      encoding?: BufferEncoding | ((error?: Error | null) => void),
+      callback?: (error?: Error | null) => void,
+    ) => {
+      const text =
+        typeof chunk === 'string'
+          ? chunk
+          : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8');
+      const cb = typeof encoding === 'function' ? encoding : callback;
+      return write(redact(text), 'utf8', cb);
+    }) as NodeJS.WriteStream['write'];
+  }
+}
+
 /** Redacts every string inside a JSON-like value, returning a copy. */
 export function redactDeep<T>(value: T): T {
   if (secrets.size === 0) return value;
