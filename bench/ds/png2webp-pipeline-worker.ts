@@ -2,14 +2,14 @@
  * One round of the pipeline's own PNG→WebP conversion, in a fresh process (so no libvips cache
  * survives between rounds).
  *
- *   node --import tsx bench/ds/png2webp-pipeline-worker.ts <in> <out> [previous] [--concurrency=N]
+ *   node --import tsx bench/ds/png2webp-pipeline-worker.ts <in> <out> [inprocess] [--concurrency=N]
  *
  * It does what the `ds_png2webp` asset does between reading its config and writing metadata:
- * the same up-to-date scan (listFiles, statOrUndefined, isUpToDate), then convertPngToWebp
- * over the to-do list with mapBounded at the asset's default concurrency (or N). Then it runs the
- * same scan + conversion again over the unchanged files (the re-run) and prints both timings as
- * JSON. With `previous`, the conversion is the implementation the pipeline had before
- * (`reference/convert-png-to-webp-previous.ts`), at its default of 4 in flight.
+ * the same up-to-date scan (listFiles, statOrUndefined, isUpToDate), then the conversions with
+ * mapBounded at the asset's default concurrency (or N), through a `ConverterProcess` as the
+ * asset runs them. With `inprocess`, convertPngToWebp runs in this process instead (what the
+ * asset did before it had a converter process). Prints the pass's timing and counts as JSON.
+ * Run it again on the same output folder to time the re-run over unchanged files.
  */
 import path from 'node:path';
 import {
@@ -17,32 +17,31 @@ import {
   defaultConvertConcurrency,
   isUpToDate,
 } from '../../pipelines/ds/src/lib/convert-png-to-webp.ts';
+import { ConverterProcess } from '../../pipelines/ds/src/lib/converter-process.ts';
 import { isPng, listFiles, statOrUndefined, webpNameFor } from '../../pipelines/ds/src/lib/local-files.ts';
 import { mapBounded } from '../../pipelines/ds/src/lib/map-bounded.ts';
 import { timeInProcess } from './harness.ts';
-import { convertPngToWebpPrevious } from './reference/convert-png-to-webp-previous.ts';
 
 const args = process.argv.slice(2);
-const [inputDir, outputDir] = args.filter((a) => !a.startsWith('--') && a !== 'previous');
+const [inputDir, outputDir] = args.filter((a) => !a.startsWith('--') && a !== 'inprocess');
 if (!inputDir || !outputDir) {
-  throw new Error('usage: png2webp-pipeline-worker.ts <input dir> <output dir> [previous] [--concurrency=N]');
+  throw new Error(
+    'usage: png2webp-pipeline-worker.ts <input dir> <output dir> [inprocess] [--concurrency=N]',
+  );
 }
-const previous = args.includes('previous');
-const convert = previous ? convertPngToWebpPrevious : convertPngToWebp;
-const asked = Number(args.find((a) => a.startsWith('--concurrency='))?.split('=')[1]);
-/** The previous asset's default was min(UV_THREADPOOL_SIZE or 4, 2 × cores) = 4 here. */
-const concurrency = asked || (previous ? 4 : defaultConvertConcurrency());
+const inProcess = args.includes('inprocess');
+const concurrency =
+  Number(args.find((a) => a.startsWith('--concurrency='))?.split('=')[1]) || defaultConvertConcurrency();
+const options = { quality: 80, maxInputPixels: 25_000_000 };
 
-async function pass(
-  input: string,
-  output: string,
-): Promise<{ todo: number; upToDate: number; bytes: number }> {
-  const pngs = await listFiles(input, isPng);
+let report = { todo: 0, upToDate: 0, bytes: 0 };
+const time = await timeInProcess(async () => {
+  const pngs = await listFiles(inputDir, isPng);
   const todo: { input: string; output: string }[] = [];
   let upToDate = 0;
   for (const rel of pngs) {
-    const png = path.join(input, ...rel.split('/'));
-    const webp = path.join(output, ...webpNameFor(rel).split('/'));
+    const png = path.join(inputDir, ...rel.split('/'));
+    const webp = path.join(outputDir, ...webpNameFor(rel).split('/'));
     const pngStat = await statOrUndefined(png);
     if (!pngStat) continue;
     if (isUpToDate(pngStat, await statOrUndefined(webp))) {
@@ -51,30 +50,25 @@ async function pass(
     }
     todo.push({ input: png, output: webp });
   }
+  const converter = inProcess ? undefined : new ConverterProcess({ ...options, concurrency });
+  const convert = (input: string, output: string) =>
+    converter ? converter.convert(input, output) : convertPngToWebp(input, output, options);
   let bytes = 0;
   let failed = 0;
-  await mapBounded(todo, concurrency, async (item) => {
-    try {
-      const result = await convert(item.input, item.output, {
-        quality: 80,
-        maxInputPixels: 25_000_000,
-      });
-      bytes += result.bytes;
-    } catch (error) {
-      failed += 1;
-      console.error(`failed: ${item.input}: ${(error as Error).message}`);
-    }
-  });
+  try {
+    await mapBounded(todo, concurrency, async (item) => {
+      try {
+        const result = await convert(item.input, item.output);
+        bytes += result.bytes;
+      } catch (error) {
+        failed += 1;
+        console.error(`failed: ${item.input}: ${(error as Error).message}`);
+      }
+    });
+  } finally {
+    await converter?.close();
+  }
   if (failed > 0) throw new Error(`${failed} conversion(s) failed`);
-  return { todo: todo.length, upToDate, bytes };
-}
-
-let first = { todo: 0, upToDate: 0, bytes: 0 };
-const firstTime = await timeInProcess(async () => {
-  first = await pass(inputDir, outputDir);
+  report = { todo: todo.length, upToDate, bytes };
 });
-let second = { todo: 0, upToDate: 0, bytes: 0 };
-const secondTime = await timeInProcess(async () => {
-  second = await pass(inputDir, outputDir);
-});
-process.stdout.write(`${JSON.stringify({ concurrency, first, firstTime, second, secondTime })}\n`);
+process.stdout.write(`${JSON.stringify({ concurrency, ...report, time })}\n`);

@@ -8,8 +8,10 @@
  * table where 9 logos in 10 have their company (matched by channel id); then runs
  * `ds_publish_job` (`ds_r2_download+`: download, convert, finalize) through `executeRun` on a
  * fresh instance database, as the sensor-triggered run does. Prints one JSON line: per-step wall
- * times, finalize's phases, peak RSS sampled every 100 ms and VmHWM from /proc/self/status.
+ * times, finalize's phases, peak RSS of the job's processes (this one and the converter process
+ * it starts) sampled every 100 ms, and this process's VmHWM from /proc/self/status.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DagInstance, executeRun, type RunResult, withDatabase } from '@dag/core';
@@ -52,6 +54,35 @@ function openStore(bucket: string): ObjectStore {
         secretAccessKey: 'S3RVER',
       })
     : new LocalObjectStore({ bucket, localRoot: path.join(args.root, 'buckets') });
+}
+
+/**
+ * Resident memory of this process and every process it started (ds_png2webp's converter), in
+ * bytes, from /proc: what the job holds at this moment.
+ */
+function treeRss(): number {
+  const page = 4096;
+  let total = process.memoryUsage().rss;
+  const children = (pid: number | 'self'): number[] => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+        readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
+    } catch {
+      return [];
+    }
+  };
+  const pending = children('self');
+  while (pending.length > 0) {
+    const pid = pending.pop() as number;
+    try {
+      total += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * page;
+    } catch {
+      continue; // exited meanwhile
+    }
+    pending.push(...children(pid));
+  }
+  return total;
 }
 
 /** VmHWM / VmRSS of this process in bytes. */
@@ -122,9 +153,9 @@ const hwmReset = await writeFile('/proc/self/clear_refs', '5').then(
   () => true,
   () => false,
 );
-let peakRss = process.memoryUsage().rss;
+let peakRss = treeRss();
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, treeRss());
 }, 100);
 const marks: Record<string, number> = {};
 const started = performance.now();
@@ -153,7 +184,7 @@ try {
   clearInterval(sampler);
 }
 const wallMs = performance.now() - started;
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
+peakRss = Math.max(peakRss, treeRss());
 const vmHwm = await procStatus('VmHWM');
 
 // The outcome, checked: every logo published, the right companies updated, one history row each.

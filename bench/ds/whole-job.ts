@@ -7,8 +7,8 @@
  *
  * Each run is a fresh worker process (`whole-job-worker.ts`) on a fresh instance database of one
  * embedded PostgreSQL (which also holds the `company` databases) and a fresh data folder, so its
- * peak RSS is the job's own: sampled every 100 ms (`process.memoryUsage().rss`) and the kernel's
- * VmHWM at the end. s3rver and PostgreSQL run in their own processes (not counted).
+ * peak RSS is the job's own: its processes' resident memory (the worker and ds_png2webp's
+ * converter process) sampled every 100 ms, and the worker's VmHWM at the end. s3rver and PostgreSQL run in their own processes (not counted).
  *
  *   node --import tsx bench/ds/whole-job.ts
  *   BENCH_SIZES=1000 BENCH_MODES=local node --import tsx bench/ds/whole-job.ts
@@ -105,7 +105,7 @@ try {
     }
   }
   const hwmNote = reports.every((r) => r.hwmReset)
-    ? 'VmHWM was reset (`/proc/self/clear_refs` 5) just before the run, so it covers the run alone, not the seeding.'
+    ? "VmHWM (the worker process's alone) was reset (`/proc/self/clear_refs` 5) just before the run, so it covers the run alone, not the seeding."
     : 'VmHWM could not be reset before the run: it also covers the seeding before it.';
   const body = `## The whole job, 1,000 and 10,000 logos (\`bench/ds/whole-job.ts\`)
 
@@ -113,7 +113,7 @@ try {
 - Date: ${date}
 - Machine: ${machine()}
 - What runs: \`ds_publish_job\` (\`ds_r2_download+\`, what \`ds_node_job\` runs after its crawl) through \`executeRun\` on a fresh instance database, in a fresh worker process per row, with the assets' default settings (downloads 64 in flight, ${defaultConvertConcurrency()} conversions in flight, uploads 16 in flight). The source bucket is seeded beforehand (not timed) with the corpus PNGs, ×10 under distinct keys for 10,000, with the crawler's metadata; 9 logos in 10 have a \`company\` row (matched by channel id). Every run is checked: all logos downloaded, converted and published (PNG + WebP in the target bucket), the matched companies' thumbnails set, one history row per logo.
-- s3rver (single-threaded, shares the 2 cores with the job) and PostgreSQL run in their own processes; their memory is not counted. Peak RSS: \`process.memoryUsage().rss\` sampled every 100 ms; ${hwmNote}
+- s3rver (single-threaded, shares the 2 cores with the job) and PostgreSQL run in their own processes; their memory is not counted. Peak RSS: the resident memory of the job's processes (the worker and ds_png2webp's converter process, summed) sampled every 100 ms; ${hwmNote}
 - ${rounds} round(s); medians of wall times, maximum of memory.
 
 | logos | source / target bucket | whole job (s) | ds_r2_download (s) | ds_png2webp (s) | ds_img_finalize (s) | peak RSS, sampled (MiB) | VmHWM (MiB) | logos/s |

@@ -149,7 +149,6 @@ export const dsImgFinalize = asset(
 
     const headers = { cacheControl: ctx.config.cacheControl };
     const eta = new EtaReporter('uploaded', 'logos', items.length);
-    let done = 0;
     await mapBounded(
       items,
       ctx.config.concurrency,
@@ -168,10 +167,7 @@ export const dsImgFinalize = asset(
         } catch (error) {
           item.error = `upload to ${target.location} failed: ${(error as Error).message}`;
         }
-        done += 1;
-        ctx.progress(done, items.length, `${done}/${items.length} logos uploaded`);
-        const line = eta.line(done);
-        if (line) ctx.log.info(line);
+        eta.tick(ctx);
       },
       ctx.signal,
     );

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { asset, MaterializeResult, md } from '@dag/core';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { convertPngToWebp, defaultConvertConcurrency, isUpToDate } from '../lib/convert-png-to-webp.ts';
+import { defaultConvertConcurrency, isUpToDate } from '../lib/convert-png-to-webp.ts';
+import { ConverterProcess } from '../lib/converter-process.ts';
 import { DownloadManifest } from '../lib/download-manifest.ts';
 import { EtaReporter } from '../lib/eta-reporter.ts';
 import { readJsonState, writeJsonState } from '../lib/json-state-file.ts';
@@ -106,35 +107,40 @@ export const dsPng2Webp = asset(
     const converted: string[] = [];
     let bytesOut = 0;
     const eta = new EtaReporter('converted', 'PNGs', todo.length);
-    let done = 0;
-    await mapBounded(
-      todo,
+    const converter = new ConverterProcess({
+      quality: ctx.config.quality,
+      maxInputPixels: ctx.config.maxInputPixels,
       concurrency,
-      async (item) => {
-        try {
-          const result = await convertPngToWebp(item.input, item.output, {
-            quality: ctx.config.quality,
-            maxInputPixels: ctx.config.maxInputPixels,
-          });
-          converted.push(item.output);
-          bytesOut += result.bytes;
-        } catch (error) {
-          const message = (error as Error).message;
-          failed.push({ file: item.rel, error: message });
-          nextFailures[item.rel] = { size: item.size, mtimeMs: item.mtimeMs, error: message };
-          ctx.log.error(`Failed: ${item.rel}: ${message}`);
-        }
-        done += 1;
-        ctx.progress(done, todo.length, `${done}/${todo.length} PNGs`);
-        const line = eta.line(done);
-        if (line) ctx.log.info(line);
-      },
-      ctx.signal,
-    );
+      signal: ctx.signal,
+    });
+    try {
+      await mapBounded(
+        todo,
+        concurrency,
+        async (item) => {
+          try {
+            const result = await converter.convert(item.input, item.output);
+            converted.push(item.output);
+            bytesOut += result.bytes;
+          } catch (error) {
+            // Stopped by a terminate: not the file's fault, so not remembered as a failure.
+            if (ctx.signal.aborted) return;
+            const message = (error as Error).message;
+            failed.push({ file: item.rel, error: message });
+            nextFailures[item.rel] = { size: item.size, mtimeMs: item.mtimeMs, error: message };
+            ctx.log.error(`Failed: ${item.rel}: ${message}`);
+          }
+          eta.tick(ctx);
+        },
+        ctx.signal,
+      );
+    } finally {
+      await converter.close();
+    }
     await writeJsonState(failuresFile, nextFailures);
     if (ctx.signal.aborted) {
       throw new Error(
-        `ds_png2webp was terminated after ${done} of ${todo.length} file(s); finished WebPs are kept.`,
+        `ds_png2webp was terminated after ${eta.done} of ${todo.length} file(s); finished WebPs are kept.`,
       );
     }
 

@@ -113,7 +113,6 @@ export const dsR2Download = asset(
     if (upToDate > 0) ctx.log.info(`${upToDate} PNG(s) unchanged since the last download: skipped.`);
 
     const eta = new EtaReporter('downloaded', 'PNGs', todo.length);
-    let done = 0;
     let downloaded = 0;
     let bytes = 0;
     try {
@@ -140,10 +139,7 @@ export const dsR2Download = asset(
             const message = `download failed after ${ctx.config.attempts} attempt(s): ${(error as Error).message}`;
             failed.push({ file: object.key, error: message });
           }
-          done += 1;
-          ctx.progress(done, todo.length, `${done}/${todo.length} PNGs`);
-          const line = eta.line(done);
-          if (line) ctx.log.info(line);
+          eta.tick(ctx);
         },
         ctx.signal,
       );

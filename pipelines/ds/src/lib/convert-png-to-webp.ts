@@ -4,6 +4,7 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFile as readFileCallback,
   readFileSync,
   renameSync,
@@ -131,7 +132,7 @@ export async function convertPngToWebp(
 
   const temp = path.join(
     path.dirname(output),
-    `.${path.basename(output)}.${randomBytes(6).toString('hex')}.part`,
+    `${tempPrefixFor(output)}${randomBytes(6).toString('hex')}.part`,
   );
   mkdirSync(path.dirname(output), { recursive: true });
   try {
@@ -152,6 +153,29 @@ export async function convertPngToWebp(
   }
 }
 
+/** Temporary files of `output` are named `<prefix><random>.part`, beside it. */
+function tempPrefixFor(output: string): string {
+  return `.${path.basename(output)}.`;
+}
+
+/**
+ * Removes what a conversion into `output` that was cut short (its process killed) left behind.
+ * Other conversions' temporary files in the same folder are left alone.
+ */
+export function removeTempFilesOf(output: string): void {
+  const prefix = tempPrefixFor(output);
+  let names: string[];
+  try {
+    names = readdirSync(path.dirname(output));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.part'))
+      rmSync(path.join(path.dirname(output), name), { force: true });
+  }
+}
+
 function tooLarge(width: number, height: number, limit: number): void {
   if (width * height <= limit) return;
   throw new Error(
@@ -160,15 +184,14 @@ function tooLarge(width: number, height: number, limit: number): void {
 }
 
 /**
- * Conversions in flight by default: two per core, within the libuv pool (UV_THREADPOOL_SIZE,
- * default 4), so 4 on 2 cores. Each conversion is one pool task (its file calls are synchronous);
- * a sharp task hands work between threads (the pool thread, libvips' worker and write-behind
- * threads) and waits at each hand-off, so a second task per core keeps the core busy meanwhile.
- * Fewer in flight leaves cores idle; more only queues. Measured in bench/ds/png2webp.ts.
+ * Conversions in flight by default: two per core. Each conversion is one task on the converter
+ * process's libuv pool (sized to fit them all; see `ConverterProcess`); a sharp task hands work
+ * between threads (the pool thread, libvips' worker and write-behind threads) and waits at each
+ * hand-off, so a second task per core keeps the core busy meanwhile. Fewer in flight leaves
+ * cores idle; more only queues. Measured in bench/ds/png2webp.ts.
  */
 export function defaultConvertConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(pool, availableParallelism() * 2));
+  return Math.max(1, availableParallelism() * 2);
 }
 
 /** Whether `webp` was converted from the PNG as it is now (its mtime carries the PNG's). */

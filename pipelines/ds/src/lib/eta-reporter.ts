@@ -7,6 +7,8 @@ import { formatDuration } from '@dag/core';
 export class EtaReporter {
   private readonly started = Date.now();
   private last = 0;
+  /** Items counted by `tick`. */
+  done = 0;
 
   constructor(
     private readonly verb: string,
@@ -29,5 +31,19 @@ export class EtaReporter {
         ? `done in ${formatDuration(elapsed)}`
         : `ETA ${remaining === undefined ? '?' : formatDuration(remaining)}`;
     return `${this.verb} ${done.toLocaleString('en-US')}/${this.total.toLocaleString('en-US')} ${this.noun} (${percent}%), ${rate.toFixed(1)}/s, ${eta}`;
+  }
+
+  /**
+   * Counts one more item done: the step's progress (`120/1,000 PNGs`), and the ETA line in its
+   * log when one is due.
+   */
+  tick(ctx: {
+    progress(done: number, total: number, message?: string): void;
+    log: { info(message: string): void };
+  }): void {
+    this.done += 1;
+    ctx.progress(this.done, this.total, `${this.done}/${this.total} ${this.noun}`);
+    const line = this.line(this.done);
+    if (line) ctx.log.info(line);
   }
 }
