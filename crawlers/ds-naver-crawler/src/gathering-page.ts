@@ -29,12 +29,32 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/**
+ * The E1 URL as the web client spells it: `categoryId=dc:N&sort=LATEST&size=N&next=<cursor>`, with the
+ * category's colon left as is (`dc:1`, not `dc%3A1`) and the opaque cursor percent-encoded.
+ */
+export function gatheringUrl(apiBase: string, category: string, size: number, next?: string): string {
+  if (!/^dc:\d+$/.test(category)) throw new RangeError(`"${category}" is not a category id like dc:1`);
+  const url = new URL(`${apiBase}${GATHERING_PATH}`);
+  url.search = `categoryId=${category}&sort=LATEST&size=${size}${next ? `&next=${encodeURIComponent(next)}` : ''}`;
+  return url.href;
+}
+
+/** Parses a JSON body as UTF-8, ignoring a byte order mark (JSON.parse rejects one). */
+export function decodeJsonBody(body: Buffer): unknown {
+  return JSON.parse(body.toString('utf8').replace(/^\uFEFF/, ''));
+}
+
+/** Lone surrogates (valid in JSON `\ud800` escapes) make `encodeURIComponent` throw: replace them with U+FFFD. */
+const wellFormed = (text: string): string =>
+  text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+
 function channelFrom(owner: unknown): DiscoveredChannel | undefined {
   if (!isObject(owner)) return undefined;
   const id = typeof owner.id === 'number' && Number.isSafeInteger(owner.id) ? String(owner.id) : owner.id;
   // The id becomes an object key, so only plain ids are accepted.
   if (typeof id !== 'string' || !/^[0-9A-Za-z_-]{1,64}$/.test(id)) return undefined;
-  const name = typeof owner.name === 'string' ? owner.name.trim() : '';
+  const name = typeof owner.name === 'string' ? wellFormed(owner.name.trim()) : '';
   const logoUrl =
     typeof owner.profileImageUrl === 'string' && owner.profileImageUrl.trim()
       ? owner.profileImageUrl
@@ -49,11 +69,16 @@ export function parseGatheringPage(body: unknown): GatheringPage {
   const channels: DiscoveredChannel[] = [];
   for (const item of body.list) {
     if (!isObject(item)) continue;
+    // Both are optional; an item carrying both yields both channels.
     const broadcast = isObject(item.broadcast) ? item.broadcast : undefined;
     const shortclip = isObject(item.shortclip) ? item.shortclip : undefined;
-    const channel = channelFrom(broadcast?.owner) ?? channelFrom(shortclip?.channel);
-    if (channel) channels.push(channel);
+    for (const channel of [channelFrom(broadcast?.owner), channelFrom(shortclip?.channel)]) {
+      if (channel) channels.push(channel);
+    }
   }
-  const next = typeof body.next === 'string' && body.next !== '' ? body.next : null;
+  // The cursor is opaque: a string, or a number from a server that counts offsets. An empty page
+  // ends the category whatever it says, so a server that never answers null cannot loop the crawl.
+  const cursor = typeof body.next === 'number' && Number.isFinite(body.next) ? String(body.next) : body.next;
+  const next = typeof cursor === 'string' && cursor !== '' && body.list.length > 0 ? cursor : null;
   return { itemCount: body.list.length, channels, next };
 }

@@ -6,6 +6,9 @@
  * (how the offline replica and path-style proxies expose the CDNs).
  */
 
+/** Where relative logo URLs from the real API resolve (protocol-relative ones to https). */
+const NAVER_API_ORIGIN = 'https://apis.naver.com';
+
 /** Naver's shared placeholder, served for many unrelated channels: not a logo. */
 export const NAVER_DEFAULT_IMAGE_PATH = '/20241021_160/1729515956246bEynj_JPEG/6f8a5992.jpg';
 
@@ -46,9 +49,30 @@ function locate(
   return { naverHost: url.hostname.toLowerCase(), naverPath: url.pathname };
 }
 
-function parse(raw: string, base?: URL): URL | undefined {
+function parse(raw: string, base?: string | URL): URL | undefined {
   try {
-    return new URL(raw.startsWith('//') ? `https:${raw}` : raw, base);
+    return new URL(raw, base);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A URL from the API's JSON. Protocol-relative (`//host/…`) and root-relative (`/host/…`) forms are
+ * resolved against where they came from, like a browser would: an http replica's
+ * `//127.0.0.1:4000/shop1.phinf.naver.net/…` stays http. Anything else must be absolute.
+ */
+function parseFrom(raw: string, base: string | URL): URL | undefined {
+  return parse(raw, raw.startsWith('/') ? base : undefined);
+}
+
+/** A `dthumb` `src` value: `"<url>"` with optional quotes; decoded once more if it was encoded twice. */
+function parseDthumbSource(src: string, wrapper: URL): URL | undefined {
+  const unquoted = (text: string) => text.trim().replace(/^["']|["']$/g, '');
+  const once = parseFrom(unquoted(src), wrapper);
+  if (once || !/%[0-9A-Fa-f]{2}/.test(src)) return once;
+  try {
+    return parseFrom(unquoted(decodeURIComponent(src)), wrapper);
   } catch {
     return undefined;
   }
@@ -56,25 +80,38 @@ function parse(raw: string, base?: URL): URL | undefined {
 
 /**
  * Decides whether and where to fetch a logo URL from the API: unwraps `dthumb` resizing wrappers
- * (`https://phinf.pstatic.net/dthumb/?src="<original>"&type=f240_240_q90`) to the original, then
- * applies the host policy. `apiOrigin` is the overridden API's origin, or `undefined` against Naver.
+ * (`https://phinf.pstatic.net/dthumb/?src="<original>"&type=f240_240_q90`) to the original, drops a
+ * `type=` size request so the original size is fetched, then applies the host policy. `apiOrigin` is
+ * the overridden API's origin, or `undefined` against Naver.
  */
 export function decideImageUrl(raw: string, apiOrigin: string | undefined): ImageUrlDecision {
-  let url = parse(raw.trim());
-  if (!url) return { ok: false, reason: 'invalid-logo-url', detail: `not a URL: ${raw.slice(0, 200)}` };
+  const parsed = parseFrom(raw.trim(), apiOrigin ?? NAVER_API_ORIGIN);
+  if (!parsed) return { ok: false, reason: 'invalid-logo-url', detail: `not a URL: ${raw.slice(0, 200)}` };
+  let url: URL = parsed;
   for (let depth = 0; depth < 3; depth += 1) {
     const where = locate(url, apiOrigin);
     if (!where || !DTHUMB_HOSTS.has(where.naverHost) || !where.naverPath.startsWith('/dthumb')) break;
     const src = url.searchParams.get('src');
     if (!src) break;
-    const inner = parse(src.replace(/^["']|["']$/g, ''));
+    const inner = parseDthumbSource(src, url);
     if (!inner)
       return {
         ok: false,
         reason: 'invalid-logo-url',
         detail: `dthumb src is not a URL: ${src.slice(0, 200)}`,
       };
-    url = inner;
+    // A wrapper served by the overridden API's origin means that origin mirrors Naver's image hosts,
+    // so an original on a real Naver host is fetched from the mirror (`/<host>/<path>`), as the
+    // wrapper itself was: offline, the real host is out of reach.
+    const onMirror: boolean = apiOrigin !== undefined && url.origin === apiOrigin;
+    url =
+      onMirror && inner.origin !== apiOrigin && locate(inner, undefined)
+        ? new URL(`${apiOrigin}/${inner.hostname}${inner.pathname}${inner.search}`)
+        : inner;
+  }
+  const where = locate(url, apiOrigin);
+  if (where && !where.naverPath.startsWith('/dthumb') && url.searchParams.has('type')) {
+    url.searchParams.delete('type');
   }
   return checkImageUrl(url, apiOrigin);
 }

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicCrawler, type BasicCrawlingContext, Configuration, NonRetryableError } from '@crawlee/basic';
 import { BucketAccessError, createLocalBucket, createObjectStore, type ObjectStore } from '@dag/object-store';
+import { ChannelLedger } from './channel-ledger.ts';
 import { convertLogo, detectImageFormat, LogoDecodeError } from './convert-logo.ts';
 import type { CrawlerConfig } from './crawler-config.ts';
 import { type FetchedBytes, fetchBytes, ResponseTooLargeError } from './fetch-bytes.ts';
-import { GATHERING_PATH, GatheringShapeError, parseGatheringPage } from './gathering-page.ts';
+import { decodeJsonBody, GatheringShapeError, gatheringUrl, parseGatheringPage } from './gathering-page.ts';
 import { checkRedirect, decideImageUrl } from './naver-image-url.ts';
 import { PolitenessGate, parseRetryAfter } from './politeness-gate.ts';
 
@@ -116,13 +117,18 @@ function openStore(config: CrawlerConfig): ObjectStore {
     : createObjectStore({ bucket: bucket.bucket, localRoot: bucket.root });
 }
 
-function gatheringUrl(config: CrawlerConfig, category: string, next?: string): string {
-  const url = new URL(`${config.apiBase}${GATHERING_PATH}`);
-  url.searchParams.set('categoryId', category);
-  url.searchParams.set('sort', 'LATEST');
-  url.searchParams.set('size', String(config.pageSize));
-  if (next) url.searchParams.set('next', next);
-  return url.href;
+/**
+ * `encodeURIComponent(text)` cut to at most `max` characters at a character boundary, so that the
+ * result always decodes (a plain slice can split a `%EA%B0%80` sequence).
+ */
+export function uriEncodeWithin(text: string, max: number): string {
+  let out = '';
+  for (const char of text) {
+    const encoded = encodeURIComponent(char);
+    if (out.length + encoded.length > max) break;
+    out += encoded;
+  }
+  return out;
 }
 
 /**
@@ -151,7 +157,7 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
 
   const apiOrigin = config.apiOverridden ? config.apiUrl.origin : undefined;
   const gate = new PolitenessGate();
-  const seenChannels = new Set<string>();
+  const channels = new ChannelLedger();
   let pagesRead = 0;
   let blocked = false;
   let fatal: Error | undefined;
@@ -260,7 +266,7 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
     }
     let page: ReturnType<typeof parseGatheringPage>;
     try {
-      page = parseGatheringPage(JSON.parse(response.body.toString('utf8')));
+      page = parseGatheringPage(decodeJsonBody(response.body));
     } catch (error) {
       if (error instanceof GatheringShapeError) throw new SkipError('bad-response', error.message);
       // A gateway error page instead of JSON is usually transient.
@@ -270,12 +276,7 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
 
     const logoRequests = [];
     for (const channel of page.channels) {
-      if (seenChannels.has(channel.id)) continue;
-      seenChannels.add(channel.id);
-      if (!channel.logoUrl) {
-        skip(channel.id, 'no-logo-url');
-        continue;
-      }
+      if (!channels.take(channel) || !channel.logoUrl) continue;
       const decision = decideImageUrl(channel.logoUrl, apiOrigin);
       if (!decision.ok) {
         skip(channel.id, decision.reason, decision.detail);
@@ -302,7 +303,7 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
       page.next && data.page < config.maxPages
         ? [
             {
-              url: gatheringUrl(config, data.category, page.next),
+              url: gatheringUrl(config.apiBase, data.category, config.pageSize, page.next),
               label: 'CATEGORY',
               userData: {
                 label: 'CATEGORY',
@@ -333,7 +334,7 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
     let response: FetchedBytes | undefined;
     for (let hop = 0; hop <= 3; hop += 1) {
       response = await politeGet(current, 'image', request.retryCount, {
-        Accept: 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8',
+        Accept: 'image/png,image/jpeg,image/gif,image/webp;q=0.9,*/*;q=0.5',
         Referer: 'https://shoppinglive.naver.com/',
       });
       const location = response.headers.get('location');
@@ -375,7 +376,7 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
         metadata: {
           'channel-id': data.channelId,
           // S3 metadata is ASCII only, so the (usually Korean) name travels URI-encoded.
-          'brand-name': encodeURIComponent(data.brand).slice(0, 1024),
+          'brand-name': uriEncodeWithin(data.brand, 1024),
           'source-url': data.sourceUrl.slice(0, 512),
           'source-format': logo.sourceFormat,
           'content-sha256': logo.sha256,
@@ -431,11 +432,13 @@ export async function runCrawl(config: CrawlerConfig, output: CrawlOutput = stdi
   try {
     const final = await crawler.run(
       config.categories.map((category) => ({
-        url: gatheringUrl(config, category),
+        url: gatheringUrl(config.apiBase, category, config.pageSize),
         label: 'CATEGORY',
         userData: { label: 'CATEGORY', category, page: 1 } satisfies CategoryData,
       })),
     );
+    // Only now is it certain that no appearance of these channels carried a logo URL.
+    for (const channelId of channels.withoutLogo()) skip(channelId, 'no-logo-url');
     stats = {
       requestsTotal: final.requestsTotal,
       requestsFinished: final.requestsFinished,

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
+import { ChannelLedger } from '../src/channel-ledger.ts';
+import { decodeJsonBody, gatheringUrl } from '../src/gathering-page.ts';
 import {
   convertLogo,
   DEFAULT_CATEGORIES,
@@ -13,8 +15,27 @@ import {
   parseGatheringPage,
 } from '../src/index.ts';
 import { PolitenessGate, parseRetryAfter } from '../src/politeness-gate.ts';
+import { uriEncodeWithin } from '../src/run-crawl.ts';
 
 const REPLICA = 'http://127.0.0.1:4000';
+
+/** A `ChannelOwner` exactly as the reference document lists its fields. */
+const owner = (id: number, name: string, profileImageUrl: string) => ({
+  id,
+  broadcasterId: id + 7_000_000,
+  accountNo: `ncp_1o${id}a`,
+  name,
+  profileImageUrl,
+  broadcasterEndUrl: `https://shoppinglive.naver.com/channels/${id}`,
+  grade: 'GRADE_2',
+  description: null,
+});
+
+const LOGO =
+  'http://shop1.phinf.naver.net/20250316_172/1742119611775t9gyt_PNG/5108680906497267_2035121987.png';
+const DEFAULT_IMAGE = 'https://shop-phinf.pstatic.net/20241021_160/1729515956246bEynj_JPEG/6f8a5992.jpg';
+const dthumb = (origin: string, original: string, type = 'f240_240_q90') =>
+  `${origin}/dthumb/?src=%22${encodeURIComponent(original)}%22&service=selective&type=${type}`;
 
 describe('logo URL policy', () => {
   it('accepts Naver image hosts on standard ports, against the real API', () => {
@@ -95,6 +116,86 @@ describe('logo URL policy', () => {
 
     const smuggled = `https://phinf.pstatic.net/dthumb/?src=%22${encodeURIComponent('http://169.254.169.254/')}%22`;
     assert.equal(decideImageUrl(smuggled, undefined).ok, false, 'a wrapped foreign URL is still refused');
+  });
+
+  it('fetches the original size: a type= size request is dropped, other query parameters kept', () => {
+    const plain = decideImageUrl(`${LOGO}?type=f100_100`, undefined);
+    assert.ok(plain.ok);
+    if (plain.ok) assert.equal(plain.url.href, LOGO);
+    const inner = decideImageUrl(dthumb('https://phinf.pstatic.net', `${LOGO}?type=w640&v=2`), undefined);
+    assert.ok(inner.ok);
+    if (inner.ok) assert.equal(inner.url.href, `${LOGO}?v=2`);
+    const mirrored = decideImageUrl(
+      `${REPLICA}/shop-phinf.pstatic.net/20240101_1/a_PNG/b.png?type=m80`,
+      REPLICA,
+    );
+    assert.ok(mirrored.ok);
+    if (mirrored.ok)
+      assert.equal(mirrored.url.href, `${REPLICA}/shop-phinf.pstatic.net/20240101_1/a_PNG/b.png`);
+    const sized = decideImageUrl(`${DEFAULT_IMAGE}?type=f100_100`, undefined);
+    assert.ok(sized.ok && sized.isDefaultImage, 'the default image is recognised whatever size is asked');
+  });
+
+  it('resolves protocol-relative and root-relative URLs against the API they came from', () => {
+    const httpReplica = decideImageUrl(
+      '//127.0.0.1:4000/shop1.phinf.naver.net/20250316_172/a_PNG/b.png',
+      REPLICA,
+    );
+    assert.ok(httpReplica.ok, 'an http replica keeps http');
+    if (httpReplica.ok)
+      assert.equal(httpReplica.url.href, `${REPLICA}/shop1.phinf.naver.net/20250316_172/a_PNG/b.png`);
+    const rooted = decideImageUrl('/shop2.phinf.naver.net/20200101_1/x_JPEG/a.jpg', REPLICA);
+    assert.ok(rooted.ok);
+    if (rooted.ok) assert.equal(rooted.url.href, `${REPLICA}/shop2.phinf.naver.net/20200101_1/x_JPEG/a.jpg`);
+    const naver = decideImageUrl('//shop-phinf.pstatic.net/20240101_1/a.png', undefined);
+    assert.ok(naver.ok);
+    if (naver.ok) assert.equal(naver.url.protocol, 'https:');
+    assert.equal(
+      decideImageUrl('/shop1.phinf.naver.net/a.png', undefined).ok,
+      false,
+      'never on the real API host',
+    );
+  });
+
+  it('fetches a wrapped real Naver original from the mirror that served the wrapper', () => {
+    // A replica that moved only the wrapper onto its origin, leaving the reference's src as it was.
+    const wrapped = dthumb(`${REPLICA}/phinf.pstatic.net`, LOGO);
+    const decision = decideImageUrl(wrapped, REPLICA);
+    assert.ok(decision.ok);
+    if (decision.ok) {
+      assert.equal(decision.url.href, `${REPLICA}/shop1.phinf.naver.net${new URL(LOGO).pathname}`);
+      assert.equal(decision.naverHost, 'shop1.phinf.naver.net');
+    }
+    const defaultImage = decideImageUrl(dthumb(`${REPLICA}/phinf.pstatic.net`, DEFAULT_IMAGE), REPLICA);
+    assert.ok(defaultImage.ok && defaultImage.isDefaultImage);
+    // Against Naver itself the original is fetched where it is.
+    const real = decideImageUrl(dthumb('https://phinf.pstatic.net', LOGO), undefined);
+    assert.ok(real.ok);
+    if (real.ok) assert.equal(real.url.href, LOGO);
+    // A foreign src behind a mirrored wrapper is still refused, not mirrored.
+    assert.equal(
+      decideImageUrl(dthumb(`${REPLICA}/phinf.pstatic.net`, 'http://evil.example.com/a.png'), REPLICA).ok,
+      false,
+    );
+  });
+
+  it('reads dthumb src values encoded twice, or given without quotes', () => {
+    const twice = `https://phinf.pstatic.net/dthumb/?src=${encodeURIComponent(`%22${encodeURIComponent(LOGO)}%22`)}&type=f240_240`;
+    const decision = decideImageUrl(twice, undefined);
+    assert.ok(decision.ok);
+    if (decision.ok) assert.equal(decision.url.href, LOGO);
+    const bare = decideImageUrl(
+      `https://phinf.pstatic.net/dthumb/?src=${encodeURIComponent(LOGO)}&type=w240`,
+      undefined,
+    );
+    assert.ok(bare.ok);
+    if (bare.ok) assert.equal(bare.url.href, LOGO);
+    const garbage = decideImageUrl(
+      'https://phinf.pstatic.net/dthumb/?src=%22not%2520a%2520url%22',
+      undefined,
+    );
+    assert.equal(garbage.ok, false);
+    if (!garbage.ok) assert.equal(garbage.reason, 'invalid-logo-url');
   });
 });
 
@@ -183,6 +284,115 @@ describe('category page parsing', () => {
     ]);
     assert.equal(parseGatheringPage({ list: [], next: null }).next, null);
     assert.throws(() => parseGatheringPage({ items: [] }), /no "list" array/);
+  });
+
+  it('reads an item carrying both a broadcast and a shortclip as two channels', () => {
+    const page = parseGatheringPage({
+      list: [
+        {
+          broadcast: {
+            broadcast: { id: 1_700_001, title: '봄 신상', status: 'ONAIR' },
+            owner: owner(500_101, '라온뷰티', LOGO),
+            shoppingProducts: [],
+          },
+          shortclip: {
+            id: 9_001,
+            title: '짧은 영상',
+            status: 'OPENED',
+            createdAt: '2026-05-20T22:25:50.346',
+            endUrl: 'https://shoppinglive.naver.com/shortclips/9001',
+            channel: owner(500_102, '하루키친', DEFAULT_IMAGE),
+          },
+        },
+      ],
+      next: 'eyJvZmZzZXQiOjF9',
+    });
+    assert.deepEqual(
+      page.channels.map((c) => [c.id, c.name, c.logoUrl]),
+      [
+        ['500101', '라온뷰티', LOGO],
+        ['500102', '하루키친', DEFAULT_IMAGE],
+      ],
+    );
+  });
+
+  it('follows string or numeric cursors, and stops at null, a missing cursor or an empty page', () => {
+    const item = { broadcast: { broadcast: { id: 1 }, owner: owner(1, 'a', LOGO), shoppingProducts: [] } };
+    assert.equal(parseGatheringPage({ list: [item], next: 'MTA=' }).next, 'MTA=');
+    assert.equal(parseGatheringPage({ list: [item], next: 10 }).next, '10');
+    assert.equal(parseGatheringPage({ list: [item], next: null }).next, null);
+    assert.equal(parseGatheringPage({ list: [item], next: '' }).next, null);
+    assert.equal(parseGatheringPage({ list: [item] }).next, null);
+    assert.equal(parseGatheringPage({ list: [], next: 'MjA=' }).next, null, 'an empty page is the last');
+  });
+
+  it('builds E1 URLs as the reference spells them: categoryId=dc:N&sort=LATEST&size=10&next=<cursor>', () => {
+    const first = gatheringUrl('https://apis.naver.com', 'dc:1', 10);
+    assert.equal(
+      first,
+      'https://apis.naver.com/selectiveweb/live_commerce_web/v1/category/gathering?categoryId=dc:1&sort=LATEST&size=10',
+    );
+    for (const cursor of ['eyJvZmZzZXQiOjEwfQ==', 'a+b/c=', '{"page":2}', '10']) {
+      const url = gatheringUrl(REPLICA, 'dc:9', 10, cursor);
+      assert.ok(
+        url.startsWith(
+          `${REPLICA}/selectiveweb/live_commerce_web/v1/category/gathering?categoryId=dc:9&sort=LATEST&size=10&next=`,
+        ),
+      );
+      assert.equal(new URL(url).searchParams.get('next'), cursor, 'the cursor arrives as given');
+    }
+    assert.throws(() => gatheringUrl(REPLICA, 'dc:1&x=1', 10), /not a category id/);
+  });
+
+  it('reads JSON served with a charset or a byte order mark, and Korean or ill-formed names safely', () => {
+    const body = JSON.stringify({
+      list: [{ shortclip: { id: 3, channel: owner(42, '뷰티 😀 \ud800', LOGO) } }],
+      next: null,
+    });
+    const page = parseGatheringPage(decodeJsonBody(Buffer.from(`\uFEFF${body}`, 'utf8')));
+    const name = page.channels[0]?.name ?? '';
+    assert.equal(name, '뷰티 😀 \uFFFD', 'a lone surrogate becomes U+FFFD, pairs are kept');
+    assert.equal(decodeURIComponent(encodeURIComponent(name)), name);
+    const long = '가'.repeat(400);
+    const cut = uriEncodeWithin(long, 1024);
+    assert.ok(cut.length <= 1024);
+    assert.equal(decodeURIComponent(cut), '가'.repeat(113), 'cut between characters, never inside one');
+    assert.equal(uriEncodeWithin('Haru Kitchen', 1024), 'Haru%20Kitchen');
+  });
+});
+
+describe('channel ledger', () => {
+  it('takes each channel once, whether its id comes as a number or a string', () => {
+    const ledger = new ChannelLedger();
+    const [fromBroadcast] = parseGatheringPage({
+      list: [{ broadcast: { owner: owner(500_101, '라온뷰티', LOGO) } }],
+    }).channels;
+    const [fromShortclip] = parseGatheringPage({
+      list: [{ shortclip: { channel: { ...owner(0, '라온뷰티', LOGO), id: '500101' } } }],
+    }).channels;
+    assert.ok(fromBroadcast && fromShortclip);
+    assert.equal(ledger.take(fromBroadcast), true);
+    assert.equal(ledger.take(fromShortclip), false, 'the same channel from another category');
+    assert.deepEqual(ledger.withoutLogo(), []);
+  });
+
+  it('keeps a channel open until some appearance brings a logo URL', () => {
+    const ledger = new ChannelLedger();
+    const bare = parseGatheringPage({
+      list: [
+        { broadcast: { owner: { ...owner(7, '무로고', ''), profileImageUrl: null } } },
+        { broadcast: { owner: owner(8, '빈 로고', ' ') } },
+      ],
+    }).channels;
+    for (const channel of bare) assert.equal(ledger.take(channel), false);
+    assert.deepEqual(ledger.withoutLogo(), ['7', '8']);
+    assert.equal(
+      ledger.take({ id: '7', name: '무로고', logoUrl: LOGO }),
+      true,
+      'a later appearance with a logo',
+    );
+    assert.equal(ledger.take({ id: '7', name: '무로고', logoUrl: LOGO }), false);
+    assert.deepEqual(ledger.withoutLogo(), ['8']);
   });
 });
 
