@@ -5,20 +5,18 @@
  *   node --import tsx bench/ds/png2webp-pipeline-worker.ts <in> <out> [inprocess] [--concurrency=N]
  *
  * It does what the `ds_png2webp` asset does between reading its config and writing metadata:
- * the same up-to-date scan (listFiles, statOrUndefined, isUpToDate), then the conversions with
+ * the same up-to-date scan (findStaleWebps), then the conversions with
  * mapBounded at the asset's default concurrency (or N), through a `ConverterProcess` as the
  * asset runs them. With `inprocess`, convertPngToWebp runs in this process instead (what the
  * asset did before it had a converter process). Prints the pass's timing and counts as JSON.
  * Run it again on the same output folder to time the re-run over unchanged files.
  */
-import path from 'node:path';
 import {
   convertPngToWebp,
   defaultConvertConcurrency,
-  isUpToDate,
+  findStaleWebps,
 } from '../../pipelines/ds/src/lib/convert-png-to-webp.ts';
 import { ConverterProcess } from '../../pipelines/ds/src/lib/converter-process.ts';
-import { isPng, listFiles, statOrUndefined, webpNameFor } from '../../pipelines/ds/src/lib/local-files.ts';
 import { mapBounded } from '../../pipelines/ds/src/lib/map-bounded.ts';
 import { timeInProcess } from './harness.ts';
 
@@ -36,20 +34,7 @@ const options = { quality: 80, maxInputPixels: 25_000_000 };
 
 let report = { todo: 0, upToDate: 0, bytes: 0 };
 const time = await timeInProcess(async () => {
-  const pngs = await listFiles(inputDir, isPng);
-  const todo: { input: string; output: string }[] = [];
-  let upToDate = 0;
-  for (const rel of pngs) {
-    const png = path.join(inputDir, ...rel.split('/'));
-    const webp = path.join(outputDir, ...webpNameFor(rel).split('/'));
-    const pngStat = await statOrUndefined(png);
-    if (!pngStat) continue;
-    if (isUpToDate(pngStat, await statOrUndefined(webp))) {
-      upToDate += 1;
-      continue;
-    }
-    todo.push({ input: png, output: webp });
-  }
+  const { stale: todo, upToDate } = await findStaleWebps(inputDir, outputDir);
   const converter = inProcess ? undefined : new ConverterProcess({ ...options, concurrency });
   const convert = (input: string, output: string) =>
     converter ? converter.convert(input, output) : convertPngToWebp(input, output, options);

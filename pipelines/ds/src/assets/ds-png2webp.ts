@@ -2,19 +2,12 @@ import path from 'node:path';
 import { asset, MaterializeResult, md } from '@dag/core';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { defaultConvertConcurrency, isUpToDate } from '../lib/convert-png-to-webp.ts';
+import { defaultConvertConcurrency, findStaleWebps, type StaleWebp } from '../lib/convert-png-to-webp.ts';
 import { ConverterProcess } from '../lib/converter-process.ts';
 import { DownloadManifest } from '../lib/download-manifest.ts';
 import { EtaReporter } from '../lib/eta-reporter.ts';
 import { readJsonState, writeJsonState } from '../lib/json-state-file.ts';
-import {
-  isPng,
-  listFiles,
-  md5OfFile,
-  removeStaleTempFiles,
-  statOrUndefined,
-  webpNameFor,
-} from '../lib/local-files.ts';
+import { md5OfFile, removeStaleTempFiles, statOrUndefined } from '../lib/local-files.ts';
 import { type LogoHistoryRow, recordLogoHistory } from '../lib/logo-history.ts';
 import { mapBounded } from '../lib/map-bounded.ts';
 import { dsDuckDb } from '../resources/ds-duckdb.ts';
@@ -71,36 +64,30 @@ export const dsPng2Webp = asset(
     const failuresFile = path.join(files.stateDir, `convert-failures-${source.bucket}.json`);
     const knownFailures = await readJsonState<Record<string, KnownFailure>>(failuresFile, {});
 
-    const pngs = await listFiles(inputDir, isPng);
-    const todo: { rel: string; input: string; output: string; mtimeMs: number; size: number }[] = [];
-    let upToDate = 0;
+    const { pngs, stale, upToDate } = await findStaleWebps(inputDir, outputDir);
+    const todo: StaleWebp[] = [];
     const stillFailing: FailedItem[] = [];
     const nextFailures: Record<string, KnownFailure> = {};
-    for (const rel of pngs) {
-      const input = path.join(inputDir, ...rel.split('/'));
-      const output = path.join(outputDir, ...webpNameFor(rel).split('/'));
-      const png = await statOrUndefined(input);
-      if (!png) continue;
-      if (isUpToDate(png, await statOrUndefined(output))) {
-        upToDate += 1;
-        continue;
-      }
-      const known = knownFailures[rel];
+    for (const item of stale) {
+      const known = knownFailures[item.rel];
       if (
         !ctx.config.retryFailed &&
         known &&
-        known.size === png.size &&
-        Math.abs(known.mtimeMs - png.mtimeMs) < 1
+        known.size === item.size &&
+        Math.abs(known.mtimeMs - item.mtimeMs) < 1
       ) {
-        stillFailing.push({ file: rel, error: `${known.error} (unchanged since it failed; not retried)` });
-        nextFailures[rel] = known;
+        stillFailing.push({
+          file: item.rel,
+          error: `${known.error} (unchanged since it failed; not retried)`,
+        });
+        nextFailures[item.rel] = known;
         continue;
       }
-      todo.push({ rel, input, output, mtimeMs: png.mtimeMs, size: png.size });
+      todo.push(item);
     }
     const concurrency = ctx.config.concurrency ?? defaultConvertConcurrency();
     ctx.log.info(
-      `${pngs.length} PNG(s) in ${inputDir}: ${todo.length} to convert (${concurrency} in flight), ${upToDate} up to date, ${stillFailing.length} known bad.`,
+      `${pngs} PNG(s) in ${inputDir}: ${todo.length} to convert (${concurrency} in flight), ${upToDate} up to date, ${stillFailing.length} known bad.`,
     );
 
     const failed: FailedItem[] = [];

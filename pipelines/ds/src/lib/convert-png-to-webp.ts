@@ -10,11 +10,13 @@ import {
   renameSync,
   rmSync,
   type Stats,
+  statSync,
   utimesSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { isPng, listFiles, webpNameFor } from './local-files.ts';
 
 export interface ConvertOptions {
   quality: number;
@@ -200,4 +202,38 @@ export function isUpToDate(
   webp: { mtimeMs: number; size: number } | undefined,
 ): boolean {
   return webp !== undefined && webp.size > 0 && Math.abs(webp.mtimeMs - png.mtimeMs) < 1;
+}
+
+/** A PNG whose WebP is missing or older than it. */
+export interface StaleWebp {
+  /** Slash-separated path under the input folder. */
+  rel: string;
+  input: string;
+  output: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The PNGs under `inputDir` whose WebP under `outputDir` is missing or out of date, and how
+ * many are up to date. The stats are synchronous: a few microseconds each, where an
+ * asynchronous stat is a round trip through libuv's pool (a re-run over 1,000 unchanged files
+ * took about three times as long that way).
+ */
+export async function findStaleWebps(
+  inputDir: string,
+  outputDir: string,
+): Promise<{ pngs: number; stale: StaleWebp[]; upToDate: number }> {
+  const pngs = await listFiles(inputDir, isPng);
+  const stale: StaleWebp[] = [];
+  let upToDate = 0;
+  for (const rel of pngs) {
+    const input = path.join(inputDir, ...rel.split('/'));
+    const output = path.join(outputDir, ...webpNameFor(rel).split('/'));
+    const png = statSync(input, { throwIfNoEntry: false });
+    if (!png) continue;
+    if (isUpToDate(png, statSync(output, { throwIfNoEntry: false }))) upToDate += 1;
+    else stale.push({ rel, input, output, size: png.size, mtimeMs: png.mtimeMs });
+  }
+  return { pngs: pngs.length, stale, upToDate };
 }
