@@ -132,7 +132,7 @@ describe('ConverterProcess', () => {
   it('keeps the malloc settings a user gives and adds its own otherwise', () => {
     assert.equal(
       converterTunables(undefined),
-      'glibc.malloc.trim_threshold=134217728:glibc.malloc.mmap_threshold=33554432',
+      'glibc.malloc.trim_threshold=33554432:glibc.malloc.mmap_threshold=33554432',
     );
     assert.equal(
       converterTunables('glibc.malloc.trim_threshold=1:glibc.malloc.arena_max=2'),

@@ -26,7 +26,7 @@ interface Job {
  * setting the user already gives in GLIBC_TUNABLES wins; musl and other libcs ignore these.
  */
 const MALLOC_TUNABLES: Record<string, string> = {
-  'glibc.malloc.trim_threshold': String(128 * 1024 * 1024),
+  'glibc.malloc.trim_threshold': String(32 * 1024 * 1024),
   'glibc.malloc.mmap_threshold': String(32 * 1024 * 1024),
 };
 
