@@ -6,7 +6,8 @@ import { formatDuration } from '@dag/core';
  */
 export class EtaReporter {
   private readonly started = Date.now();
-  private last = 0;
+  /** The first line waits one interval: a rate from the first item or two is mostly start-up. */
+  private last = this.started;
   /** Items counted by `tick`. */
   done = 0;
 
