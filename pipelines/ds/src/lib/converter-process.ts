@@ -120,7 +120,12 @@ export class ConverterProcess {
       const job = this.queue.shift() as Job;
       this.inFlight.set(job.id, job);
       const request: ConvertRequest = { id: job.id, input: job.input, output: job.output };
-      this.child.send(request);
+      const child = this.child;
+      child.send(request, (error) => {
+        // The converter is going or gone; its exit puts the job back in the queue. Should it
+        // still be running, it is stopped, so that the job is not left waiting on it.
+        if (error && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
     }
   }
 
