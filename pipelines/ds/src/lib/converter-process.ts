@@ -102,11 +102,19 @@ export class ConverterProcess {
     await exited;
   }
 
+  /** Jobs, queued or in flight, that were in flight when a converter died. */
+  private suspects = 0;
+
   private get limit(): number {
     // After a crash the files that were in flight go one at a time, to find the one to blame.
-    const suspects =
-      this.queue.some((job) => job.crashes > 0) || [...this.inFlight.values()].some((job) => job.crashes > 0);
-    return suspects ? 1 : Math.max(1, this.options.concurrency);
+    return this.suspects > 0 ? 1 : Math.max(1, this.options.concurrency);
+  }
+
+  /** Settles a job that has left the queue and the in-flight set. */
+  private settle(job: Job, outcome: { result: ConvertResult } | { error: Error }): void {
+    if (job.crashes > 0) this.suspects -= 1;
+    if ('result' in outcome) job.resolve(outcome.result);
+    else job.reject(outcome.error);
   }
 
   private pump(): void {
@@ -159,8 +167,7 @@ export class ConverterProcess {
       const job = this.inFlight.get(reply.id);
       if (!job) return;
       this.inFlight.delete(reply.id);
-      if (reply.ok) job.resolve(reply.result);
-      else job.reject(new Error(reply.error));
+      this.settle(job, reply.ok ? { result: reply.result } : { error: new Error(reply.error) });
       this.pump();
     });
     child.on('error', (error) => this.died(child, `could not run: ${error.message}`));
@@ -191,12 +198,13 @@ export class ConverterProcess {
       this.inFlight.delete(job.id);
       removeTempFilesOf(job.output);
       job.crashes += 1;
+      if (job.crashes === 1) this.suspects += 1;
       if (job.crashes >= 2) {
-        job.reject(
-          new Error(
+        this.settle(job, {
+          error: new Error(
             `the WebP converter process ${how} while converting this file, again when it was retried alone: the file crashes libvips; re-crawl it or delete it from the source bucket${detail}`,
           ),
-        );
+        });
       } else {
         this.queue.unshift(job);
       }
@@ -211,8 +219,9 @@ export class ConverterProcess {
   }
 
   private failAll(message: string): void {
-    for (const job of [...this.inFlight.values(), ...this.queue]) job.reject(new Error(message));
+    const jobs = [...this.inFlight.values(), ...this.queue];
     this.inFlight.clear();
     this.queue.length = 0;
+    for (const job of jobs) this.settle(job, { error: new Error(message) });
   }
 }
