@@ -33,6 +33,21 @@ export type ImageUrlDecision =
     }
   | { ok: false; reason: 'invalid-logo-url' | 'refused-host'; detail: string };
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * `url` moved onto the overridden API's origin when it names the same loopback server by
+ * another of its names (`http://localhost:4000/…` for an API at `http://127.0.0.1:4000`), as a
+ * replica that writes its own address from a setting may; any other URL as it is.
+ */
+function onApiOrigin(url: URL, apiOrigin: string | undefined): URL {
+  if (!apiOrigin || url.origin === apiOrigin) return url;
+  const api = new URL(apiOrigin);
+  if (url.protocol !== api.protocol || url.port !== api.port) return url;
+  if (!LOOPBACK.has(url.hostname.toLowerCase()) || !LOOPBACK.has(api.hostname)) return url;
+  return new URL(`${apiOrigin}${url.pathname}${url.search}`);
+}
+
 /** Where a URL points on Naver's CDN, or `undefined` if it is not an allowed image location. */
 function locate(
   url: URL,
@@ -89,6 +104,7 @@ export function decideImageUrl(raw: string, apiOrigin: string | undefined): Imag
   if (!parsed) return { ok: false, reason: 'invalid-logo-url', detail: `not a URL: ${raw.slice(0, 200)}` };
   let url: URL = parsed;
   for (let depth = 0; depth < 3; depth += 1) {
+    url = onApiOrigin(url, apiOrigin);
     const where = locate(url, apiOrigin);
     if (!where || !DTHUMB_HOSTS.has(where.naverHost) || !where.naverPath.startsWith('/dthumb')) break;
     const src = url.searchParams.get('src');
@@ -109,6 +125,7 @@ export function decideImageUrl(raw: string, apiOrigin: string | undefined): Imag
         ? new URL(`${apiOrigin}/${inner.hostname}${inner.pathname}${inner.search}`)
         : inner;
   }
+  url = onApiOrigin(url, apiOrigin);
   const where = locate(url, apiOrigin);
   if (where && !where.naverPath.startsWith('/dthumb') && url.searchParams.has('type')) {
     url.searchParams.delete('type');
@@ -117,7 +134,8 @@ export function decideImageUrl(raw: string, apiOrigin: string | undefined): Imag
 }
 
 /** The host policy alone, for redirect targets. */
-export function checkImageUrl(url: URL, apiOrigin: string | undefined): ImageUrlDecision {
+export function checkImageUrl(given: URL, apiOrigin: string | undefined): ImageUrlDecision {
+  const url = onApiOrigin(given, apiOrigin);
   const where = locate(url, apiOrigin);
   if (!where) {
     return {

@@ -92,6 +92,27 @@ describe('logo URL policy', () => {
     }
   });
 
+  it('takes the API server by another of its loopback names, fetching from the API origin', () => {
+    for (const alias of ['http://localhost:4000', 'http://LOCALHOST:4000', 'http://[::1]:4000']) {
+      const decision = decideImageUrl(
+        `${alias}/shop2.phinf.naver.net/20250316_172/x_PNG/a.png?type=f100_100`,
+        REPLICA,
+      );
+      assert.ok(decision.ok, alias);
+      if (decision.ok)
+        assert.equal(decision.url.href, `${REPLICA}/shop2.phinf.naver.net/20250316_172/x_PNG/a.png`);
+    }
+    // Another port, another scheme or a non-loopback name is another server: refused as before.
+    for (const url of [
+      'http://localhost:4001/shop1.phinf.naver.net/a.png',
+      'https://localhost:4000/shop1.phinf.naver.net/a.png',
+      'http://10.0.0.1:4000/shop1.phinf.naver.net/a.png',
+    ]) {
+      assert.equal(decideImageUrl(url, REPLICA).ok, false, url);
+    }
+    assert.equal(decideImageUrl('http://localhost:4000/shop1.phinf.naver.net/a.png', undefined).ok, false);
+  });
+
   it('unwraps dthumb resizing URLs, and recognises the shared default image behind them', () => {
     const original =
       'http://shop1.phinf.naver.net/20250316_172/1742119611775t9gyt_PNG/5108680906497267_2035121987.png';
