@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { executeRun, type RunResult, type StoredEvent } from '@dag/core';
 import type { NaverReplica } from '@dag/replica-naver-shopping-live';
 import definitions from '../src/definitions.ts';
-import { assertPublishedAsCrawled } from './support/assert-published.ts';
+import { assertPublishedAsCrawled, type SeededCompany, seedCompanies } from './support/assert-published.ts';
 import {
   buildCrawlerImage,
   buildImageFromFiles,
@@ -15,7 +15,7 @@ import {
   startDockerEngine,
 } from './support/docker-engine.ts';
 import { type DsFixture, dsFixture, intOf, stepOf, tableOf } from './support/ds-fixture.ts';
-import { COMPANY_DDL, fastCrawlEnv, startReplica } from './support/replica-env.ts';
+import { fastCrawlEnv, startReplica } from './support/replica-env.ts';
 
 // Without an engine (not root, docker.io not installed) the suite is skipped, except in CI
 // (CI=true) or with DAG_TEST_DOCKER=1, where it fails and says what is missing.
@@ -32,7 +32,7 @@ describe('ds_docker_job end to end through a real Docker engine (private dockerd
   let engine: DockerEngine | undefined;
   let replica: NaverReplica | undefined;
   let f: DsFixture;
-  const seeded: { id: string; channel: string }[] = [];
+  let seeded: SeededCompany[] = [];
   const timings: string[] = [];
 
   /** Runs assets with the fixture's environment, collecting the crawl step's log lines. */
@@ -73,22 +73,7 @@ describe('ds_docker_job end to end through a real Docker engine (private dockerd
 
     replica = await startReplica(80, 11);
     f = await dsFixture({ ...fastCrawlEnv(replica), DOCKER_HOST: engine.host });
-    await f.pool.query(COMPANY_DDL);
-    const brands = replica.brands.filter((b) => b.hasLogo);
-    // By channel id or by name only (spelled differently: case and spaces), and a few strangers.
-    for (const [i, brand] of brands.entries()) {
-      if (i % 4 === 3) continue; // no company: published but unmatched
-      const byChannel = i % 2 === 0;
-      const name = byChannel ? brand.name : `  ${brand.name.toUpperCase().replace(/ /g, '  ')} `;
-      const { rows } = await f.pool.query<{ id: string }>(
-        'INSERT INTO company (name, naver_channel_id) VALUES ($1, $2) RETURNING id::text AS id',
-        [name, byChannel ? String(brand.channelId) : null],
-      );
-      seeded.push({ id: rows[0]!.id, channel: String(brand.channelId) });
-    }
-    await f.pool.query(
-      `INSERT INTO company (name, naver_channel_id) VALUES ('Nobody Co', '999999999'), ('없는 회사', NULL), ('Ghost Lab', NULL)`,
-    );
+    seeded = await seedCompanies(f, replica);
   });
 
   after(async () => {

@@ -1,35 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NaverReplica } from '@dag/replica-naver-shopping-live';
-import { assertPublishedAsCrawled } from './support/assert-published.ts';
+import { assertPublishedAsCrawled, type SeededCompany, seedCompanies } from './support/assert-published.ts';
 import { type DsFixture, dsFixture, intOf, stepOf } from './support/ds-fixture.ts';
-import { COMPANY_DDL, fastCrawlEnv, startReplica } from './support/replica-env.ts';
+import { fastCrawlEnv, startReplica } from './support/replica-env.ts';
 
 describe('ds_node_job end to end against the Naver replica (crawler as a real subprocess)', () => {
   let replica: NaverReplica;
   let f: DsFixture;
-  const seeded: { id: string; channel: string }[] = [];
+  let seeded: SeededCompany[] = [];
 
   before(async () => {
     replica = await startReplica(80, 11);
     f = await dsFixture(fastCrawlEnv(replica));
-    await f.pool.query(COMPANY_DDL);
-    const brands = replica.brands.filter((b) => b.hasLogo);
-    // By channel id or by name only (spelled differently: case and spaces), and a few strangers.
-    for (const [i, brand] of brands.entries()) {
-      // Every fourth brand has no company: its logo is published but unmatched.
-      if (i % 4 === 3) continue;
-      const byChannel = i % 2 === 0;
-      const name = byChannel ? brand.name : `  ${brand.name.toUpperCase().replace(/ /g, '  ')} `;
-      const { rows } = await f.pool.query<{ id: string }>(
-        'INSERT INTO company (name, naver_channel_id) VALUES ($1, $2) RETURNING id::text AS id',
-        [name, byChannel ? String(brand.channelId) : null],
-      );
-      seeded.push({ id: rows[0]!.id, channel: String(brand.channelId) });
-    }
-    await f.pool.query(
-      `INSERT INTO company (name, naver_channel_id) VALUES ('Nobody Co', '999999999'), ('없는 회사', NULL), ('Ghost Lab', NULL)`,
-    );
+    seeded = await seedCompanies(f, replica);
   });
 
   after(async () => {

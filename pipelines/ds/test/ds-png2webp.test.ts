@@ -16,6 +16,7 @@ import {
   TARGET,
   tableOf,
 } from './support/ds-fixture.ts';
+import { COMPANY_DDL } from './support/replica-env.ts';
 
 describe('ds_r2_download → ds_png2webp → ds_img_finalize with bad input files', () => {
   let f: DsFixture;
@@ -37,8 +38,7 @@ describe('ds_r2_download → ds_png2webp → ds_img_finalize with bad input file
     await putLogo(f.source, 'logos/empty.png', Buffer.alloc(0), { channelId: '9006' });
     await putLogo(f.source, 'logos/bomb.png', hugePngHeader(), { channelId: '9007' });
     await f.source.put('notes/readme.txt', Buffer.from('not a logo'));
-    await f.pool.query(`CREATE TABLE company (id bigserial PRIMARY KEY, name text NOT NULL, naver_channel_id text,
-      thumbnail text, updated_at timestamptz NOT NULL DEFAULT now())`);
+    await f.pool.query(COMPANY_DDL);
     await f.pool.query(
       `INSERT INTO company (name, naver_channel_id) VALUES ('Sky Farm', '9001'), ('aurora lab', NULL), ('Other', '1')`,
     );

@@ -1,7 +1,35 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { RunResult } from '@dag/core';
+import type { NaverReplica } from '@dag/replica-naver-shopping-live';
 import { type DsFixture, intOf, keysOf, TARGET } from './ds-fixture.ts';
+import { COMPANY_DDL } from './replica-env.ts';
+
+export type SeededCompany = { id: string; channel: string };
+
+/**
+ * Creates the `company` table and a company for three in four of the replica's brands with a
+ * logo: by channel id, or by name only (spelled differently: case and spaces); every fourth
+ * brand has none (its logo is published but unmatched). Plus a few companies no crawl matches.
+ */
+export async function seedCompanies(f: DsFixture, replica: NaverReplica): Promise<SeededCompany[]> {
+  await f.pool.query(COMPANY_DDL);
+  const seeded: SeededCompany[] = [];
+  for (const [i, brand] of replica.brands.filter((b) => b.hasLogo).entries()) {
+    if (i % 4 === 3) continue;
+    const byChannel = i % 2 === 0;
+    const name = byChannel ? brand.name : `  ${brand.name.toUpperCase().replace(/ /g, '  ')} `;
+    const { rows } = await f.pool.query<{ id: string }>(
+      'INSERT INTO company (name, naver_channel_id) VALUES ($1, $2) RETURNING id::text AS id',
+      [name, byChannel ? String(brand.channelId) : null],
+    );
+    seeded.push({ id: rows[0]!.id, channel: String(brand.channelId) });
+  }
+  await f.pool.query(
+    `INSERT INTO company (name, naver_channel_id) VALUES ('Nobody Co', '999999999'), ('없는 회사', NULL), ('Ghost Lab', NULL)`,
+  );
+  return seeded;
+}
 
 /**
  * What a crawl job (node or docker) must leave behind after `saved` logos were crawled:
@@ -12,7 +40,7 @@ import { type DsFixture, intOf, keysOf, TARGET } from './ds-fixture.ts';
 export async function assertPublishedAsCrawled(
   f: DsFixture,
   result: RunResult,
-  seeded: readonly { id: string; channel: string }[],
+  seeded: readonly SeededCompany[],
   saved: number,
 ): Promise<string[]> {
   const sourceKeys = await keysOf(f.source);
