@@ -215,6 +215,12 @@ async function readBody(body: IncomingMessage, limit = Number.POSITIVE_INFINITY)
   } catch (error) {
     throw incomplete(error);
   }
+  checkLength(expected, length);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
+}
+
+/** Fails when a body of `length` bytes is not the `content-length` it announced (`expected`, NaN if none). */
+function checkLength(expected: number, length: number): void {
   if (Number.isFinite(expected) && expected !== length) {
     throw new LeanS3Error(
       'IncompleteBody',
@@ -222,7 +228,6 @@ async function readBody(body: IncomingMessage, limit = Number.POSITIVE_INFINITY)
       undefined,
     );
   }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
 }
 
 /** Passes the body through, failing at the end if it is shorter or longer than `content-length`. */
@@ -237,13 +242,7 @@ async function* lengthChecked(body: IncomingMessage): AsyncGenerator<Buffer> {
   } catch (error) {
     throw incomplete(error);
   }
-  if (Number.isFinite(expected) && expected !== length) {
-    throw new LeanS3Error(
-      'IncompleteBody',
-      `the response ended after ${length} of ${expected} bytes`,
-      undefined,
-    );
-  }
+  checkLength(expected, length);
 }
 
 /**

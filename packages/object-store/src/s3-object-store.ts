@@ -59,6 +59,29 @@ const BUFFERED_DOWNLOAD_LIMIT = 8 * 1024 * 1024;
 const CONNECTION_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/** An object's head from a HeadObject or GetObject response. */
+function headOf(
+  key: string,
+  out: {
+    ContentLength?: number | undefined;
+    ETag?: string | undefined;
+    LastModified?: Date | undefined;
+    ContentType?: string | undefined;
+    CacheControl?: string | undefined;
+    Metadata?: Record<string, string> | undefined;
+  },
+): ObjectHead {
+  return {
+    key,
+    size: out.ContentLength ?? 0,
+    etag: stripQuotes(out.ETag),
+    lastModified: out.LastModified ?? new Date(0),
+    ...(out.ContentType ? { contentType: out.ContentType } : {}),
+    ...(out.CacheControl ? { cacheControl: out.CacheControl } : {}),
+    metadata: { ...(out.Metadata ?? {}) },
+  };
+}
+
 /** A bucket on any S3-protocol service (Cloudflare R2, AWS S3, MinIO, s3rver) through the AWS SDK v3. */
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
@@ -134,15 +157,7 @@ export class S3ObjectStore implements ObjectStore {
     validateObjectKey(key);
     try {
       const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: stripQuotes(out.ETag),
-        lastModified: out.LastModified ?? new Date(0),
-        ...(out.ContentType ? { contentType: out.ContentType } : {}),
-        ...(out.CacheControl ? { cacheControl: out.CacheControl } : {}),
-        metadata: { ...(out.Metadata ?? {}) },
-      };
+      return headOf(key, out);
     } catch (error) {
       if (statusOf(error) === 404 && !isNoSuchBucket(error)) return undefined;
       throw this.#bucketError(error, `HEAD "${key}"`) ?? this.#wrap(error, `HEAD "${key}"`);
@@ -300,15 +315,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (!out.Body) throw new ObjectStoreError(`GET "${key}" from ${this.location} returned no body.`);
-      const head: ObjectHead = {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: stripQuotes(out.ETag),
-        lastModified: out.LastModified ?? new Date(0),
-        ...(out.ContentType ? { contentType: out.ContentType } : {}),
-        ...(out.CacheControl ? { cacheControl: out.CacheControl } : {}),
-        metadata: { ...(out.Metadata ?? {}) },
-      };
+      const head = headOf(key, out);
       return { body: out.Body, head };
     } catch (error) {
       throw this.#getError(error, key);
