@@ -14,6 +14,7 @@ import path from 'node:path';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from '@dag/core';
 import pg from 'pg';
 import { CompanyIndex, updateThumbnails } from '../../pipelines/ds/src/lib/company-index.ts';
+import { COMPANY_DDL } from '../../pipelines/ds/src/resources/ds-postgres.ts';
 import {
   type Contender,
   machine,
@@ -29,15 +30,6 @@ import {
 
 const rounds = Number(process.env.BENCH_ROUNDS) || 3;
 const ROWS = 10_000;
-/** The pipeline's COMPANY_DDL (ds-postgres.ts, not exported). */
-const COMPANY_DDL = `
-CREATE TABLE IF NOT EXISTS company (
-  id bigserial PRIMARY KEY,
-  name text NOT NULL,
-  naver_channel_id text,
-  thumbnail text,
-  updated_at timestamptz NOT NULL DEFAULT now()
-)`;
 
 const home = await mkdtemp(path.join(tmpdir(), 'bench-pg-'));
 await chmod(home, 0o755);

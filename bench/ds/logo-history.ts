@@ -13,10 +13,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type LogoHistoryRow, recordLogoHistory } from '../../pipelines/ds/src/lib/logo-history.ts';
-import type { DsDuckDb } from '../../pipelines/ds/src/resources/ds-duckdb.ts';
-import { LOGO_UPDATES_DDL } from '../../pipelines/ds/src/resources/ds-duckdb.ts';
+import { type DsDuckDb, openDsDuckDb } from '../../pipelines/ds/src/resources/ds-duckdb.ts';
 import { machine, median, seconds, timeInProcess, writeResultsSection } from './harness.ts';
 import { recordLogoHistoryRowByRow } from './reference/logo-history-row-by-row.ts';
 
@@ -24,23 +22,6 @@ const rounds = Number(process.env.BENCH_ROUNDS) || 1;
 const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const skipRowByRow = process.env.BENCH_SKIP_ROW_BY_ROW === '1';
 const work = await mkdtemp(path.join(tmpdir(), 'bench-duckdb-'));
-
-/** The same open-run-close wrapper as the ds_duckdb resource. */
-function duckdbAt(file: string): DsDuckDb {
-  return {
-    path: file,
-    async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-      const instance = await DuckDBInstance.create(file);
-      const connection = await instance.connect();
-      try {
-        return await fn(connection);
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
-    },
-  };
-}
 
 function rowsFor(n: number, runId: string): LogoHistoryRow[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -103,12 +84,9 @@ try {
       const first: number[] = [];
       const again: number[] = [];
       for (let round = 0; round < rounds; round++) {
-        const db = duckdbAt(
+        const db = await openDsDuckDb(
           path.join(work, `h-${n}-${contenders.findIndex((c) => c.name === name)}-${round}.duckdb`),
         );
-        await db.withConnection(async (c) => {
-          await c.run(LOGO_UPDATES_DDL);
-        });
         first.push((await timeInProcess(() => record(db, rowsFor(n, 'run-1')))).wallMs);
         await check(db, n, 'run-1');
         again.push((await timeInProcess(() => record(db, rowsFor(n, 'run-2')))).wallMs);

@@ -21,6 +21,7 @@ import pg from 'pg';
 import { S3RVER_ACCESS_KEY_ID } from '../../packages/object-store/test/start-s3rver.ts';
 import definitions from '../../pipelines/ds/src/definitions.ts';
 import { mapBounded } from '../../pipelines/ds/src/lib/map-bounded.ts';
+import { COMPANY_DDL } from '../../pipelines/ds/src/resources/ds-postgres.ts';
 import { CORPUS } from './harness.ts';
 
 interface Args {
@@ -34,8 +35,6 @@ interface Args {
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const SOURCE = 'ds-logos-src';
 const TARGET = 'ds-logos-tgt';
-const COMPANY_DDL = `CREATE TABLE company (id bigserial PRIMARY KEY, name text NOT NULL, naver_channel_id text,
-  thumbnail text, updated_at timestamptz NOT NULL DEFAULT now())`;
 
 async function createDatabase(name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: args.adminUrl });

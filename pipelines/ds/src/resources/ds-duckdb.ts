@@ -36,6 +36,36 @@ CREATE TABLE IF NOT EXISTS ds_logo_updates (
   processed_at TIMESTAMPTZ NOT NULL
 )`;
 
+/**
+ * The history database at `file` (created, with its folder and table, when missing), as the
+ * `ds_duckdb` resource hands it to assets.
+ */
+export async function openDsDuckDb(file: string): Promise<DsDuckDb> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const withConnection = async <T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file);
+    } catch (error) {
+      throw new Error(
+        `ds_duckdb: cannot open ${file}: another process may hold it open (DuckDB allows one writer per file); close it or set DS_DUCKDB_PATH to another file.`,
+        { cause: error },
+      );
+    }
+    const connection = await instance.connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  };
+  await withConnection(async (c) => {
+    await c.run(LOGO_UPDATES_DDL);
+  });
+  return { path: file, withConnection };
+}
+
 /** The DuckDB file of the pipeline's history (`data/ds.duckdb`; DS_DUCKDB_PATH overrides). */
 export const dsDuckDb = resource({
   name: 'ds_duckdb',
@@ -43,30 +73,5 @@ export const dsDuckDb = resource({
     'DuckDB file holding the logo history table ds_logo_updates. DS_DUCKDB_PATH, default data/ds.duckdb.',
   config: z.object({ path: z.string().default(DEFAULT_DUCKDB_PATH) }),
   env: { path: 'DS_DUCKDB_PATH' },
-  create: async (config): Promise<DsDuckDb> => {
-    const file = path.resolve(config.path);
-    await mkdir(path.dirname(file), { recursive: true });
-    const withConnection = async <T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
-      let instance: DuckDBInstance;
-      try {
-        instance = await DuckDBInstance.create(file);
-      } catch (error) {
-        throw new Error(
-          `ds_duckdb: cannot open ${file}: another process may hold it open (DuckDB allows one writer per file); close it or set DS_DUCKDB_PATH to another file.`,
-          { cause: error },
-        );
-      }
-      const connection = await instance.connect();
-      try {
-        return await fn(connection);
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
-    };
-    await withConnection(async (c) => {
-      await c.run(LOGO_UPDATES_DDL);
-    });
-    return { path: file, withConnection };
-  },
+  create: (config) => openDsDuckDb(path.resolve(config.path)),
 });

@@ -17,7 +17,7 @@ export const EMBEDDED_DS_DATABASE = 'ds';
  * The `company` table as the pipeline needs it. Created only when missing: an existing table
  * (production) is used as it is, and `naver_channel_id` / `updated_at` are optional there.
  */
-const COMPANY_DDL = `
+export const COMPANY_DDL = `
 CREATE TABLE IF NOT EXISTS company (
   id bigserial PRIMARY KEY,
   name text NOT NULL,
