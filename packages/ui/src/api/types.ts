@@ -224,33 +224,9 @@ export interface InstanceResponse {
   daemon: { heartbeat: string | null; [key: string]: unknown } | null;
 }
 
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'CANCELED'];
-export const ALL_RUN_STATUSES: readonly RunStatus[] = [
-  'QUEUED',
-  'NOT_STARTED',
-  'STARTING',
-  'STARTED',
-  'SUCCESS',
-  'FAILURE',
-  'CANCELING',
-  'CANCELED',
-];
-export const ALL_EVENT_TYPES: readonly EventType[] = [
-  'RUN_STARTING',
-  'RUN_START',
-  'RUN_SUCCESS',
-  'RUN_FAILURE',
-  'RUN_CANCELING',
-  'RUN_CANCELED',
-  'STEP_START',
-  'STEP_SUCCESS',
-  'STEP_FAILURE',
-  'STEP_SKIPPED',
-  'STEP_UP_FOR_RETRY',
-  'STEP_RESTARTED',
-  'STEP_PROGRESS',
-  'ASSET_MATERIALIZATION',
-  'ASSET_CHECK_EVALUATION',
-  'LOG',
-  'ENGINE_EVENT',
-];
+/** The core's own lists (a module of plain constants, safe in the browser bundle). */
+export {
+  EVENT_TYPES as ALL_EVENT_TYPES,
+  FINISHED_RUN_STATUSES as TERMINAL_RUN_STATUSES,
+  RUN_STATUSES as ALL_RUN_STATUSES,
+} from '@dag/core/types';
