@@ -101,7 +101,10 @@ export function formatMetadataValue(value: MetadataValue): string {
   }
 }
 
+/** `950ms`, `12.3s`, `4m05s`, `2h07m`; `-` for no number, negative as 0. Shared by the CLI and the UI. */
 export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '-';
+  if (ms < 0) ms = 0;
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const minutes = Math.floor(ms / 60_000);

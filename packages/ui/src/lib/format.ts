@@ -1,16 +1,7 @@
 /** Formatting of times, durations and numbers for the UI (pure). */
 
-/** `950ms`, `12.3s`, `4m05s`, `2h07m` (the same as the CLI's). */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '-';
-  if (ms < 0) ms = 0;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
-  if (minutes < 60) return `${minutes}m${String(seconds).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
+/** `950ms`, `12.3s`, `4m05s`, `2h07m`: the core's own (a module with no Node imports), as the CLI prints. */
+export { formatDuration } from '@dag/core/metadata';
 
 /** `just now`, `5 min ago`, `3 h ago`, `2 d ago`; future times as `in 5 min`. */
 export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
