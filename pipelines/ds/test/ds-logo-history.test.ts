@@ -3,7 +3,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../../packages/core/test/support.ts';
-import { type LogoHistoryRow, readPublishedLogos, recordLogoHistory } from '../src/lib/logo-history.ts';
+import {
+  type LogoHistoryRow,
+  logoVersionKey,
+  readLogoVersions,
+  recordLogoHistory,
+} from '../src/lib/logo-history.ts';
 import { type DsDuckDb, dsDuckDb } from '../src/resources/ds-duckdb.ts';
 import { readHistory } from './support/ds-fixture.ts';
 
@@ -89,11 +94,14 @@ describe('recordLogoHistory: one bulk write per call, one row per (file, png_md5
       ],
       [null, null, null, null, 'convert_failed', 'corrupt PNG'],
     );
-    const published = await readPublishedLogos(duckdb);
+    // Read back by version, as ds_img_finalize compares them: every column as written.
+    const versions = await readLogoVersions(duckdb);
     assert.deepEqual(
-      published.map((r) => [r.file, r.processedAt.getTime()]),
-      [['logos/1.png', row(1).processedAt.getTime()]],
+      [...versions.keys()],
+      [logoVersionKey('logos/1.png', 'md5-1'), logoVersionKey('logos/2.png', 'md5-2')].sort(),
     );
+    assert.deepEqual(versions.get(logoVersionKey('logos/1.png', 'md5-1')), row(1));
+    assert.equal(versions.get(logoVersionKey('logos/2.png', 'md5-2'))?.status, 'convert_failed');
   });
 
   it('replaces the rows of versions it writes again, adds new versions, and lets the last row of a call win', async () => {

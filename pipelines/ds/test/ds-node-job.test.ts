@@ -75,7 +75,7 @@ describe('ds_node_job end to end against the Naver replica (crawler as a real su
     assert.equal(result.status, 'SUCCESS', result.error);
     assert.equal(intOf(result, 'ds_img_finalize', 'files processed'), 0);
     assert.equal(intOf(result, 'ds_img_finalize', 'companies updated'), 1);
-    assert.equal(intOf(result, 'ds_img_finalize', 'earlier logos re-matched'), 1);
+    assert.equal(intOf(result, 'ds_img_finalize', 'history rows repaired'), 1);
     const company = await f.pool.query('SELECT thumbnail FROM company WHERE id = $1', [rows[0]!.id]);
     assert.equal(company.rows[0].thumbnail, unmatched.png_url);
     const history = await f.history();

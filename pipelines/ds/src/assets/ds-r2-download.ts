@@ -1,11 +1,13 @@
+import { type Stats, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { asset, MaterializeResult, md } from '@dag/core';
 import { BucketAccessError, type ObjectInfo, ObjectStoreError } from '@dag/object-store';
 import { z } from 'zod';
+import { isUpToDate } from '../lib/convert-png-to-webp.ts';
 import { DownloadManifest } from '../lib/download-manifest.ts';
 import { EtaReporter } from '../lib/eta-reporter.ts';
-import { isPng, removeStaleTempFiles, statOrUndefined } from '../lib/local-files.ts';
+import { isPng, md5OfFile, removeStaleTempFiles, webpNameFor } from '../lib/local-files.ts';
 import { localPathForKey } from '../lib/local-path-for-key.ts';
 import { type LogoHistoryRow, recordLogoHistory } from '../lib/logo-history.ts';
 import { readLogoMetadata } from '../lib/logo-metadata.ts';
@@ -22,6 +24,9 @@ export interface FailedItem {
   error: string;
 }
 
+/** An etag that is the object's MD5 (single-part uploads); multipart etags end in `-<parts>`. */
+const MD5_ETAG = /^[0-9a-f]{32}$/;
+
 /** Errors no retry can fix: the bucket is unusable, or the key is invalid. */
 function isPermanent(error: unknown): boolean {
   return (
@@ -33,8 +38,8 @@ function isPermanent(error: unknown): boolean {
 /**
  * Downloads every PNG of the source bucket into `<dataDir>/<source-bucket>/`, keeping the
  * object keys as relative paths. An object is skipped when the manifest has the same size and
- * etag and the file is still there (waiting in the download folder, or already published in
- * `final/`). Each download is atomic (temp file, then rename) and retried with backoff; the
+ * etag and the local copy still holds its bytes (waiting in the download folder, or published
+ * in `final/` with its WebP); a copy that is gone or differs is downloaded again. Each download is atomic (temp file, then rename) and retried with backoff; the
  * crawler's metadata (channel id, brand) comes from the GET's response headers, so an object
  * costs one request.
  */
@@ -89,6 +94,35 @@ export const dsR2Download = asset(
     );
 
     const manifest = await DownloadManifest.load(files.stateDir, source.bucket);
+    /**
+     * Whether the object's bytes are already here: waiting in the download folder, or published
+     * in `final/` with an up-to-date WebP beside it. A waiting copy is what gets converted and
+     * published, so when there is one it alone decides. A copy whose mtime is not the one the
+     * download left is hashed and compared with the etag (the object's MD5); one that differs is
+     * downloaded again, as is a copy that is gone.
+     */
+    const haveLocalCopy = async (object: ObjectInfo, waitingPath: string): Promise<boolean> => {
+      const known = manifest.get(object.key);
+      if (!known || known.size !== object.size || known.etag !== object.etag) return false;
+      const sameBytes = async (file: string, stats: Stats): Promise<boolean> => {
+        if (stats.size !== object.size) return false;
+        if (known.mtimeMs !== undefined && Math.abs(stats.mtimeMs - known.mtimeMs) < 1) return true;
+        if (!MD5_ETAG.test(object.etag) || (await md5OfFile(file)) !== object.etag) return false;
+        manifest.set(object.key, { ...known, mtimeMs: stats.mtimeMs });
+        return true;
+      };
+      // Synchronous stats: microseconds each, where asynchronous ones queue behind libuv's pool.
+      const waiting = statSync(waitingPath, { throwIfNoEntry: false });
+      if (waiting) return await sameBytes(waitingPath, waiting);
+      const finalPng = path.join(files.finalDir, ...object.key.split('/'));
+      const published = statSync(finalPng, { throwIfNoEntry: false });
+      if (!published) return false;
+      const webp = statSync(path.join(files.finalDir, ...webpNameFor(object.key).split('/')), {
+        throwIfNoEntry: false,
+      });
+      return isUpToDate(published, webp) && (await sameBytes(finalPng, published));
+    };
+
     const failed: FailedItem[] = [];
     const history: LogoHistoryRow[] = [];
     const todo: { object: ObjectInfo; target: string }[] = [];
@@ -99,14 +133,9 @@ export const dsR2Download = asset(
         failed.push({ file: object.key, error: target.message });
         continue;
       }
-      const known = manifest.get(object.key);
-      if (known && known.size === object.size && known.etag === object.etag) {
-        const waiting = await statOrUndefined(target);
-        const published = await statOrUndefined(path.join(files.finalDir, ...object.key.split('/')));
-        if (waiting?.size === object.size || published?.size === object.size) {
-          upToDate += 1;
-          continue;
-        }
+      if (await haveLocalCopy(object, target)) {
+        upToDate += 1;
+        continue;
       }
       todo.push({ object, target });
     }
@@ -131,7 +160,8 @@ export const dsR2Download = asset(
             // What was downloaded, which is newer than the listing if the object changed since.
             const size = head.etag ? head.size : object.size;
             const etag = head.etag || object.etag;
-            manifest.set(object.key, { size, etag, channelId, brand });
+            const mtimeMs = statSync(target).mtimeMs;
+            manifest.set(object.key, { size, etag, channelId, brand, mtimeMs });
             downloaded += 1;
             bytes += size;
           } catch (error) {

@@ -77,19 +77,29 @@ export class CompanyIndex {
 /**
  * Sets `thumbnail` for many companies in one transaction, 1000 per statement. Rows that
  * already hold the URL are left alone (their `updated_at` does not move), so a re-run changes
- * nothing. Resolves to the number of rows changed.
+ * nothing. In the same transaction, companies not in `thumbnails` whose thumbnail is one of
+ * `clear` (URLs of logos that are not in the bucket) get none. Resolves to the number of rows changed.
  */
 export async function updateThumbnails(
   pool: pg.Pool,
   index: CompanyIndex,
   thumbnails: ReadonlyMap<string, string>,
+  clear: readonly string[] = [],
 ): Promise<number> {
   const entries = [...thumbnails];
-  if (entries.length === 0) return 0;
+  if (entries.length === 0 && clear.length === 0) return 0;
   const client = await pool.connect();
   let changed = 0;
   try {
     await client.query('BEGIN');
+    if (clear.length > 0) {
+      const result = await client.query(
+        `UPDATE company SET thumbnail = NULL${index.hasUpdatedAt ? ', updated_at = now()' : ''}
+          WHERE thumbnail = ANY($1::text[]) AND NOT (id::text = ANY($2::text[]))`,
+        [clear, entries.map(([id]) => id)],
+      );
+      changed += result.rowCount ?? 0;
+    }
     for (let start = 0; start < entries.length; start += 1000) {
       const batch = entries.slice(start, start + 1000);
       const result = await client.query(

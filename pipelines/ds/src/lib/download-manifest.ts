@@ -8,6 +8,11 @@ export interface ManifestEntry {
   /** From the object's metadata, as the crawler wrote it. */
   channelId: string | null;
   brand: string | null;
+  /**
+   * The mtime of the local copy as the download left it (it keeps it when it moves into
+   * `final/`): a copy with another mtime may have been changed, so its bytes are checked.
+   */
+  mtimeMs?: number;
 }
 
 /**

@@ -42,7 +42,7 @@ export async function recordLogoHistory(duckdb: DsDuckDb, rows: readonly LogoHis
   if (rows.length === 0) return;
   // The last row for a version wins, as it would with an upsert.
   const unique = new Map<string, LogoHistoryRow>();
-  for (const row of rows) unique.set(`${row.file}\u0000${row.pngMd5}`, row);
+  for (const row of rows) unique.set(logoVersionKey(row.file, row.pngMd5), row);
   await duckdb.withConnection(async (c) => {
     await c.run('BEGIN TRANSACTION');
     try {
@@ -94,30 +94,38 @@ function appendRow(appender: DuckDBAppender, row: LogoHistoryRow): void {
   appender.endRow();
 }
 
-/** The latest published version of every file, as recorded by earlier finalize runs. */
-export async function readPublishedLogos(duckdb: DsDuckDb): Promise<LogoHistoryRow[]> {
+/** The key of a logo version in `ds_logo_updates`: its file and its PNG's MD5. */
+export function logoVersionKey(file: string, pngMd5: string): string {
+  return `${file}\u0000${pngMd5}`;
+}
+
+/** Every row of `ds_logo_updates` (one per logo version), by `logoVersionKey`. */
+export async function readLogoVersions(duckdb: DsDuckDb): Promise<Map<string, LogoHistoryRow>> {
   return await duckdb.withConnection(async (c) => {
     const reader = await c.runAndReadAll(
       `SELECT run_id, file, png_md5, channel_id, brand, company_id, png_url, webp_url, status, error, bytes,
               epoch_ms(processed_at) AS at
-         FROM ds_logo_updates
-        WHERE png_url IS NOT NULL
-      QUALIFY row_number() OVER (PARTITION BY file ORDER BY processed_at DESC) = 1
-        ORDER BY file`,
+         FROM ds_logo_updates`,
     );
-    return reader.getRowObjectsJS().map((r) => ({
-      runId: String(r.run_id),
-      file: String(r.file),
-      pngMd5: String(r.png_md5),
-      channelId: r.channel_id === null ? null : String(r.channel_id),
-      brand: r.brand === null ? null : String(r.brand),
-      companyId: r.company_id === null ? null : String(r.company_id),
-      pngUrl: r.png_url === null ? null : String(r.png_url),
-      webpUrl: r.webp_url === null ? null : String(r.webp_url),
-      status: String(r.status) as LogoStatus,
-      error: r.error === null ? null : String(r.error),
-      bytes: r.bytes === null ? null : Number(r.bytes),
-      processedAt: new Date(Number(r.at)),
-    }));
+    const text = (value: unknown) => (value === null ? null : String(value));
+    const out = new Map<string, LogoHistoryRow>();
+    for (const r of reader.getRowObjectsJS()) {
+      const row: LogoHistoryRow = {
+        runId: String(r.run_id),
+        file: String(r.file),
+        pngMd5: String(r.png_md5),
+        channelId: text(r.channel_id),
+        brand: text(r.brand),
+        companyId: text(r.company_id),
+        pngUrl: text(r.png_url),
+        webpUrl: text(r.webp_url),
+        status: String(r.status) as LogoStatus,
+        error: text(r.error),
+        bytes: r.bytes === null ? null : Number(r.bytes),
+        processedAt: new Date(Number(r.at)),
+      };
+      out.set(logoVersionKey(row.file, row.pngMd5), row);
+    }
+    return out;
   });
 }

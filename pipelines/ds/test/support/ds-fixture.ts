@@ -31,7 +31,7 @@ export interface DsFixture {
   run(
     selection: string,
     runConfig?: RunConfig,
-    extra?: { signal?: AbortSignal },
+    extra?: { signal?: AbortSignal; onEvent?: ExecuteOptions['onEvent'] },
     envOverrides?: Record<string, string>,
   ): Promise<RunResult>;
   job(
@@ -92,6 +92,7 @@ export async function dsFixture(extraEnv: Record<string, string> = {}): Promise<
         env: { ...env, ...envOverrides },
         ...(runConfig ? { runConfig } : {}),
         ...(extra?.signal ? { signal: extra.signal } : {}),
+        ...(extra?.onEvent ? { onEvent: extra.onEvent } : {}),
       }),
     job: (job, extra) =>
       executeRun({
