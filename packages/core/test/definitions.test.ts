@@ -9,6 +9,7 @@ import {
   defineAssetJob,
   graphJob,
   op,
+  planRun,
   resource,
   schedule,
   sensor,
@@ -206,5 +207,90 @@ describe('definitions validation', () => {
       () => r1.resolveConfig({}, {}),
       /Invalid config for resource 'db': field 'url'.*\(set environment variable TEST_DB_URL\)/,
     );
+  });
+
+  test('an unknown option of any definition is an error naming it and the option meant', () => {
+    const a = asset({ name: 'a' }, noop);
+    const job = defineAssetJob({ name: 'j', selection: 'a' });
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => asset({ name: 'b', dep: [a] } as never, noop),
+        /Asset 'b': unknown option 'dep'\. Did you mean 'deps'\?/,
+      ],
+      [
+        () => assetCheck({ name: 'c', asset: a, bloking: true } as never, async () => ({ passed: true })),
+        /Asset check 'c': unknown option 'bloking'\. Did you mean 'blocking'\?/,
+      ],
+      [
+        () => op({ name: 'o', rety: { maxRetries: 1 } } as never, noop),
+        /Op 'o': unknown option 'rety'\. Did you mean 'retry'\?/,
+      ],
+      [
+        () => defineAssetJob({ name: 'j2', selections: 'a' } as never),
+        /Job 'j2': unknown option 'selections'\. Did you mean 'selection'\?/,
+      ],
+      [
+        () => graphJob({ name: 'g', tag: {} } as never, () => op({ name: 'x' }, noop)()),
+        /Job 'g': unknown option 'tag'\. Did you mean 'tags'\?/,
+      ],
+      [
+        () => schedule({ name: 's', cron: '0 2 * * *', job, timeZone: 'Asia/Seoul' } as never),
+        /Schedule 's': unknown option 'timeZone'\. Did you mean 'timezone'\?/,
+      ],
+      [
+        () => sensor({ name: 'n', job, minimumIntervalSecond: 5, fn: async () => ({}) } as never),
+        /Sensor 'n': unknown option 'minimumIntervalSecond'\. Did you mean 'minimumIntervalSeconds'\?/,
+      ],
+      [
+        () => resource({ name: 'r', create: () => 1, disposer: () => {} } as never),
+        /Resource 'r': unknown option 'disposer'\. Did you mean 'dispose'\?/,
+      ],
+      [
+        () => new Definitions({ asset: [a] } as never),
+        /Definitions: unknown option 'asset'\. Did you mean 'assets'\?/,
+      ],
+    ];
+    for (const [make, message] of cases)
+      assert.throws(make, (e: unknown) => e instanceof DefinitionError && message.test(e.message));
+  });
+
+  test('an unknown run config field is an error with the field meant, not a silent default', () => {
+    const orders = asset(
+      {
+        name: 'orders',
+        config: z.object({
+          minAmount: z.number().default(0),
+          filter: z.object({ country: z.string().default('KR') }).optional(),
+          extra: z.looseObject({}).optional(),
+        }),
+      },
+      noop,
+    );
+    const db = resource({
+      name: 'db',
+      config: z.object({ url: z.string().default('x'), poolSize: z.number().default(2) }),
+      create: (c) => c,
+    });
+    const user = asset({ name: 'user', resources: { db } }, noop);
+    const defs = new Definitions({ assets: [orders, user] });
+    const plan = (runConfig: unknown) => planRun(defs, { selection: '*', runConfig: runConfig as never });
+    assert.throws(
+      () => plan({ ops: { orders: { config: { minAmont: 100 } } } }),
+      /Invalid config for asset 'orders': unknown field 'minAmont'\. Did you mean 'minAmount'\?.*ops\.orders\.config/,
+    );
+    assert.throws(
+      () => plan({ ops: { orders: { config: { filter: { contry: 'US' } } } } }),
+      /unknown field 'filter\.contry'\. Did you mean 'country'\?/,
+    );
+    assert.throws(
+      () => plan({ resources: { db: { config: { poolsize: 5 } } } }),
+      /Invalid config for resource 'db': unknown field 'poolsize'\. Did you mean 'poolSize'\?.*resources\.db\.config/,
+    );
+    // A loose object takes any key; known fields still apply.
+    const ok = plan({ ops: { orders: { config: { minAmount: 100, extra: { anything: 1 } } } } });
+    assert.deepEqual(ok.steps.find((s) => s.key === 'orders')?.config, {
+      minAmount: 100,
+      extra: { anything: 1 },
+    });
   });
 });

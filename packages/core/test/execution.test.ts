@@ -131,7 +131,7 @@ describe('execution', () => {
     assert.ok(events.some((e) => e.type === 'STEP_SKIPPED' && e.stepKey === 'c'));
   });
 
-  test('a failing blocking ERROR check skips downstream; a WARN check does not', async () => {
+  test('a failing blocking ERROR check fails its step and the run, naming the check; a WARN check does not', async () => {
     const src = asset({ name: 'src' }, async () => new MaterializeResult({ metadata: { rows: md.int(0) } }));
     const down = asset({ name: 'down', deps: [src] }, async () => 1);
     const other = asset({ name: 'other' }, async () => 1);
@@ -149,7 +149,18 @@ describe('execution', () => {
     const defs = new Definitions({ assets: [src, down, other, otherDown], assetChecks: [blocking, warn] });
     const result = await materialize({ instance: t.instance, definitions: defs, selection: '*' });
     const status = Object.fromEntries(result.steps.map((s) => [s.key, s.status]));
-    assert.deepEqual(status, { src: 'success', down: 'skipped', other: 'success', other_down: 'success' });
+    assert.deepEqual(status, { src: 'failure', down: 'skipped', other: 'success', other_down: 'success' });
+    assert.equal(result.status, 'FAILURE');
+    assert.match(result.error ?? '', /src \(blocking check 'has_rows' failed\)/);
+    const run = await t.instance.storage.getRun(result.runId);
+    assert.equal(run?.status, 'FAILURE');
+    assert.match(run?.error ?? '', /has_rows/);
+    const events = await t.instance.storage.getEvents(result.runId);
+    const failure = events.find((e) => e.type === 'RUN_FAILURE');
+    assert.deepEqual(failure?.data?.failedChecks, [{ step: 'src', check: 'has_rows' }]);
+    assert.match(events.find((e) => e.type === 'STEP_FAILURE')?.message ?? '', /'has_rows' on asset 'src'/);
+    // The asset was materialized all the same, as in Dagster.
+    assert.ok(events.some((e) => e.type === 'ASSET_MATERIALIZATION' && e.assetKey === 'src'));
     const checks = await t.instance.storage.getCheckExecutions('src');
     assert.equal(checks[0]?.checkName, 'has_rows');
     assert.equal(checks[0]?.passed, false);

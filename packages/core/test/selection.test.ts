@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { asset, Definitions, parseSelection, SelectionError } from '../src/index.ts';
+import { asset, Definitions, parseSelection, planRun, SelectionError } from '../src/index.ts';
 
 const noop = async () => {};
 const a = asset({ name: 'a', group: 'src', tags: { tier: 'bronze' }, kinds: ['s3'] }, noop);
@@ -32,6 +32,14 @@ describe('selection syntax', () => {
     ['other_*', ['other_thing']],
     ['a, d', ['a', 'd']],
     ['key:"c"', ['c']],
+    // Dagster's traversal asterisks: same as '+' with no depth limit.
+    ['*c', ['a', 'b', 'c']],
+    ['b*', ['b', 'c', 'd']],
+    ['*b*', ['a', 'b', 'c', 'd']],
+    ['*c and not a', ['b', 'c']],
+    // Not an asset key in the middle: a wildcard as before; an explicit key: is always one.
+    ['*_thing', ['other_thing']],
+    ['key:*c', ['c']],
   ];
   for (const [selection, expected] of cases) {
     test(`${selection} -> ${expected.join(',')}`, () => {
@@ -77,7 +85,8 @@ describe('selection syntax', () => {
     assert.throws(() => defs.select('  '), SelectionError);
   });
 
-  test('a wildcard that matches nothing selects nothing', () => {
+  test('a wildcard that matches nothing resolves to no keys; planning a run of it is an error', () => {
     assert.deepEqual(defs.select('zzz*'), []);
+    assert.throws(() => planRun(defs, { selection: 'zzz*' }), /Selection 'zzz\*' matches no assets/);
   });
 });

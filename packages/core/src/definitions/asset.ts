@@ -3,7 +3,7 @@ import { DefinitionError } from '../errors.ts';
 import type { AssetContext, CheckContext, CheckResult, RetryPolicy } from '../types.ts';
 import type { MetadataInput } from './metadata.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
-import { assertValidName } from './validation.ts';
+import { assertKnownOptions, assertValidName } from './validation.ts';
 
 /** A dependency given as the upstream asset itself or its key. */
 export type AssetRef = AssetDefinition | string;
@@ -89,6 +89,25 @@ export interface AssetDefinition {
 
 export const DEFAULT_GROUP = 'default';
 
+type AnyAssetOptions = AssetOptions<undefined, Record<string, never>, Record<string, never>>;
+const ASSET_OPTIONS = {
+  name: true,
+  group: true,
+  description: true,
+  deps: true,
+  ins: true,
+  tags: true,
+  kinds: true,
+  owners: true,
+  metadata: true,
+  config: true,
+  resources: true,
+  retry: true,
+  freshness: true,
+  checks: true,
+  io: true,
+} as const satisfies Record<keyof AnyAssetOptions, true>;
+
 function refKey(ref: AssetRef, owner: string, field: string): string {
   if (typeof ref === 'string') return ref;
   if (ref && typeof ref === 'object' && ref.kind === 'asset') return ref.key;
@@ -111,7 +130,8 @@ export function asset<
   R extends Record<string, ResourceDefinition> = Record<string, never>,
   I extends Record<string, AssetRef> = Record<string, never>,
 >(options: AssetOptions<S, R, I>, fn: AssetFn<S, R, I>): AssetDefinition {
-  assertValidName(options.name, 'asset');
+  assertValidName(options?.name, 'asset');
+  assertKnownOptions(options, ASSET_OPTIONS, `Asset '${options.name}'`);
   if (typeof fn !== 'function') {
     throw new DefinitionError(`Asset '${options.name}' needs a function as its second argument.`);
   }
@@ -161,6 +181,15 @@ export interface AssetCheckOptions<R extends Record<string, ResourceDefinition>>
   resources?: R;
 }
 
+const ASSET_CHECK_OPTIONS = {
+  name: true,
+  asset: true,
+  description: true,
+  severity: true,
+  blocking: true,
+  resources: true,
+} as const satisfies Record<keyof AssetCheckOptions<Record<string, never>>, true>;
+
 export interface AssetCheckDefinition {
   readonly kind: 'asset_check';
   readonly name: string;
@@ -182,7 +211,8 @@ export function assetCheck<R extends Record<string, ResourceDefinition> = Record
   options: AssetCheckOptions<R>,
   fn: (ctx: CheckContext<ResourceValues<R>>) => CheckResult | Promise<CheckResult>,
 ): AssetCheckDefinition {
-  assertValidName(options.name, 'asset check');
+  assertValidName(options?.name, 'asset check');
+  assertKnownOptions(options, ASSET_CHECK_OPTIONS, `Asset check '${options.name}'`);
   const assetKey = refKey(options.asset, options.name, 'asset');
   const severity = options.severity ?? 'ERROR';
   if (severity !== 'WARN' && severity !== 'ERROR') {

@@ -3,7 +3,7 @@ import type { RunRecord, StoredEvent } from '../instance/storage.ts';
 import type { AssetDefinition } from './asset.ts';
 import type { JobDefinition, RunConfig } from './job.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
-import { assertValidName } from './validation.ts';
+import { assertKnownOptions, assertValidName } from './validation.ts';
 
 export type DefaultStatus = 'RUNNING' | 'STOPPED';
 
@@ -30,6 +30,18 @@ export interface ScheduleOptions {
   /** What to do with ticks missed while the daemon was down. Default 'one'. */
   catchUp?: 'none' | 'one' | 'all';
 }
+
+const SCHEDULE_OPTIONS = {
+  name: true,
+  cron: true,
+  timezone: true,
+  job: true,
+  description: true,
+  config: true,
+  tags: true,
+  defaultStatus: true,
+  catchUp: true,
+} as const satisfies Record<keyof ScheduleOptions, true>;
 
 export interface ScheduleDefinition {
   readonly kind: 'schedule';
@@ -66,7 +78,8 @@ export function isValidTimeZone(timezone: string): boolean {
  * schedule({ name: 'ds_daily', cron: '0 2 * * *', timezone: 'Asia/Seoul', job: dsNodeJob });
  */
 export function schedule(options: ScheduleOptions): ScheduleDefinition {
-  assertValidName(options.name, 'schedule');
+  assertValidName(options?.name, 'schedule');
+  assertKnownOptions(options, SCHEDULE_OPTIONS, `Schedule '${options.name}'`);
   const fields = typeof options.cron === 'string' ? options.cron.trim().split(/\s+/) : [];
   if (fields.length !== 5 && fields.length !== 6) {
     throw new DefinitionError(
@@ -211,8 +224,40 @@ export interface SensorDefinition {
   readonly freshnessFn?: FreshnessSensorOptions['fn'];
 }
 
-function sensorBase(options: SensorBase) {
-  assertValidName(options.name, 'sensor');
+const SENSOR_BASE_OPTIONS = {
+  name: true,
+  description: true,
+  minimumIntervalSeconds: true,
+  defaultStatus: true,
+} as const satisfies Record<keyof SensorBase, true>;
+const SENSOR_OPTIONS = {
+  ...SENSOR_BASE_OPTIONS,
+  job: true,
+  resources: true,
+  fn: true,
+} as const satisfies Record<keyof SensorOptions, true>;
+const RUN_STATUS_SENSOR_OPTIONS = {
+  ...SENSOR_BASE_OPTIONS,
+  resources: true,
+  runStatus: true,
+  monitoredJobs: true,
+  job: true,
+  fn: true,
+} as const satisfies Record<keyof RunStatusSensorOptions, true>;
+const ASSET_SENSOR_OPTIONS = {
+  ...SENSOR_BASE_OPTIONS,
+  asset: true,
+  job: true,
+  fn: true,
+} as const satisfies Record<keyof AssetSensorOptions, true>;
+const FRESHNESS_SENSOR_OPTIONS = {
+  ...SENSOR_BASE_OPTIONS,
+  fn: true,
+} as const satisfies Record<keyof FreshnessSensorOptions, true>;
+
+function sensorBase(options: SensorBase, known: Readonly<Record<string, true>>) {
+  assertValidName(options?.name, 'sensor');
+  assertKnownOptions(options, known, `Sensor '${options.name}'`);
   const interval = options.minimumIntervalSeconds ?? 30;
   if (!(interval > 0)) {
     throw new DefinitionError(
@@ -245,7 +290,7 @@ export function sensor<R extends Record<string, ResourceDefinition> = Record<str
 ): SensorDefinition {
   requireFn(options.name, options.fn);
   return {
-    ...sensorBase(options),
+    ...sensorBase(options, SENSOR_OPTIONS),
     type: 'standard',
     jobName: jobNameOf(options.job, options.name),
     resources: { ...(options.resources ?? {}) },
@@ -269,7 +314,7 @@ export function runStatusSensor<R extends Record<string, ResourceDefinition> = R
     );
   }
   return {
-    ...sensorBase({ minimumIntervalSeconds: 5, ...options }),
+    ...sensorBase({ minimumIntervalSeconds: 5, ...options }, RUN_STATUS_SENSOR_OPTIONS),
     type: 'run_status',
     jobName: options.job === undefined ? null : jobNameOf(options.job, options.name),
     runStatus: options.runStatus,
@@ -284,7 +329,7 @@ export function assetSensor(options: AssetSensorOptions): SensorDefinition {
   requireFn(options.name, options.fn);
   const assetKey = typeof options.asset === 'string' ? options.asset : options.asset.key;
   return {
-    ...sensorBase(options),
+    ...sensorBase(options, ASSET_SENSOR_OPTIONS),
     type: 'asset',
     jobName: jobNameOf(options.job, options.name),
     assetKey,
@@ -295,5 +340,10 @@ export function assetSensor(options: AssetSensorOptions): SensorDefinition {
 /** Called when an asset with a freshness policy becomes stale (and fresh again). */
 export function freshnessSensor(options: FreshnessSensorOptions): SensorDefinition {
   requireFn(options.name, options.fn);
-  return { ...sensorBase(options), type: 'freshness', jobName: null, freshnessFn: options.fn };
+  return {
+    ...sensorBase(options, FRESHNESS_SENSOR_OPTIONS),
+    type: 'freshness',
+    jobName: null,
+    freshnessFn: options.fn,
+  };
 }

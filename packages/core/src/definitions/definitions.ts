@@ -7,6 +7,7 @@ import type { AssetCheckDefinition, AssetDefinition } from './asset.ts';
 import type { ScheduleDefinition, SensorDefinition } from './automation.ts';
 import type { JobDefinition } from './job.ts';
 import type { ResourceDefinition } from './resource.ts';
+import { assertKnownOptions } from './validation.ts';
 
 export interface DefinitionsOptions {
   assets?: AssetDefinition[];
@@ -19,6 +20,16 @@ export interface DefinitionsOptions {
   /** Stores values passed between assets. Default: JSON files under the instance folder. */
   ioManager?: IOManager;
 }
+
+const DEFINITIONS_OPTIONS = {
+  assets: true,
+  assetChecks: true,
+  jobs: true,
+  schedules: true,
+  sensors: true,
+  resources: true,
+  ioManager: true,
+} as const satisfies Record<keyof DefinitionsOptions, true>;
 
 /**
  * Everything a code location defines. Construction validates the whole set and throws a
@@ -39,6 +50,7 @@ export class Definitions {
   private readonly checksByAsset = new Map<string, AssetCheckDefinition[]>();
 
   constructor(options: DefinitionsOptions = {}) {
+    assertKnownOptions(options, DEFINITIONS_OPTIONS, 'Definitions');
     const assets = options.assets ?? [];
     for (const [i, a] of assets.entries()) {
       if (a?.kind !== 'asset') {

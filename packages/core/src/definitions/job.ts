@@ -1,6 +1,6 @@
 import { DefinitionError } from '../errors.ts';
 import { composeGraph, type GraphNode } from './op.ts';
-import { assertValidName } from './validation.ts';
+import { assertKnownOptions, assertValidName } from './validation.ts';
 
 /** Run config: `{ ops: { <asset or op name>: { config: {...} } }, resources: { <name>: { config } } }`. */
 export interface RunConfig {
@@ -39,8 +39,17 @@ export interface GraphJobDefinition {
 
 export type JobDefinition = AssetJobDefinition | GraphJobDefinition;
 
-function validateBase(options: JobOptionsBase): void {
-  assertValidName(options.name, 'job');
+const GRAPH_JOB_OPTIONS = {
+  name: true,
+  description: true,
+  tags: true,
+  config: true,
+} as const satisfies Record<keyof JobOptionsBase, true>;
+const ASSET_JOB_OPTIONS = { ...GRAPH_JOB_OPTIONS, selection: true } as const;
+
+function validateBase(options: JobOptionsBase, known: Readonly<Record<string, true>>): void {
+  assertValidName(options?.name, 'job');
+  assertKnownOptions(options, known, `Job '${options.name}'`);
   for (const [k, v] of Object.entries(options.tags ?? {})) {
     if (typeof v !== 'string')
       throw new DefinitionError(`Job '${options.name}': tag '${k}' must be a string.`);
@@ -56,7 +65,7 @@ function validateBase(options: JobOptionsBase): void {
 export function defineAssetJob(
   options: JobOptionsBase & { selection: string | string[] },
 ): AssetJobDefinition {
-  validateBase(options);
+  validateBase(options, ASSET_JOB_OPTIONS);
   const selection = Array.isArray(options.selection) ? options.selection.join(' or ') : options.selection;
   if (typeof selection !== 'string' || selection.trim() === '') {
     throw new DefinitionError(`Job '${options.name}' needs a non-empty selection, e.g. 'group:DS'.`);
@@ -79,7 +88,7 @@ export function defineAssetJob(
  * graphJob({ name: 'etl' }, () => load(transform(extract())));
  */
 export function graphJob(options: JobOptionsBase, compose: () => unknown): GraphJobDefinition {
-  validateBase(options);
+  validateBase(options, GRAPH_JOB_OPTIONS);
   return {
     kind: 'job',
     type: 'graph',

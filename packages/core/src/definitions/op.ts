@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { DefinitionError } from '../errors.ts';
 import type { RetryPolicy, StepContext } from '../types.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
-import { assertValidName } from './validation.ts';
+import { assertKnownOptions, assertValidName } from './validation.ts';
 
 /** The output of an op invocation inside a graph's compose function: a node to wire into others. */
 export interface OpOutput {
@@ -18,6 +18,15 @@ export interface OpOptions<S extends z.ZodType | undefined, R extends Record<str
   retry?: RetryPolicy;
   tags?: Record<string, string>;
 }
+
+const OP_OPTIONS = {
+  name: true,
+  description: true,
+  config: true,
+  resources: true,
+  retry: true,
+  tags: true,
+} as const satisfies Record<keyof OpOptions<undefined, Record<string, never>>, true>;
 
 type ConfigOf<S> = S extends z.ZodType ? z.output<S> : undefined;
 
@@ -65,7 +74,8 @@ export function op<
   // biome-ignore lint/suspicious/noExplicitAny: op inputs are positional values of upstream ops, typed by the user.
   fn: (ctx: StepContext<ConfigOf<S>, ResourceValues<R>>, ...inputs: any[]) => unknown,
 ): OpDefinition {
-  assertValidName(options.name, 'op');
+  assertValidName(options?.name, 'op');
+  assertKnownOptions(options, OP_OPTIONS, `Op '${options.name}'`);
   const invoke = (...inputs: OpOutput[]): OpOutput => {
     if (!composing) {
       throw new DefinitionError(

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { ConfigError, DefinitionError } from '../errors.ts';
 import { REDACTED, registerSecret } from '../util/secrets.ts';
-import { assertValidName, formatZodIssues } from './validation.ts';
+import { assertKnownOptions, assertValidName, formatZodIssues, unknownConfigKeys } from './validation.ts';
 
 /** Where one config field of a resource comes from. */
 export interface EnvBinding {
@@ -68,8 +68,18 @@ export interface ResourceDescription {
 export type ResourceValue<R> = R extends ResourceDefinition<infer T> ? T : never;
 export type ResourceValues<M> = { [K in keyof M]: ResourceValue<M[K]> };
 
+const RESOURCE_OPTIONS = {
+  name: true,
+  description: true,
+  config: true,
+  env: true,
+  create: true,
+  dispose: true,
+} as const satisfies Record<keyof ResourceOptions<z.ZodType, unknown>, true>;
+
 export function resource<S extends z.ZodType, T>(options: ResourceOptions<S, T>): ResourceDefinition<T> {
-  assertValidName(options.name, 'resource');
+  assertValidName(options?.name, 'resource');
+  assertKnownOptions(options, RESOURCE_OPTIONS, `Resource '${options.name}'`);
   const env: Record<string, EnvBinding> = {};
   for (const [field, binding] of Object.entries(options.env ?? {})) {
     env[field] = typeof binding === 'string' ? { env: binding } : binding;
@@ -84,6 +94,14 @@ export function resource<S extends z.ZodType, T>(options: ResourceOptions<S, T>)
     overrides: Record<string, unknown> = {},
     source: NodeJS.ProcessEnv = process.env,
   ) => {
+    if (options.config) {
+      const unknown = unknownConfigKeys(options.config, overrides);
+      if (unknown.length > 0) {
+        throw new ConfigError(
+          `Invalid config for resource '${options.name}': ${unknown.map((u) => `unknown field '${u.path}'.${u.suggestion}`).join(' ')} Set it in the run config under resources.${options.name}.config.`,
+        );
+      }
+    }
     const raw: Record<string, unknown> = {};
     for (const [field, binding] of Object.entries(env)) {
       const value = source[binding.env];

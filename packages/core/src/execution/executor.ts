@@ -62,8 +62,10 @@ interface StepState {
   metadata: MetadataRecord;
   checks: StepResult['checks'];
   error?: string;
-  /** A blocking ERROR check failed: downstream steps are skipped. */
+  /** A blocking ERROR check failed: the step fails and downstream steps are skipped. */
   blocked: boolean;
+  /** Names of the blocking ERROR checks that failed. */
+  failedBlockingChecks: string[];
 }
 
 const PROGRESS_INTERVAL_MS = 500;
@@ -169,6 +171,7 @@ class RunExecution {
         metadata: {},
         checks: [],
         blocked: false,
+        failedBlockingChecks: [],
       });
     }
   }
@@ -244,10 +247,22 @@ class RunExecution {
       await this.emit('RUN_CANCELED', 'Run canceled.', { level: 'warn' });
     } else if (failed.length > 0) {
       status = 'FAILURE';
-      error = `Step${failed.length > 1 ? 's' : ''} failed: ${failed.map((s) => s.step.key).join(', ')}`;
+      const failedChecks = failed.flatMap((s) =>
+        s.failedBlockingChecks.map((name) => ({ step: s.step.key, check: name })),
+      );
+      error = `Step${failed.length > 1 ? 's' : ''} failed: ${failed
+        .map((s) =>
+          s.failedBlockingChecks.length > 0
+            ? `${s.step.key} (blocking check ${s.failedBlockingChecks.map((n) => `'${n}'`).join(', ')} failed)`
+            : s.step.key,
+        )
+        .join(', ')}`;
       await this.emit('RUN_FAILURE', error, {
         level: 'error',
-        data: { failedSteps: failed.map((s) => s.step.key) },
+        data: {
+          failedSteps: failed.map((s) => s.step.key),
+          ...(failedChecks.length > 0 ? { failedChecks } : {}),
+        },
       });
     } else {
       status = 'SUCCESS';
@@ -461,6 +476,14 @@ class RunExecution {
         if (signal.aborted) throw new Error('The run was terminated while the step was running.');
         await this.handleReturn(state, returned);
         if (step.asset) await this.materialized(state);
+        if (state.blocked) {
+          // As in Dagster: the asset was materialized, but a failed blocking check fails its step
+          // (and so the run), whatever the retry policy says: a retry would not run the check again.
+          const names = state.failedBlockingChecks.map((n) => `'${n}'`).join(', ');
+          throw new NonRetriableError(
+            `Blocking ERROR check${state.failedBlockingChecks.length > 1 ? 's' : ''} ${names} on asset '${step.asset!.key}' failed.`,
+          );
+        }
         state.status = 'success';
         state.endedAt = Date.now();
         await this.emit('STEP_SUCCESS', `Finished ${where} in ${state.endedAt - state.startedAt} ms.`, {
@@ -614,7 +637,10 @@ class RunExecution {
       }
       const severity = result.severity ?? check.severity;
       state.checks.push({ name: check.name, passed: result.passed, severity });
-      if (!result.passed && severity === 'ERROR' && check.blocking) state.blocked = true;
+      if (!result.passed && severity === 'ERROR' && check.blocking) {
+        state.blocked = true;
+        state.failedBlockingChecks.push(check.name);
+      }
       await this.emit(
         'ASSET_CHECK_EVALUATION',
         `Check '${check.name}' on '${asset.key}' ${result.passed ? 'passed' : `failed (${severity})`}${result.description ? `: ${result.description}` : ''}`,

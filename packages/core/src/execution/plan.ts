@@ -4,7 +4,7 @@ import type { Definitions } from '../definitions/definitions.ts';
 import type { RunConfig } from '../definitions/job.ts';
 import type { GraphNode } from '../definitions/op.ts';
 import type { ResourceDefinition } from '../definitions/resource.ts';
-import { formatZodIssues } from '../definitions/validation.ts';
+import { formatZodIssues, unknownConfigKeys } from '../definitions/validation.ts';
 import { ConfigError, SelectionError, UsageError } from '../errors.ts';
 import type { RetryPolicy, StepKind } from '../types.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -180,6 +180,12 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
         );
       }
       continue;
+    }
+    const unknown = unknownConfigKeys(schema, given ?? {});
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `Invalid config for ${step.kind} '${step.key}': ${unknown.map((u) => `unknown field '${u.path}'.${u.suggestion}`).join(' ')} Fix it in the run config under ops.${step.key}.config.`,
+      );
     }
     const parsed = schema.safeParse(given ?? {});
     if (!parsed.success) {

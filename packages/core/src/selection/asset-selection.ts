@@ -11,11 +11,20 @@ import { didYouMean } from '../util/suggest.ts';
  *   kind:s3              by kind         owner:team@x                 by owner
  *   +x   2+x             x and its upstream (all levels, or 2)
  *   x+   x+1             x and its downstream
+ *   *x   x*   *x*        Dagster's traversal: x and all its upstream / downstream / both,
+ *                        when x is an asset key (otherwise a wildcard, as above)
  *   a and b, a or b, not a, (a or b) and not c     ("," is accepted for "or")
  */
 export type SelectionNode =
   | { type: 'all' }
-  | { type: 'attr'; attr: 'key' | 'group' | 'tag' | 'kind' | 'owner'; value: string; position: number }
+  | {
+      type: 'attr';
+      attr: 'key' | 'group' | 'tag' | 'kind' | 'owner';
+      value: string;
+      position: number;
+      /** A key written without `key:`, where Dagster's `*x` / `x*` traversal applies. */
+      bare?: boolean;
+    }
   | { type: 'and' | 'or'; left: SelectionNode; right: SelectionNode }
   | { type: 'not'; operand: SelectionNode }
   | { type: 'traverse'; operand: SelectionNode; up: number; down: number };
@@ -32,7 +41,7 @@ const WORD_CHAR = /[A-Za-z0-9_\-./*@=]/;
 function fail(source: string, pos: number, message: string): never {
   const caret = `${' '.repeat(pos)}^`;
   throw new SelectionError(
-    `Invalid selection at position ${pos}: ${message}\n  ${source}\n  ${caret}\nSyntax: key, *, group:G, tag:k=v, kind:K, +key (upstream), key+ (downstream), and / or / not, parentheses.`,
+    `Invalid selection at position ${pos}: ${message}\n  ${source}\n  ${caret}\nSyntax: key, *, group:G, tag:k=v, kind:K, +key or *key (upstream), key+ or key* (downstream), and / or / not, parentheses.`,
     { position: pos },
   );
 }
@@ -173,7 +182,7 @@ export function parseSelection(source: string): SelectionNode {
       return { type: 'attr', attr: attr as (typeof ATTRS)[number], value: value.value, position: value.pos };
     }
     if (tok.value === '*' && !tok.quoted) return { type: 'all' };
-    return { type: 'attr', attr: 'key', value: tok.value, position: tok.pos };
+    return { type: 'attr', attr: 'key', value: tok.value, position: tok.pos, bare: !tok.quoted };
   };
 
   const node = parseOr();
@@ -189,8 +198,28 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /**
+ * Dagster's `*x` (x and all upstream), `x*` (all downstream) and `*x*`: a bare word whose
+ * asterisks are only at its ends and whose middle is an asset key. Any other `*` is a wildcard.
+ */
+function starTraversal(
+  graph: AssetGraph,
+  n: Extract<SelectionNode, { type: 'attr' }>,
+): Extract<SelectionNode, { type: 'traverse' }> | undefined {
+  if (n.attr !== 'key' || !n.bare) return undefined;
+  const m = /^(\*?)([^*]+)(\*?)$/.exec(n.value);
+  if (!m || (!m[1] && !m[3]) || !graph.has(m[2]!)) return undefined;
+  return {
+    type: 'traverse',
+    operand: { type: 'attr', attr: 'key', value: m[2]!, position: n.position + m[1]!.length },
+    up: m[1] ? Number.POSITIVE_INFINITY : 0,
+    down: m[3] ? Number.POSITIVE_INFINITY : 0,
+  };
+}
+
+/**
  * Resolves a selection to asset keys, in topological order. A plain key (no wildcard) that
- * names no asset is an error with a suggestion; a selection that matches nothing is not.
+ * names no asset is an error with a suggestion; a wildcard that matches nothing resolves to
+ * no keys here (running such a selection is an error, raised where the run is planned).
  */
 export function resolveSelection(graph: AssetGraph, source: string): string[] {
   const node = parseSelection(source);
@@ -218,8 +247,10 @@ export function resolveSelection(graph: AssetGraph, source: string): string[] {
         }
         return out;
       }
-      case 'attr':
-        return matchAttr(graph, all, n, source);
+      case 'attr': {
+        const traversal = starTraversal(graph, n);
+        return traversal ? evaluate(traversal) : matchAttr(graph, all, n, source);
+      }
     }
   };
   return graph.sort(evaluate(node));
