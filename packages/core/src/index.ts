@@ -140,5 +140,6 @@ export {
   registerSecret,
   registerSecretsFromEnv,
 } from './util/secrets.ts';
-export type { CodeLocation } from './workspace/workspace.ts';
+export { type WorkspaceWatcher, watchWorkspace } from './workspace/watch-workspace.ts';
+export type { CodeLocation, LocationLoadError, LocationReload } from './workspace/workspace.ts';
 export { findWorkspaceFile, loadDefinitionsFile, WORKSPACE_FILE, Workspace } from './workspace/workspace.ts';

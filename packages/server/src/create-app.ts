@@ -1,4 +1,4 @@
-import { registerSecret, type Workspace } from '@dag/core';
+import { registerSecret } from '@dag/core';
 import { Hono } from 'hono';
 import { assetsApi } from './api/assets-api.ts';
 import { definitionsApi } from './api/definitions-api.ts';
@@ -9,21 +9,8 @@ import { errorResponse } from './http/api-error.ts';
 import { sendJson } from './http/json-response.ts';
 import { requestGuard, tokenAuth } from './http/token-auth.ts';
 import type { AppOptions } from './interfaces.ts';
+import { registerResourceSecrets } from './resource-secrets.ts';
 import { staticUi } from './static-ui.ts';
-
-/**
- * Secret values of every resource's environment bindings are known to the redactor before
- * the first request, not only once a run has resolved the resource's config.
- */
-function registerResourceSecrets(workspace: Workspace, env: NodeJS.ProcessEnv = process.env): void {
-  for (const location of workspace.locations) {
-    for (const resource of location.definitions.resources.values()) {
-      for (const binding of Object.values(resource.env)) {
-        if (binding.secret) registerSecret(env[binding.env]);
-      }
-    }
-  }
-}
 
 /**
  * The `dag dev` application: the JSON API under `/api` (documented in docs/api.md) and the

@@ -1,6 +1,7 @@
-import { Daemon, DagInstance, redact, UsageError, Workspace } from '@dag/core';
+import { Daemon, DagInstance, redact, UsageError, Workspace, watchWorkspace } from '@dag/core';
 import type { Command } from 'commander';
 import { ensureUiBuilt } from './ensure-ui-built.ts';
+import { registerResourceSecrets } from './resource-secrets.ts';
 import { RunLauncher } from './run-launcher.ts';
 import { checkBinding, startServer } from './start-server.ts';
 
@@ -18,6 +19,7 @@ interface DevOptions {
   workspace?: string;
   uiDir?: string;
   daemon: boolean;
+  watch: boolean;
 }
 
 /**
@@ -43,6 +45,10 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
     )
     .option('--ui-dir <dir>', 'the built UI to serve (default: packages/ui/dist)')
     .option('--no-daemon', 'do not run the daemon (schedules, sensors, run queue, freshness)')
+    .option(
+      '--no-watch',
+      'do not reload definitions when their files change (POST /api/definitions/reload still does)',
+    )
     .action(async (opts: DevOptions) => {
       const globals = program.opts<{ file?: string; workspace?: string }>();
       const file = opts.file ?? globals.file;
@@ -57,6 +63,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       const workspace = await Workspace.load({
         ...(file ? { file } : {}),
         ...(workspaceFile ? { workspaceFile } : {}),
+        reloadable: true,
       });
       if (!opts.uiDir) await ensureUiBuilt(io.err);
       const instance = await DagInstance.open();
@@ -84,12 +91,28 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
           `dag dev: every request needs the token in DAG_UI_TOKEN: open ${server.url}?token=<DAG_UI_TOKEN> once in the browser, or send 'Authorization: Bearer <DAG_UI_TOKEN>'.`,
         );
       }
+      // An edited definitions file (or a module of its package it imports) reloads its location.
+      const watcher = opts.watch
+        ? watchWorkspace(workspace, {
+            onReload: (results) => {
+              registerResourceSecrets(workspace);
+              for (const r of results) {
+                io.err(
+                  r.error
+                    ? `dag dev: reloading ${r.location} failed (its last good definitions stay loaded): ${r.error.file}${r.error.line ? `:${r.error.line}` : ''}: ${r.error.message}`
+                    : `dag dev: reloaded ${r.location}`,
+                );
+              }
+            },
+          })
+        : undefined;
       // The daemon ticks schedules and sensors and starts queued runs, each in its own process.
       const stopDaemon = new AbortController();
       const daemonDone = opts.daemon
         ? new Daemon({
             instance,
-            locations: workspace.locations,
+            // The current definitions, as reloads replace them.
+            locations: () => workspace.locations,
             launch: (run) => launcher.execute(run.runId),
             uiUrl: server.url,
             log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
@@ -112,6 +135,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       });
       try {
         stopDaemon.abort();
+        await watcher?.close();
         await daemonDone;
         await server.close();
       } finally {

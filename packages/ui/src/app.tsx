@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { Loading } from './components/common.tsx';
+import { LoadErrorBanner, ReloadButton, useDefinitionsStatus } from './components/definitions-status.tsx';
 import { AssetPage } from './pages/asset-page.tsx';
 import { SchedulesPage, SensorsPage } from './pages/automation-pages.tsx';
 import { CatalogPage } from './pages/catalog-page.tsx';
@@ -65,6 +66,7 @@ export function App() {
   const route = useRoute();
   const [navOpen, setNavOpen] = useState(false);
   const section = route.segments[0] ?? 'assets';
+  const definitions = useDefinitionsStatus();
   // biome-ignore lint/correctness/useExhaustiveDependencies: close the narrow-screen menu on navigation
   useEffect(() => setNavOpen(false), [route.href]);
   useEffect(() => {
@@ -98,8 +100,11 @@ export function App() {
             {item.label}
           </a>
         ))}
+        <ReloadButton onReloaded={definitions.reload} />
       </nav>
-      <main className="main">
+      {/* A new generation of definitions remounts the page, which fetches them again. */}
+      <main className="main" key={definitions.data?.generation ?? 0}>
+        <LoadErrorBanner errors={definitions.data?.errors ?? []} />
         <Suspense fallback={<Loading />}>{page(route)}</Suspense>
       </main>
     </div>

@@ -26,7 +26,8 @@ export interface TagConcurrencyLimit {
 
 export interface DaemonOptions {
   instance: DagInstance;
-  locations: readonly CodeLocation[];
+  /** The code locations, or a function returning the current ones (`dag dev` reloads them). */
+  locations: readonly CodeLocation[] | (() => readonly CodeLocation[]);
   /** Starts executing a run the queue dequeued (its status is already STARTING). */
   launch: (run: RunRecord, location: CodeLocation) => Promise<void>;
   clock?: Clock;
@@ -82,8 +83,13 @@ export class Daemon {
     this.options.log?.(level, message);
   }
 
+  private locations(): readonly CodeLocation[] {
+    const { locations } = this.options;
+    return typeof locations === 'function' ? locations() : locations;
+  }
+
   private instigators(): Instigator[] {
-    return this.options.locations.flatMap((location) => [
+    return this.locations().flatMap((location) => [
       ...[...location.definitions.schedules.values()].map((def) => ({
         kind: 'schedule' as const,
         def,
@@ -563,7 +569,7 @@ export class Daemon {
   /** Marks assets stale or fresh against their freshness policy, calling freshness sensors on changes. */
   private async checkFreshness(now: Date, states: Map<string, InstigatorState>): Promise<void> {
     const storage = this.options.instance.storage;
-    const policies = this.options.locations.flatMap((l) =>
+    const policies = this.locations().flatMap((l) =>
       l.definitions.assets.filter((a) => a.freshness).map((a) => ({ asset: a, location: l })),
     );
     if (policies.length === 0) return;
@@ -637,8 +643,8 @@ export class Daemon {
         return inProgress.filter((r) => r.tags[limit.key] === value).length >= limit.limit;
       });
       if (blocked) continue;
-      const location =
-        this.options.locations.find((l) => l.name === run.location) ?? this.options.locations[0];
+      const locations = this.locations();
+      const location = locations.find((l) => l.name === run.location) ?? locations[0];
       if (!location) break;
       await storage.updateRun(run.runId, { status: 'STARTING' });
       inProgress.push({ ...run, status: 'STARTING' });

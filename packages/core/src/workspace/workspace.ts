@@ -4,7 +4,9 @@ import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { Definitions } from '../definitions/definitions.ts';
 import { DagError, DefinitionError, SelectionError, UsageError } from '../errors.ts';
+import { redact } from '../util/secrets.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { FreshImportError, freshImport } from './fresh-import.ts';
 
 /** A definitions file, loaded. */
 export interface CodeLocation {
@@ -15,39 +17,105 @@ export interface CodeLocation {
 
 export const WORKSPACE_FILE = 'workspace.yaml';
 
-/**
- * Imports a definitions file (TypeScript is loaded directly: the process must run under tsx,
- * as the `dag` CLI does). Its default export (or an export named `defs`) must be Definitions.
- */
-export async function loadDefinitionsFile(file: string): Promise<Definitions> {
-  const absolute = path.resolve(file);
+/** Why a code location did not (re)load: where, and the message. */
+export interface LocationLoadError {
+  location: string;
+  /** The file the error points at: where the syntax error or the throw is, else the definitions file. */
+  file: string;
+  line?: number;
+  column?: number;
+  message: string;
+  /** When the failed load happened (ISO 8601). */
+  at: string;
+}
+
+interface LoadedFile {
+  definitions: Definitions;
+  /** The definitions file and the modules of its package it imported (only for fresh imports). */
+  files: string[];
+}
+
+/** A failed load of a definitions file, with the modules it had imported by then. */
+class DefinitionsLoadError extends DefinitionError {
+  constructor(
+    message: string,
+    readonly files: string[],
+    cause: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
+async function importDefinitions(absolute: string, fresh: boolean): Promise<LoadedFile> {
   try {
     await stat(absolute);
   } catch {
     throw new UsageError(`Definitions file not found: ${absolute}. Pass an existing file with -f.`);
   }
   let mod: Record<string, unknown>;
+  let files = [absolute];
   try {
-    mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
-  } catch (error) {
+    if (fresh) {
+      ({ module: mod, files } = await freshImport(absolute));
+    } else {
+      mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    }
+  } catch (caught) {
+    const error = caught instanceof FreshImportError ? caught.error : caught;
+    if (caught instanceof FreshImportError) files = caught.files;
     if (error instanceof DagError) {
-      throw new DefinitionError(`Definitions file ${absolute} is invalid: ${error.message}`, {
-        cause: error,
-      });
+      throw new DefinitionsLoadError(
+        `Definitions file ${absolute} is invalid: ${error.message}`,
+        files,
+        error,
+      );
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new DefinitionError(`Definitions file ${absolute} threw while loading: ${message}`, {
-      cause: error,
-    });
+    throw new DefinitionsLoadError(
+      `Definitions file ${absolute} threw while loading: ${message}`,
+      files,
+      error,
+    );
   }
   const candidate = mod.default ?? mod.defs;
-  if (candidate instanceof Definitions) return candidate;
+  if (candidate instanceof Definitions) return { definitions: candidate, files };
   if (candidate && typeof candidate === 'object' && 'graph' in candidate && 'jobs' in candidate) {
-    return candidate as Definitions;
+    return { definitions: candidate as Definitions, files };
   }
-  throw new DefinitionError(
+  throw new DefinitionsLoadError(
     `Definitions file ${absolute} has no Definitions: add \`export default new Definitions({ assets: [...] })\`.`,
+    files,
+    undefined,
   );
+}
+
+/**
+ * Imports a definitions file (TypeScript is loaded directly: the process must run under tsx,
+ * as the `dag` CLI does). Its default export (or an export named `defs`) must be Definitions.
+ */
+export async function loadDefinitionsFile(file: string): Promise<Definitions> {
+  return (await importDefinitions(path.resolve(file), false)).definitions;
+}
+
+/**
+ * Where a load error points: the `file:line:column` of a transform (syntax) error, else the
+ * first stack frame in one of the location's files, else the definitions file.
+ */
+function errorLocation(
+  error: unknown,
+  files: string[],
+  fallback: string,
+): Pick<LocationLoadError, 'file' | 'line' | 'column'> {
+  const text = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  const known = new Set(files);
+  const syntax = /^(\/[^\n]*?):(\d+):(\d+): ERROR:/m.exec(text);
+  if (syntax) return { file: syntax[1]!, line: Number(syntax[2]), column: Number(syntax[3]) };
+  for (const match of text.matchAll(
+    /(?:\(|at )(?:file:\/\/)?(\/[^\s()]*?)(?:\?[^\s():]*)?:(\d+):(\d+)\)?$/gm,
+  )) {
+    if (known.has(match[1]!)) return { file: match[1]!, line: Number(match[2]), column: Number(match[3]) };
+  }
+  return { file: fallback };
 }
 
 /** `pipelines/ds/src/definitions.ts` -> `ds`; `fixtures/good.ts` -> `good`. */
@@ -78,25 +146,78 @@ interface WorkspaceYaml {
   load_from?: { file?: string; name?: string }[];
 }
 
-/** The code locations of a workspace: every definitions file listed in workspace.yaml, or one file. */
+/** What `Workspace.reload` did to one code location. */
+export interface LocationReload {
+  location: string;
+  status: 'loaded' | 'error';
+  error?: LocationLoadError;
+}
+
+/**
+ * The code locations of a workspace: every definitions file listed in workspace.yaml, or one file.
+ *
+ * A workspace loaded with `reloadable: true` (as `dag dev` does) can `reload` its locations:
+ * each is imported afresh (see fresh-import.ts); one that no longer loads keeps its last good
+ * definitions and records its error. Readers see the current locations through `locations`;
+ * `generation` changes whenever a location's definitions do.
+ */
 export class Workspace {
+  #locations: CodeLocation[];
+  readonly #errors = new Map<string, LocationLoadError>();
+  readonly #files = new Map<string, Set<string>>();
+  readonly #reloadable: boolean;
+  #generation = 0;
+  #reloading: Promise<unknown> = Promise.resolve();
+
   constructor(
-    readonly locations: CodeLocation[],
+    locations: CodeLocation[],
     readonly source: string,
-  ) {}
+    options: { reloadable?: boolean; files?: Map<string, string[]> } = {},
+  ) {
+    this.#locations = locations;
+    this.#reloadable = options.reloadable ?? false;
+    for (const l of locations) this.#files.set(l.name, new Set(options.files?.get(l.name) ?? [l.file]));
+  }
+
+  /** The current code locations (a new array after each reload that changed one). */
+  get locations(): CodeLocation[] {
+    return this.#locations;
+  }
+
+  /** Locations whose latest load failed (they keep serving their last good definitions). */
+  get errors(): LocationLoadError[] {
+    return [...this.#errors.values()];
+  }
+
+  /** Counts the reloads that changed a location's definitions. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The files a location's definitions were loaded from: its definitions file and what it imports from its package. */
+  files(location: string): string[] {
+    return [...(this.#files.get(location) ?? [])];
+  }
 
   /**
-   * Loads `file` alone when given, else the workspace file found from `cwd`.
+   * Loads `file` alone when given, else the workspace file found from `cwd`. With
+   * `reloadable`, every definitions module is imported so that `reload` can import it afresh.
    * @example const ws = await Workspace.load({ file: 'pipelines/ds/src/definitions.ts' });
    */
   static async load(
-    options: { file?: string; workspaceFile?: string; cwd?: string } = {},
+    options: { file?: string; workspaceFile?: string; cwd?: string; reloadable?: boolean } = {},
   ): Promise<Workspace> {
     const cwd = options.cwd ?? process.cwd();
+    const fresh = options.reloadable ?? false;
+    const files = new Map<string, string[]>();
+    const load = async (name: string, file: string): Promise<CodeLocation> => {
+      const loaded = await importDefinitions(file, fresh);
+      files.set(name, loaded.files);
+      return { name, file, definitions: loaded.definitions };
+    };
     if (options.file) {
       const file = path.resolve(cwd, options.file);
-      const name = locationNameFor(file);
-      return new Workspace([{ name, file, definitions: await loadDefinitionsFile(file) }], file);
+      return new Workspace([await load(locationNameFor(file), file)], file, { reloadable: fresh, files });
     }
     const workspaceFile = options.workspaceFile ?? (await findWorkspaceFile(cwd));
     if (!workspaceFile) {
@@ -130,9 +251,57 @@ export class Workspace {
           `${workspaceFile}: two code locations are named '${name}'; give each a unique name.`,
         );
       }
-      locations.push({ name, file, definitions: await loadDefinitionsFile(file) });
+      locations.push(await load(name, file));
     }
-    return new Workspace(locations, workspaceFile);
+    return new Workspace(locations, workspaceFile, { reloadable: fresh, files });
+  }
+
+  /**
+   * Imports the definitions files of `names` (default: every location) afresh. A location
+   * that loads replaces its previous definitions; one that does not keeps them and records
+   * the error. Reloads run one at a time. Only for a workspace loaded with `reloadable`.
+   */
+  reload(names?: readonly string[]): Promise<LocationReload[]> {
+    if (!this.#reloadable) {
+      throw new UsageError('This workspace was not loaded with { reloadable: true }; it cannot reload.');
+    }
+    const targets = (names ?? this.#locations.map((l) => l.name)).map((n) => this.location(n).name);
+    const run = this.#reloading.then(async () => {
+      const results: LocationReload[] = [];
+      for (const name of targets) results.push(await this.reloadOne(name));
+      return results;
+    });
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async reloadOne(name: string): Promise<LocationReload> {
+    const current = this.location(name);
+    try {
+      const loaded = await importDefinitions(current.file, true);
+      this.#files.set(name, new Set(loaded.files));
+      this.#locations = this.#locations.map((l) =>
+        l.name === name ? { name, file: l.file, definitions: loaded.definitions } : l,
+      );
+      this.#errors.delete(name);
+      this.#generation++;
+      return { location: name, status: 'loaded' };
+    } catch (caught) {
+      const files = caught instanceof DefinitionsLoadError ? caught.files : [current.file];
+      // Keep watching what the last good version imported, and what the failed one reached.
+      const watched = this.#files.get(name) ?? new Set();
+      for (const f of files) watched.add(f);
+      this.#files.set(name, watched);
+      const cause = caught instanceof DefinitionsLoadError ? (caught.cause ?? caught) : caught;
+      const error: LocationLoadError = {
+        location: name,
+        ...errorLocation(cause, files, current.file),
+        message: redact(caught instanceof Error ? caught.message : String(caught)),
+        at: new Date().toISOString(),
+      };
+      this.#errors.set(name, error);
+      return { location: name, status: 'error', error };
+    }
   }
 
   location(name?: string): CodeLocation {

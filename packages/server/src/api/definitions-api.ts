@@ -1,4 +1,5 @@
 import {
+  type CodeLocation,
   Daemon,
   type DagInstance,
   type InstigatorState,
@@ -10,6 +11,7 @@ import { Hono } from 'hono';
 import { notFound } from '../http/api-error.ts';
 import { sendJson } from '../http/json-response.ts';
 import type { AppOptions } from '../interfaces.ts';
+import { registerResourceSecrets } from '../resource-secrets.ts';
 import { describeLocation, type LocationSummary } from './describe-definitions.ts';
 
 /** The daemon's view of an instigator: stored status (else the default), cursor, latest tick. */
@@ -31,14 +33,38 @@ async function lastTick(
 
 export function definitionsApi(options: AppOptions): Hono {
   const api = new Hono();
-  // Definitions are loaded once per server: describe them once (jobs resolve selections).
-  let described: LocationSummary[] | undefined;
+  const { workspace } = options;
+  // Describe each version of the definitions once (jobs resolve selections); a reload
+  // replaces the workspace's locations array.
+  let described: { of: readonly CodeLocation[]; summaries: LocationSummary[] } | undefined;
   const locations = () => {
-    described ??= options.workspace.locations.map(describeLocation);
-    return described;
+    if (described?.of !== workspace.locations) {
+      described = { of: workspace.locations, summaries: workspace.locations.map(describeLocation) };
+    }
+    return described.summaries;
   };
 
-  api.get('/definitions', (c) => sendJson(c, { locations: locations() }));
+  api.get('/definitions', (c) =>
+    sendJson(c, { locations: locations(), errors: workspace.errors, generation: workspace.generation }),
+  );
+
+  // "Reload definitions": import every code location (or one) afresh. A location that no
+  // longer loads keeps serving its last good definitions and reports its error.
+  const reload = async (names?: string[]) => {
+    const results = await workspace.reload(names);
+    registerResourceSecrets(workspace);
+    return { results, errors: workspace.errors, generation: workspace.generation };
+  };
+  api.post('/definitions/reload', async (c) => sendJson(c, await reload()));
+  api.post('/definitions/locations/:name/reload', async (c) => {
+    const name = c.req.param('name');
+    if (!workspace.locations.some((l) => l.name === name)) {
+      throw notFound(
+        `Unknown code location '${name}'. Locations: ${workspace.locations.map((l) => l.name).join(', ')}.`,
+      );
+    }
+    return sendJson(c, await reload([name]));
+  });
 
   api.get('/schedules', async (c) => {
     const states = await instigatorStates(options.instance, 'schedule');

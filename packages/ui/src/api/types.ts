@@ -2,7 +2,15 @@
  * Shapes of the `dag dev` HTTP API as they arrive in the browser (dates are ISO strings).
  * Metadata values, run statuses and event types come from @dag/core (types only: erased at build).
  */
-import type { EventType, LogLevel, MetadataRecord, MetadataValue, RunStatus } from '@dag/core';
+import type {
+  EventType,
+  LocationLoadError,
+  LocationReload,
+  LogLevel,
+  MetadataRecord,
+  MetadataValue,
+  RunStatus,
+} from '@dag/core';
 
 export type { EventType, LogLevel, MetadataRecord, MetadataValue, RunStatus };
 
@@ -98,8 +106,21 @@ export interface LocationDefinitions {
   error?: string | null;
 }
 
+export type { LocationLoadError, LocationReload };
+
 export interface DefinitionsResponse {
   locations: LocationDefinitions[];
+  /** Code locations whose latest (re)load failed; they keep serving their last good definitions. */
+  errors: LocationLoadError[];
+  /** Changes whenever a reload changed a location's definitions. */
+  generation: number;
+}
+
+/** POST /api/definitions/reload */
+export interface ReloadResponse {
+  results: LocationReload[];
+  errors: LocationLoadError[];
+  generation: number;
 }
 
 export interface LatestMaterialization {
