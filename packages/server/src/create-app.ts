@@ -1,4 +1,4 @@
-import { registerSecret, type Workspace } from '@dag/core';
+import { registerSecret } from '@dag/core';
 import { Hono } from 'hono';
 import { assetsApi } from './api/assets-api.ts';
 import { definitionsApi } from './api/definitions-api.ts';
@@ -7,23 +7,10 @@ import { instanceApi } from './api/instance-api.ts';
 import { runsApi } from './api/runs-api.ts';
 import { errorResponse } from './http/api-error.ts';
 import { sendJson } from './http/json-response.ts';
+import { bodyCap, maxBodyBytesFromEnv, refuseNul } from './http/request-input.ts';
 import { requestGuard, tokenAuth } from './http/token-auth.ts';
 import type { AppOptions } from './interfaces.ts';
 import { staticUi } from './static-ui.ts';
-
-/**
- * Secret values of every resource's environment bindings are known to the redactor before
- * the first request, not only once a run has resolved the resource's config.
- */
-function registerResourceSecrets(workspace: Workspace, env: NodeJS.ProcessEnv = process.env): void {
-  for (const location of workspace.locations) {
-    for (const resource of location.definitions.resources.values()) {
-      for (const binding of Object.values(resource.env)) {
-        if (binding.secret) registerSecret(env[binding.env]);
-      }
-    }
-  }
-}
 
 /**
  * The `dag dev` application: the JSON API under `/api` (documented in docs/api.md) and the
@@ -34,7 +21,6 @@ function registerResourceSecrets(workspace: Workspace, env: NodeJS.ProcessEnv = 
  * const res = await app.request('http://localhost/api/assets');
  */
 export function createApp(options: AppOptions): Hono {
-  registerResourceSecrets(options.workspace);
   if (options.token !== undefined) registerSecret(options.token);
   const app = new Hono();
 
@@ -48,6 +34,8 @@ export function createApp(options: AppOptions): Hono {
 
   app.use('*', requestGuard({ loopbackOnly: options.token === undefined }));
   app.use('*', tokenAuth(options.token));
+  app.use('/api/*', refuseNul());
+  app.use('/api/*', bodyCap(options.maxBodyBytes ?? maxBodyBytesFromEnv()));
 
   const api = new Hono();
   api.route('/', definitionsApi(options));

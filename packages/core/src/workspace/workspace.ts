@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { Definitions } from '../definitions/definitions.ts';
+import { registerResourceSecrets } from '../definitions/resource.ts';
 import { DagError, DefinitionError, SelectionError, UsageError } from '../errors.ts';
 import { didYouMean } from '../util/suggest.ts';
 
@@ -18,8 +19,16 @@ export const WORKSPACE_FILE = 'workspace.yaml';
 /**
  * Imports a definitions file (TypeScript is loaded directly: the process must run under tsx,
  * as the `dag` CLI does). Its default export (or an export named `defs`) must be Definitions.
+ * The secret environment bindings of its resources are registered with the redactor before
+ * it is returned, so before any of its assets can run.
  */
 export async function loadDefinitionsFile(file: string): Promise<Definitions> {
+  const definitions = await importDefinitions(file);
+  registerResourceSecrets(definitions.resources.values());
+  return definitions;
+}
+
+async function importDefinitions(file: string): Promise<Definitions> {
   const absolute = path.resolve(file);
   try {
     await stat(absolute);
