@@ -13,7 +13,8 @@ export interface GeneratedGraph {
   groups: { location: string; group: string; count: number }[];
 }
 
-function prng(seed: number): () => number {
+/** A seeded generator (mulberry32), so a generated graph or input can be reproduced. */
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     // mulberry32

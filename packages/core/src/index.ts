@@ -60,7 +60,7 @@ export type {
   ResourceValue,
   ResourceValues,
 } from './definitions/resource.ts';
-export { resource } from './definitions/resource.ts';
+export { registerResourceSecrets, resource } from './definitions/resource.ts';
 export type { DagErrorKind, SerializedError } from './errors.ts';
 export {
   ConfigError,
@@ -132,11 +132,12 @@ export type {
 } from './types.ts';
 export { EVENT_TYPES, FINISHED_RUN_STATUSES, RUN_STATUSES } from './types.ts';
 export {
-  maskUrl,
+  maskConnectionString,
   REDACTED,
   redact,
   redactDeep,
   redactStandardStreams,
+  registerConnectionSecrets,
   registerSecret,
   registerSecretsFromEnv,
 } from './util/secrets.ts';

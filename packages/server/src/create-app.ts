@@ -7,6 +7,7 @@ import { instanceApi } from './api/instance-api.ts';
 import { runsApi } from './api/runs-api.ts';
 import { errorResponse } from './http/api-error.ts';
 import { sendJson } from './http/json-response.ts';
+import { bodyCap, maxBodyBytesFromEnv, refuseNul } from './http/request-input.ts';
 import { requestGuard, tokenAuth } from './http/token-auth.ts';
 import type { AppOptions } from './interfaces.ts';
 import { registerResourceSecrets } from './resource-secrets.ts';
@@ -21,7 +22,6 @@ import { staticUi } from './static-ui.ts';
  * const res = await app.request('http://localhost/api/assets');
  */
 export function createApp(options: AppOptions): Hono {
-  registerResourceSecrets(options.workspace);
   if (options.token !== undefined) registerSecret(options.token);
   const app = new Hono();
 
@@ -35,6 +35,8 @@ export function createApp(options: AppOptions): Hono {
 
   app.use('*', requestGuard({ loopbackOnly: options.token === undefined }));
   app.use('*', tokenAuth(options.token));
+  app.use('/api/*', refuseNul());
+  app.use('/api/*', bodyCap(options.maxBodyBytes ?? maxBodyBytesFromEnv()));
 
   const api = new Hono();
   api.route('/', definitionsApi(options));

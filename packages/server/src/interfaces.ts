@@ -54,6 +54,8 @@ export interface AppOptions {
    * of workspace.yaml, or the working directory when a single definitions file was loaded.
    */
   fileRoots?: string[];
+  /** Largest request body read, in bytes. Default: DAG_API_MAX_BODY_BYTES, else 1 MB. */
+  maxBodyBytes?: number;
   /** How often the event stream polls storage for new events. Default 200 ms. */
   streamPollMs?: number;
   /** How often the event stream sends a heartbeat comment. Default 15 s. */

@@ -69,4 +69,15 @@ describe('GET /api/files', () => {
     assert.equal((await get('data/images/logo.png')).status, 400);
     assert.equal((await call(fx.app, '/api/files')).status, 400);
   });
+
+  test('does not tell whether a path outside the roots exists', async () => {
+    const existing = await get(path.join(outside, 'secret.png'));
+    const missing = await get(path.join(outside, 'no-such-file.png'));
+    const missingDir = await get('/no/such/folder/at/all.png');
+    assert.equal(existing.status, 403);
+    assert.equal(missing.status, 403, missing.text);
+    assert.equal(missingDir.status, 403, missingDir.text);
+    assert.equal(missing.text, existing.text);
+    assert.equal(missingDir.text, existing.text);
+  });
 });

@@ -77,6 +77,23 @@ const RESOURCE_OPTIONS = {
   dispose: true,
 } as const satisfies Record<keyof ResourceOptions<z.ZodType, unknown>, true>;
 
+/**
+ * Registers the values of every `secret: true` environment binding of these resources with the
+ * redactor. Called when definitions are loaded, in every process that loads them (CLI, run
+ * process, daemon, `dag dev`), before any asset or op runs: a secret is redacted even where
+ * user code reads `process.env` directly instead of through the resource.
+ */
+export function registerResourceSecrets(
+  resources: Iterable<ResourceDefinition>,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  for (const resource of resources) {
+    for (const binding of Object.values(resource.env)) {
+      if (binding.secret) registerSecret(env[binding.env]);
+    }
+  }
+}
+
 export function resource<S extends z.ZodType, T>(options: ResourceOptions<S, T>): ResourceDefinition<T> {
   assertValidName(options?.name, 'resource');
   assertKnownOptions(options, RESOURCE_OPTIONS, `Resource '${options.name}'`);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FileIOManager } from '../io/io-manager.ts';
-import { maskUrl, registerSecretsFromEnv } from '../util/secrets.ts';
+import { maskConnectionString, registerSecretsFromEnv } from '../util/secrets.ts';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from './embedded-postgres.ts';
 import { PostgresStorage } from './postgres-storage.ts';
 import type { InstanceStorage } from './storage.ts';
@@ -91,7 +91,7 @@ export class DagInstance {
     return {
       home: this.home,
       storage: this.kind,
-      url: maskUrl(this.url),
+      url: maskConnectionString(this.url),
       schemaVersion: await this.storage.schemaVersion(),
       postgresVersion: rows[0]?.v ?? 'unknown',
       ...stats,

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
-import { maskUrl, redact, redactDeep, registerUrlPassword } from '../util/secrets.ts';
+import { maskConnectionString, redact, redactDeep, registerConnectionSecrets } from '../util/secrets.ts';
 import type {
   AssetRecord,
   CheckExecution,
@@ -108,7 +108,10 @@ function decodeCursor(cursor: string): { createdAt: string; runId: string } {
   const text = Buffer.from(cursor, 'base64url').toString();
   const sep = text.indexOf('|');
   const createdAt = text.slice(0, sep);
-  if (sep < 0 || Number.isNaN(Date.parse(createdAt))) {
+  // Exactly what encodeCursor wrote: Date.parse accepts strings PostgreSQL does not, and a
+  // NUL byte cannot be sent to PostgreSQL at all.
+  const time = Date.parse(createdAt);
+  if (sep < 0 || Number.isNaN(time) || new Date(time).toISOString() !== createdAt || text.includes('\0')) {
     throw new InstanceError(`Invalid run list cursor '${cursor}': pass the nextCursor of a previous page.`);
   }
   return { createdAt, runId: text.slice(sep + 1) };
@@ -159,8 +162,8 @@ export class PostgresStorage implements InstanceStorage {
     url: string,
     options: { source?: string; max?: number } = {},
   ): Promise<PostgresStorage> {
-    registerUrlPassword(url);
-    const displayUrl = maskUrl(url);
+    registerConnectionSecrets(url);
+    const displayUrl = maskConnectionString(url);
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 8,

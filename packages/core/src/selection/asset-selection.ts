@@ -83,6 +83,13 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
+/**
+ * Deepest selection accepted: parentheses, `not`s and chained `and`/`or`s each add a level.
+ * The parser and the resolver recurse once per level, so an unbounded depth (5,000 `(`, or a
+ * chain of 100,000 `or`s) would overflow the stack; 1,000 is far beyond any real selection.
+ */
+export const MAX_SELECTION_DEPTH = 1000;
+
 export function parseSelection(source: string): SelectionNode {
   if (typeof source !== 'string' || source.trim() === '') {
     throw new SelectionError(`Empty selection: give an asset key, '*', group:G, tag:k=v or an expression.`);
@@ -92,6 +99,21 @@ export function parseSelection(source: string): SelectionNode {
   const peek = () => tokens[p]!;
   const isKeyword = (tok: Token, kw: string) =>
     tok.t === 'word' && !tok.quoted && tok.value.toLowerCase() === kw;
+  const depths = new WeakMap<SelectionNode, number>();
+  /** Records the depth of a node built on `children`; fails past MAX_SELECTION_DEPTH. */
+  const built = <N extends SelectionNode>(node: N, pos: number, ...children: SelectionNode[]): N => {
+    const depth = 1 + Math.max(0, ...children.map((c) => depths.get(c) ?? 1));
+    if (depth > MAX_SELECTION_DEPTH) tooDeep(pos);
+    depths.set(node, depth);
+    return node;
+  };
+  let nesting = 0;
+  const tooDeep = (pos: number): never =>
+    fail(
+      source,
+      pos,
+      `the selection nests deeper than ${MAX_SELECTION_DEPTH} levels (parentheses, 'not', chained 'and'/'or'); split it into simpler selections`,
+    );
 
   const parseOr = (): SelectionNode => {
     let left = parseAnd();
@@ -99,7 +121,8 @@ export function parseSelection(source: string): SelectionNode {
       const tok = peek();
       if (tok.t === 'comma' || isKeyword(tok, 'or')) {
         p++;
-        left = { type: 'or', left, right: parseAnd() };
+        const right = parseAnd();
+        left = built({ type: 'or', left, right }, tok.pos, left, right);
       } else return left;
     }
   };
@@ -109,7 +132,8 @@ export function parseSelection(source: string): SelectionNode {
       const tok = peek();
       if (isKeyword(tok, 'and')) {
         p++;
-        left = { type: 'and', left, right: parseNot() };
+        const right = parseNot();
+        left = built({ type: 'and', left, right }, tok.pos, left, right);
       } else return left;
     }
   };
@@ -117,7 +141,10 @@ export function parseSelection(source: string): SelectionNode {
     const tok = peek();
     if (isKeyword(tok, 'not')) {
       p++;
-      return { type: 'not', operand: parseNot() };
+      if (++nesting > MAX_SELECTION_DEPTH) tooDeep(tok.pos);
+      const operand = parseNot();
+      nesting--;
+      return built({ type: 'not', operand }, tok.pos, operand);
     }
     return parseTraversal();
   };
@@ -142,13 +169,17 @@ export function parseSelection(source: string): SelectionNode {
         p++;
       } else down = Number.POSITIVE_INFINITY;
     }
-    return up === 0 && down === 0 ? operand : { type: 'traverse', operand, up, down };
+    return up === 0 && down === 0
+      ? operand
+      : built({ type: 'traverse', operand, up, down }, tok.pos, operand);
   };
   const parsePrimary = (): SelectionNode => {
     const tok = peek();
     if (tok.t === 'lparen') {
       p++;
+      if (++nesting > MAX_SELECTION_DEPTH) tooDeep(tok.pos);
       const inner = parseOr();
+      nesting--;
       const close = peek();
       if (close.t !== 'rparen')
         fail(source, close.pos, `expected ')' to close the '(' at position ${tok.pos}`);

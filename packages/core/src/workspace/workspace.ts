@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { Definitions } from '../definitions/definitions.ts';
+import { registerResourceSecrets } from '../definitions/resource.ts';
 import { DagError, DefinitionError, SelectionError, UsageError } from '../errors.ts';
 import { redact } from '../util/secrets.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -78,9 +79,15 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
     );
   }
   const candidate = mod.default ?? mod.defs;
-  if (candidate instanceof Definitions) return { definitions: candidate, files };
-  if (candidate && typeof candidate === 'object' && 'graph' in candidate && 'jobs' in candidate) {
-    return { definitions: candidate as Definitions, files };
+  if (
+    candidate instanceof Definitions ||
+    (candidate && typeof candidate === 'object' && 'graph' in candidate && 'jobs' in candidate)
+  ) {
+    const definitions = candidate as Definitions;
+    // Before any of its assets can run: a secret is redacted even where user code reads
+    // `process.env` directly instead of through the resource.
+    registerResourceSecrets(definitions.resources.values());
+    return { definitions, files };
   }
   throw new DefinitionsLoadError(
     `Definitions file ${absolute} has no Definitions: add \`export default new Definitions({ assets: [...] })\`.`,
@@ -92,6 +99,8 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
 /**
  * Imports a definitions file (TypeScript is loaded directly: the process must run under tsx,
  * as the `dag` CLI does). Its default export (or an export named `defs`) must be Definitions.
+ * The secret environment bindings of its resources are registered with the redactor before
+ * it is returned, so before any of its assets can run.
  */
 export async function loadDefinitionsFile(file: string): Promise<Definitions> {
   return (await importDefinitions(path.resolve(file), false)).definitions;

@@ -35,9 +35,15 @@ function isInside(root: string, file: string): boolean {
  */
 export function filesApi(options: AppOptions): Hono {
   const api = new Hono();
+  // Each root as configured and as its real path (a root may itself be reached by a symlink).
   let roots: Promise<string[]> | undefined;
   const allowedRoots = () => {
-    roots ??= Promise.all(fileRootsOf(options).map((r) => realpath(r).catch(() => path.resolve(r))));
+    roots ??= Promise.all(
+      fileRootsOf(options).map(async (r) => [
+        path.resolve(r),
+        await realpath(r).catch(() => path.resolve(r)),
+      ]),
+    ).then((pairs) => [...new Set(pairs.flat())]);
     return roots;
   };
 
@@ -47,18 +53,23 @@ export function filesApi(options: AppOptions): Hono {
     if (!path.isAbsolute(requested) || requested.includes('\0')) {
       throw badRequest(`'path' must be an absolute file path, got '${requested}'.`);
     }
+    const forbidden = new ApiError(
+      403,
+      'Forbidden',
+      `Only image files (${Object.keys(IMAGE_TYPES).join(', ')}) inside the workspace folder or DAG_HOME are served.`,
+    );
+    // The roots are checked before the file system is looked at: a path outside them gets
+    // the same answer whether or not it exists, so the API cannot probe the machine.
+    const inRoots = async (file: string) => (await allowedRoots()).some((root) => isInside(root, file));
+    if (!(await inRoots(path.resolve(requested)))) throw forbidden;
     let real: string;
     try {
       real = await realpath(requested);
     } catch {
       throw notFound(`No such file: ${requested}`);
     }
-    const forbidden = new ApiError(
-      403,
-      'Forbidden',
-      `Only image files (${Object.keys(IMAGE_TYPES).join(', ')}) inside the workspace folder or DAG_HOME are served.`,
-    );
-    if (!(await allowedRoots()).some((root) => isInside(root, real))) throw forbidden;
+    // Again on the real path: a symlink inside a root must not lead out of it.
+    if (!(await inRoots(real))) throw forbidden;
     const type = IMAGE_TYPES[path.extname(real).toLowerCase()];
     if (!type) throw forbidden;
     const info = await stat(real);

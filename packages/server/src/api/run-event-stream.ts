@@ -1,7 +1,8 @@
 import { type EventType, FINISHED_RUN_STATUSES, redact, redactDeep, type StoredEvent } from '@dag/core';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { badRequest, notFound } from '../http/api-error.ts';
+import { notFound } from '../http/api-error.ts';
+import { intParam } from '../http/query-params.ts';
 import type { AppOptions } from '../interfaces.ts';
 
 const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(['RUN_SUCCESS', 'RUN_FAILURE', 'RUN_CANCELED']);
@@ -30,11 +31,12 @@ export function runEventStream(options: AppOptions) {
     const runId = c.req.param('id') ?? '';
     const run = await storage.getRun(runId);
     if (!run) throw notFound(`Unknown run '${runId}'.`);
-    const from = c.req.header('Last-Event-ID') ?? c.req.query('after') ?? '0';
-    let after = Number(from);
-    if (!Number.isInteger(after) || after < 0) {
-      throw badRequest(`Last-Event-ID (or ?after=) must be an event id, got '${from}'.`);
-    }
+    let after =
+      intParam(c.req.header('Last-Event-ID') ?? c.req.query('after'), 'after', {
+        min: 0,
+        max: Number.MAX_SAFE_INTEGER,
+        label: 'Last-Event-ID (or ?after=), an event id,',
+      }) ?? 0;
     if (FINISHED_RUN_STATUSES.includes(run.status)) {
       const rest = await storage.getEvents(runId, { afterId: after, limit: 1 });
       if (rest.length === 0) return c.body(null, 204);

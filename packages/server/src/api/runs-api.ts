@@ -9,31 +9,17 @@ import {
   redact,
   reexecutionOptions,
 } from '@dag/core';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { ApiError, badRequest, notFound } from '../http/api-error.ts';
 import { sendJson } from '../http/json-response.ts';
 import { intParam } from '../http/query-params.ts';
+import { readJsonObject } from '../http/request-input.ts';
 import type { AppOptions } from '../interfaces.ts';
 import { runEventStream } from './run-event-stream.ts';
 import { deriveSteps, STEP_EVENT_TYPES } from './run-steps.ts';
 
 /** The most of a run's log one request returns (the end of it, unless `offset` is given). */
 const MAX_LOG_BYTES = 5 * 1024 * 1024;
-
-async function readBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw badRequest(`The request body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('The request body must be a JSON object.');
-  }
-  return body as Record<string, unknown>;
-}
 
 function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
   for (const key of Object.keys(body)) {
@@ -53,6 +39,10 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
   return value;
 }
 
+/** Longest tag key and value: tags are indexed, and an index row must fit a database page. */
+const MAX_TAG_KEY = 256;
+const MAX_TAG_VALUE = 1024;
+
 function parseTags(value: unknown): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -60,6 +50,16 @@ function parseTags(value: unknown): Record<string, string> | undefined {
   }
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') throw badRequest(`Tag '${k}' must be a string, got ${typeof v}.`);
+    if (k.length === 0 || k.length > MAX_TAG_KEY) {
+      throw badRequest(
+        `Tag keys must be 1 to ${MAX_TAG_KEY} characters; '${k.slice(0, 40)}…' is ${k.length}.`,
+      );
+    }
+    if (v.length > MAX_TAG_VALUE) {
+      throw badRequest(
+        `Tag '${k}' is ${v.length} characters long; tag values may be at most ${MAX_TAG_VALUE}.`,
+      );
+    }
   }
   return value as Record<string, string>;
 }
@@ -174,7 +174,7 @@ export function runsApi(options: AppOptions): Hono {
   });
 
   api.post('/runs', async (c) => {
-    const body = await readBody(c);
+    const body = await readJsonObject(c);
     checkKeys(body, ['location', 'job', 'selection', 'runConfig', 'tags']);
     const locationName = optionalString(body, 'location');
     const job = optionalString(body, 'job');
@@ -210,7 +210,7 @@ export function runsApi(options: AppOptions): Hono {
 
   api.post('/runs/:id/reexecute', async (c) => {
     const parent = await getRun(c.req.param('id'));
-    const body = await readBody(c);
+    const body = await readJsonObject(c);
     checkKeys(body, ['fromFailure']);
     if (body.fromFailure !== undefined && typeof body.fromFailure !== 'boolean') {
       throw badRequest(`'fromFailure' must be true or false.`);

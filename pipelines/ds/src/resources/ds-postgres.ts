@@ -1,4 +1,4 @@
-import { ensureEmbeddedPostgres, maskUrl, resource, withDatabase } from '@dag/core';
+import { ensureEmbeddedPostgres, maskConnectionString, resource, withDatabase } from '@dag/core';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -60,7 +60,7 @@ export const dsPostgres = resource({
       await ensureDatabase(server.url, EMBEDDED_DS_DATABASE);
       url = withDatabase(server.url, EMBEDDED_DS_DATABASE);
     }
-    const location = maskUrl(url);
+    const location = maskConnectionString(url);
     const pool = new pg.Pool({ connectionString: url, max: 4 });
     // An idle client's error (server restart) must not crash the run worker.
     pool.on('error', () => {});
