@@ -48,7 +48,7 @@ const JOBS = [
 /** The API never launches anything here. */
 const idleLauncher: Launcher = {
   launch: () => Promise.reject(new Error('not in this benchmark')),
-  terminate: async () => false,
+  terminate: async () => ({ outcome: 'unknown' }),
   logFile: (runId) => path.join(tmpdir(), `${runId}.log`),
   close: async () => {},
 };

@@ -16,6 +16,7 @@ import {
   resolveHome,
   type StepStatus,
   type StoredEvent,
+  terminateRun,
   UsageError,
   Workspace,
 } from '@dag/core';
@@ -542,17 +543,25 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('terminate <runId>')
-    .description('terminate a running run (its steps are aborted and their child processes killed)')
+    .description(
+      'terminate a run: a queued one is canceled at once, a running one is stopped (its steps aborted, their child processes killed)',
+    )
     .action(async (runId: string) => {
       await withInstance(async (instance) => {
-        const run = await instance.storage.getRun(runId);
-        if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
-        if (!(await instance.storage.requestCancel(runId))) {
+        const result = await terminateRun(instance.storage, runId);
+        if (result.outcome === 'unknown') {
+          throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
+        }
+        if (result.outcome === 'finished') {
           throw new UsageError(
-            `Run ${runId} is ${run.status}; only a queued or running run can be terminated.`,
+            `Run ${runId} is ${result.run.status}; only a queued or running run can be terminated.`,
           );
         }
-        io.out(`Requested termination of run ${runId}.`);
+        io.out(
+          result.outcome === 'canceled'
+            ? `Run ${runId} is CANCELED.`
+            : `Requested termination of run ${runId} (CANCELING: its process stops it).`,
+        );
       });
     });
 

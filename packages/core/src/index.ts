@@ -81,6 +81,21 @@ export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
 export { descendants, isProcessAlive, killProcessTree, spawnProcess } from './execution/process-tree.ts';
 export { retryDelay } from './execution/retry.ts';
+export type { FinishRun, RunLiveness, TerminateOutcome } from './execution/run-lifecycle.ts';
+export {
+  claimQueuedRun,
+  failBeforeStart,
+  finishRun,
+  fromStatuses,
+  newRunOwner,
+  ownerGone,
+  RUN_TRANSITIONS,
+  RunReconciler,
+  runLiveness,
+  startHeartbeat,
+  startRun,
+  terminateRun,
+} from './execution/run-lifecycle.ts';
 export type { SubmitOptions } from './execution/stored-run.ts';
 export { executeStoredRun, reexecutionOptions, submitRun } from './execution/stored-run.ts';
 export { AssetGraph } from './graph/asset-graph.ts';
@@ -88,11 +103,12 @@ export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';
 export type { EmbeddedServer } from './instance/embedded-postgres.ts';
 export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './instance/embedded-postgres.ts';
-export { PostgresStorage } from './instance/postgres-storage.ts';
+export { isConnectionError, PostgresStorage, retryWhileUnreachable } from './instance/postgres-storage.ts';
 export type {
   AssetRecord,
   CheckExecution,
   FreshnessRecord,
+  InFlightRun,
   InstanceStorage,
   InstigatorState,
   InstigatorStatus,
@@ -102,8 +118,10 @@ export type {
   NewTick,
   PurgeOptions,
   RunFilter,
+  RunOwner,
   RunPage,
   RunRecord,
+  RunTransition,
   StoredEvent,
   TickRecord,
   TickRun,

@@ -17,6 +17,7 @@ import {
   op,
   resource,
   type StoredEvent,
+  terminateRun,
 } from '../src/index.ts';
 import { freshInstance, type TestInstance } from './support.ts';
 
@@ -337,7 +338,7 @@ describe('execution', () => {
     await spawned;
     assert.ok(pids.every(alive));
     // Terminate the way another process does: through the instance.
-    assert.equal(await t.instance.storage.requestCancel(runId), true);
+    assert.equal((await terminateRun(t.instance.storage, runId)).outcome, 'canceling');
     const result = await running;
     assert.equal(result.status, 'CANCELED');
     const deadline = Date.now() + 5000;

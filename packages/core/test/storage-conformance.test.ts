@@ -49,12 +49,68 @@ for (const backend of backends) {
       assert.deepEqual(got?.assetSelection, ['x']);
       assert.equal(await s.updateRun(run.runId, { status: 'SUCCESS', endedAt: new Date() }), true);
       assert.equal((await s.getRun(run.runId))?.status, 'SUCCESS');
-      assert.equal(await s.requestCancel(run.runId), false, 'a finished run cannot be canceled');
+      assert.equal(
+        await s.transitionRun(run.runId, { from: ['STARTED'], to: 'CANCELING' }),
+        undefined,
+        'a finished run never moves',
+      );
+      assert.equal(await s.updateRun(run.runId, { status: 'FAILURE' }), false, 'not even by updateRun');
+      assert.equal((await s.getRun(run.runId))?.status, 'SUCCESS');
       const live = await newRun();
-      assert.equal(await s.requestCancel(live.runId), true);
+      assert.equal(
+        (await s.transitionRun(live.runId, { from: ['STARTED'], to: 'CANCELING' }))?.run.status,
+        'CANCELING',
+      );
       assert.equal((await s.getRun(live.runId))?.status, 'CANCELING');
       assert.equal(await s.getRun('no-such-run'), undefined);
       assert.equal(await s.updateRun('no-such-run', { status: 'FAILURE' }), false);
+    });
+
+    test('a guarded transition: ownership, attempt guard, final event with the status, heartbeat, in-flight runs', async () => {
+      const run = await newRun({ status: 'QUEUED' });
+      const owner = { attemptId: randomUUID(), pid: 4242, hostname: 'host-a' };
+      const started = await s.transitionRun(run.runId, { from: ['QUEUED'], to: 'STARTED', owner });
+      assert.equal(started?.run.status, 'STARTED');
+      assert.equal(started?.run.attemptId, owner.attemptId);
+      assert.equal(started?.run.pid, 4242);
+      assert.ok(started?.run.startedAt && started.run.heartbeatAt);
+      assert.equal(
+        await s.heartbeatRun(run.runId, { attemptId: randomUUID() }),
+        undefined,
+        'a stale attempt',
+      );
+      assert.equal(await s.heartbeatRun(run.runId, { attemptId: owner.attemptId }), 'STARTED');
+      const inFlight = (await s.getInFlightRuns()).find((r) => r.runId === run.runId);
+      assert.ok(inFlight && inFlight.silentMs >= 0 && inFlight.silentMs < 60_000);
+      const stale = await s.transitionRun(run.runId, {
+        from: ['STARTED'],
+        to: 'SUCCESS',
+        attemptId: randomUUID(),
+        event: { type: 'RUN_SUCCESS', message: 'stale' },
+      });
+      assert.equal(stale, undefined, 'another attempt cannot finish the run');
+      const done = await s.transitionRun(run.runId, {
+        from: ['STARTED'],
+        to: 'FAILURE',
+        attemptId: owner.attemptId,
+        error: 'boom',
+        event: { type: 'RUN_FAILURE', level: 'error', message: 'boom' },
+      });
+      assert.equal(done?.run.status, 'FAILURE');
+      assert.ok(done?.run.endedAt);
+      assert.equal(done?.event?.type, 'RUN_FAILURE');
+      assert.deepEqual(
+        (await s.getEvents(run.runId)).map((e) => `${e.type}:${e.message}`),
+        ['RUN_FAILURE:boom'],
+        'the stale attempt stored no event',
+      );
+      assert.equal(await s.heartbeatRun(run.runId), undefined, 'a finished run has no heartbeat');
+      assert.ok(!(await s.getInFlightRuns()).some((r) => r.runId === run.runId));
+      const waiting = await newRun({ status: 'QUEUED' });
+      await s.setQueueReason(waiting.runId, 'waiting for a slot');
+      assert.equal((await s.getRun(waiting.runId))?.queueReason, 'waiting for a slot');
+      await s.transitionRun(waiting.runId, { from: ['QUEUED'], to: 'STARTING' });
+      assert.equal((await s.getRun(waiting.runId))?.queueReason, null, 'leaving the queue clears the reason');
     });
 
     test('runs list newest first, filter by status, job and tags, and page by cursor', async () => {

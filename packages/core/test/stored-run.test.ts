@@ -9,6 +9,7 @@ import {
   executeStoredRun,
   reexecutionOptions,
   submitRun,
+  terminateRun,
   UsageError,
 } from '../src/index.ts';
 import { freshInstance, type TestInstance } from './support.ts';
@@ -140,7 +141,7 @@ test('a run terminated before it starts ends CANCELED without running a step (ev
   });
   const d = new Definitions({ assets: [never] });
   const run = await submitRun(t.instance, d, { selection: 'never_runs' });
-  assert.equal(await t.instance.storage.requestCancel(run.runId), true);
+  assert.equal((await terminateRun(t.instance.storage, run.runId)).outcome, 'canceled');
   const result = await executeStoredRun({ instance: t.instance, definitions: d, runId: run.runId });
   assert.equal(result.status, 'CANCELED');
   assert.equal(ran, false);
@@ -148,7 +149,7 @@ test('a run terminated before it starts ends CANCELED without running a step (ev
   // The race: the terminate lands after the status check, before the run is marked STARTED.
   const { executeRun } = await import('../src/index.ts');
   const raced = await submitRun(t.instance, d, { selection: 'never_runs' });
-  await t.instance.storage.requestCancel(raced.runId);
+  await terminateRun(t.instance.storage, raced.runId);
   const racedResult = await executeRun({
     instance: t.instance,
     definitions: d,
@@ -178,7 +179,7 @@ test('a step whose child process is killed by a terminate is not recorded as a s
     cancelPollMs: 50,
   });
   await spawned;
-  await t.instance.storage.requestCancel(run.runId);
+  await terminateRun(t.instance.storage, run.runId);
   const result = await running;
   assert.equal(result.status, 'CANCELED');
   assert.equal(result.steps[0]?.status, 'canceled');

@@ -9,7 +9,7 @@
  * - token: the shared secret (`DAG_UI_TOKEN`) every request must carry when one is set, as
  *   `Authorization: Bearer <token>` or the `dag_token` cookie.
  */
-import type { CodeLocation, DagInstance, RunConfig, RunRecord, Workspace } from '@dag/core';
+import type { CodeLocation, DagInstance, RunConfig, RunRecord, TerminateOutcome, Workspace } from '@dag/core';
 
 /** What the API asks a launcher to start: a validated, stored and then executed run. */
 export interface LaunchRequest {
@@ -26,15 +26,17 @@ export interface LaunchRequest {
 
 /**
  * Starts and terminates runs for the API. `launch` validates and stores the run before it
- * resolves (invalid input rejects with a DagError and stores nothing), then starts it.
+ * resolves (invalid input rejects with a DagError and stores nothing), then queues it (the
+ * daemon's run queue starts it within the run limits) or starts it at once.
  */
 export interface Launcher {
   launch(request: LaunchRequest): Promise<RunRecord>;
   /**
-   * Asks a live run to stop. Resolves false when the run had already finished. A run that
-   * does not stop within the grace period has its process tree killed.
+   * Terminates a run (see `terminateRun` of @dag/core): a queued one is CANCELED at once, a
+   * running one becomes CANCELING and is stopped; one that does not stop within the grace
+   * period has its process tree killed. The outcome says which, or that it had finished.
    */
-  terminate(runId: string): Promise<boolean>;
+  terminate(runId: string): Promise<TerminateOutcome>;
   /** Where the raw stdout/stderr of a run's process is written (it may not exist). */
   logFile(runId: string): string;
   /** Stops every run this launcher started (terminate, then kill) and waits for them. */

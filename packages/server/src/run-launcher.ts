@@ -6,12 +6,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   type DagInstance,
+  describeError,
   FINISHED_RUN_STATUSES,
-  isProcessAlive,
+  finishRun,
   killProcessTree,
+  type RunLiveness,
   type RunRecord,
   redact,
+  retryWhileUnreachable,
+  runLiveness,
   submitRun,
+  type TerminateOutcome,
+  terminateRun,
   type Workspace,
 } from '@dag/core';
 import type { Launcher, LaunchRequest } from './interfaces.ts';
@@ -30,6 +36,16 @@ export interface RunLauncherOptions {
   graceMs?: number;
   /** How often the process tree of each run is recorded. Default 1 s. */
   treePollMs?: number;
+  /**
+   * Store launched runs as QUEUED and leave their start to the daemon's run queue (which
+   * calls `execute`), so the run and tag limits hold them too; `onQueued` wakes the queue.
+   * Default: start each run at once.
+   */
+  queue?: { onQueued: () => void };
+  /** Heartbeat of the runs whose process this launcher watches. Default: `runLiveness()`. */
+  liveness?: RunLiveness;
+  /** Where problems the launcher handles go (a database outage at a run's exit). Default: stderr. */
+  log?: (level: 'warn' | 'error', message: string) => void;
 }
 
 interface RunProcess {
@@ -75,10 +91,20 @@ export class RunLauncher implements Launcher {
   private readonly options: RunLauncherOptions;
   private readonly processes = new Map<string, RunProcess>();
   private treeTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly liveness: RunLiveness;
 
   constructor(options: RunLauncherOptions) {
     this.options = options;
+    this.liveness = options.liveness ?? runLiveness();
+  }
+
+  private log(level: 'warn' | 'error', message: string): void {
+    if (this.options.log) this.options.log(level, message);
+    else
+      process.stderr.write(`${redact(`dag: ${level}: ${message}`)}
+`);
   }
 
   logFile(runId: string): string {
@@ -102,7 +128,12 @@ export class RunLauncher implements Launcher {
       ...(request.parentRunId !== undefined ? { parentRunId: request.parentRunId } : {}),
       ...(request.rootRunId !== undefined ? { rootRunId: request.rootRunId } : {}),
       ...(request.stepKeys !== undefined ? { stepKeys: request.stepKeys } : {}),
+      ...(this.options.queue ? { status: 'QUEUED' as const } : {}),
     });
+    if (this.options.queue) {
+      this.options.queue.onQueued();
+      return run;
+    }
     try {
       await this.execute(run.runId);
     } catch (error) {
@@ -182,17 +213,40 @@ export class RunLauncher implements Launcher {
     entry.done = exited.then(async (result) => {
       try {
         await this.afterExit(entry, result);
+      } catch (error) {
+        // The database may be down: the run stays in progress and the reconciliation of
+        // orphaned runs finishes it later. Never an unhandled rejection.
+        this.log(
+          'error',
+          `Could not record the end of run ${runId} (its process exited): ${describeError(error)}. It is finished once the instance is reachable again.`,
+        );
       } finally {
         this.processes.delete(runId);
-        if (this.processes.size === 0 && this.treeTimer) {
+        if (this.processes.size === 0) {
           clearInterval(this.treeTimer);
+          clearInterval(this.heartbeatTimer);
           this.treeTimer = undefined;
+          this.heartbeatTimer = undefined;
         }
       }
     });
     this.processes.set(runId, entry);
+    // The launcher owns the run until its process takes it over; while that process lives,
+    // the launcher's heartbeat says so too (it may take a while to load the definitions).
+    await this.options.instance.storage
+      .heartbeatRun(runId, { pid: child.pid, hostname: hostname() })
+      .catch(() => undefined);
     this.treeTimer ??= setInterval(() => void this.recordTrees(), this.options.treePollMs ?? 1000);
     this.treeTimer.unref();
+    this.heartbeatTimer ??= setInterval(() => void this.heartbeat(), this.liveness.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const storage = this.options.instance.storage;
+    await Promise.all(
+      [...this.processes.keys()].map((id) => storage.heartbeatRun(id).catch(() => undefined)),
+    );
   }
 
   private async recordTree(entry: RunProcess): Promise<void> {
@@ -215,7 +269,9 @@ export class RunLauncher implements Launcher {
     await appendFile(entry.logFile, `[dag dev] ${new Date().toISOString()} run process ${how}\n`).catch(
       () => {},
     );
-    const run = await this.options.instance.storage.getRun(entry.runId);
+    const run = await retryWhileUnreachable(() => this.options.instance.storage.getRun(entry.runId), {
+      retryForMs: this.liveness.timeoutMs,
+    });
     if (!run || FINISHED_RUN_STATUSES.includes(run.status)) return;
     // The run did not record its own end: it crashed, or was killed after a terminate.
     entry.seen.delete(entry.pid);
@@ -235,31 +291,19 @@ export class RunLauncher implements Launcher {
     }
   }
 
-  /** Records the end of a run its own process could not record: a terminal event, then the status. */
+  /** Records the end of a run its own process could not record: the final event and status, at once. */
   private async finishRun(runId: string, status: 'FAILURE' | 'CANCELED', message: string): Promise<void> {
-    const storage = this.options.instance.storage;
-    await storage.storeEvent({
-      runId,
-      type: status === 'CANCELED' ? 'RUN_CANCELED' : 'RUN_FAILURE',
-      level: 'error',
-      message: redact(message),
-    });
-    await storage.updateRun(runId, { status, error: message, endedAt: new Date() });
+    await retryWhileUnreachable(
+      () => finishRun(this.options.instance.storage, runId, { status, message, error: message }),
+      { retryForMs: this.liveness.timeoutMs },
+    );
   }
 
-  async terminate(runId: string): Promise<boolean> {
-    const storage = this.options.instance.storage;
-    if (!(await storage.requestCancel(runId))) return false;
+  async terminate(runId: string): Promise<TerminateOutcome> {
+    const result = await terminateRun(this.options.instance.storage, runId);
     const entry = this.processes.get(runId);
-    if (!entry) {
-      // Not ours. If its process is known to be gone (a dead CLI on this machine), nobody
-      // else will record the end: do it here.
-      const run = await storage.getRun(runId);
-      if (run?.pid && run.hostname === hostname() && !isProcessAlive(run.pid)) {
-        await this.finishRun(runId, 'CANCELED', `The run was terminated; its process ${run.pid} was gone.`);
-      }
-      return true;
-    }
+    // Not ours, or already over: the owner (or the reconciliation of dead owners) ends it.
+    if (!entry || result.outcome === 'unknown' || result.outcome === 'finished') return result;
     entry.terminateRequested = true;
     entry.terminating ??= (async () => {
       await this.recordTree(entry).catch(() => {});
@@ -274,7 +318,7 @@ export class RunLauncher implements Launcher {
       entry.seen.delete(entry.pid);
       await killSurvivors(entry.seen.values());
     })();
-    return true;
+    return result;
   }
 
   /** Resolves when the run's process has exited and its record is final (runs of this launcher). */
@@ -286,8 +330,9 @@ export class RunLauncher implements Launcher {
   async close(): Promise<void> {
     this.closed = true;
     const entries = [...this.processes.values()];
-    await Promise.all(entries.map((e) => this.terminate(e.runId).catch(() => false)));
+    await Promise.all(entries.map((e) => this.terminate(e.runId).catch(() => undefined)));
     await Promise.all(entries.map((e) => (e.terminating ?? Promise.resolve()).then(() => e.done)));
-    if (this.treeTimer) clearInterval(this.treeTimer);
+    clearInterval(this.treeTimer);
+    clearInterval(this.heartbeatTimer);
   }
 }

@@ -1,4 +1,4 @@
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { MaterializeResult } from '../definitions/asset.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { RunConfig } from '../definitions/job.ts';
@@ -6,31 +6,43 @@ import { type MetadataInput, type MetadataRecord, normalizeMetadata } from '../d
 import type { ResourceDefinition } from '../definitions/resource.ts';
 import {
   describeError,
+  InstanceError,
   NonRetriableError,
   RetryAfterError,
   serializeError,
+  UsageError,
   UserCodeError,
 } from '../errors.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
-import type { NewEvent, StoredEvent } from '../instance/storage.ts';
+import { retryWhileUnreachable } from '../instance/postgres-storage.ts';
+import type { NewEvent, RunRecord, StoredEvent } from '../instance/storage.ts';
 import type { IOManager } from '../io/io-manager.ts';
-import type {
-  AssetContext,
-  CheckContext,
-  CheckResult,
-  EventType,
-  Logger,
-  LogLevel,
-  RunResult,
-  RunStatus,
-  SpawnOptions,
-  StepResult,
-  StepStatus,
+import {
+  type AssetContext,
+  type CheckContext,
+  type CheckResult,
+  type EventType,
+  FINISHED_RUN_STATUSES,
+  type Logger,
+  type LogLevel,
+  type RunResult,
+  type RunStatus,
+  type SpawnOptions,
+  type StepResult,
+  type StepStatus,
 } from '../types.ts';
 import { redact } from '../util/secrets.ts';
 import { type ExecutionPlan, type PlanOptions, type PlanStep, planRun } from './plan.ts';
 import { spawnProcess } from './process-tree.ts';
 import { retryDelay } from './retry.ts';
+import {
+  finishRun,
+  newRunOwner,
+  type RunLiveness,
+  runLiveness,
+  startHeartbeat,
+  startRun,
+} from './run-lifecycle.ts';
 
 export interface ExecuteOptions extends PlanOptions {
   instance: DagInstance;
@@ -51,6 +63,8 @@ export interface ExecuteOptions extends PlanOptions {
   rootRunId?: string;
   /** The run already exists (created as QUEUED or NOT_STARTED by a launcher); execute it. */
   existingRun?: boolean;
+  /** Heartbeat interval and timeout. Default: `runLiveness()` (DAG_RUN_HEARTBEAT_MS, DAG_RUN_HEARTBEAT_TIMEOUT_MS). */
+  liveness?: RunLiveness;
 }
 
 interface StepState {
@@ -70,29 +84,67 @@ interface StepState {
 
 const PROGRESS_INTERVAL_MS = 500;
 
+/** Events a run may hold in memory while the database cannot be reached. */
+const MAX_PENDING_EVENTS = 100_000;
+
 /**
  * Writes a run's events in order. Each event is persisted before the next one is written;
- * `flush()` waits for everything queued so far.
+ * `flush()` waits for everything queued so far. While the database cannot be reached, events
+ * wait in memory, in order, and are retried (for at most `retryForMs`, at most
+ * MAX_PENDING_EVENTS of them). Past either bound the writer fails: `onFailure` is told once
+ * (the run stops) and `flush()` throws. No event is ever dropped in silence.
  */
 class EventWriter {
   private chain: Promise<unknown> = Promise.resolve();
   private failure: unknown;
+  private pending = 0;
+  private waiting = false;
   constructor(
     private readonly instance: DagInstance,
+    private readonly runId: string,
+    private readonly retryForMs: number,
     private readonly onEvent: ((event: StoredEvent) => void) | undefined,
+    private readonly onFailure: (error: unknown) => void,
   ) {}
 
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.onFailure(error);
+  }
+
   write(event: NewEvent): Promise<void> {
+    if (++this.pending > MAX_PENDING_EVENTS) {
+      this.fail(
+        new InstanceError(
+          `Run ${this.runId}: more than ${MAX_PENDING_EVENTS} events are waiting for the instance database, which cannot be reached.`,
+        ),
+      );
+    }
     const next = this.chain.then(async () => {
       try {
-        const stored = await this.instance.storage.storeEvent(event);
+        if (this.failure) return;
+        const stored = await retryWhileUnreachable(() => this.instance.storage.storeEvent(event), {
+          retryForMs: this.retryForMs,
+          onRetry: (error) => {
+            if (this.waiting) return;
+            this.waiting = true;
+            process.stderr.write(
+              `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.
+`,
+            );
+          },
+        });
+        this.waiting = false;
         try {
           this.onEvent?.(stored);
         } catch {
           // A listener's bug must not break the run.
         }
       } catch (error) {
-        this.failure ??= error;
+        this.fail(error);
+      } finally {
+        this.pending--;
       }
     });
     this.chain = next;
@@ -101,7 +153,12 @@ class EventWriter {
 
   async flush(): Promise<void> {
     await this.chain;
-    if (this.failure) throw this.failure;
+    if (this.failure) {
+      throw new InstanceError(
+        `Run ${this.runId} could not store its events in the instance: ${redact(describeError(this.failure))}`,
+        { cause: this.failure },
+      );
+    }
   }
 }
 
@@ -116,16 +173,14 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const { instance } = options;
   const storage = instance.storage;
   const startedAt = Date.now();
-  let cancelRequested = false;
-  if (options.existingRun) {
-    // Conditional: a terminate that arrived before the run started (CANCELING) is not overwritten.
-    cancelRequested = !(await storage.startRun(plan.runId, { pid: process.pid, hostname: hostname() }));
-  } else {
+  const liveness = options.liveness ?? runLiveness();
+  const owner = newRunOwner();
+  if (!options.existingRun) {
     await storage.createRun({
       runId: plan.runId,
       jobName: plan.jobName,
       location: options.location ?? null,
-      status: 'STARTED',
+      status: 'NOT_STARTED',
       assetSelection: plan.assetSelection,
       selection: options.selection ?? null,
       stepKeys: options.stepKeys ?? null,
@@ -134,15 +189,51 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       parentRunId: options.parentRunId ?? null,
       rootRunId: options.rootRunId ?? options.parentRunId ?? null,
     });
-    await storage.updateRun(plan.runId, { startedAt: new Date(), pid: process.pid, hostname: hostname() });
   }
-  const writer = new EventWriter(instance, options.onEvent);
-  const parent =
-    options.parentRunId ??
-    (options.existingRun ? (await storage.getRun(plan.runId))?.parentRunId : undefined);
-  const execution = new RunExecution(plan, options, writer, await ancestorRunIds(instance, parent ?? null));
-  if (cancelRequested) execution.requestCancel('Run terminated before it started.');
+  // Conditional: a terminate that arrived before the run started is not overwritten.
+  const started = await startRun(storage, plan.runId, owner);
+  if (!started) return await notStartedResult(instance, plan.runId);
+  let execution: RunExecution | undefined;
+  const writer = new EventWriter(instance, plan.runId, liveness.timeoutMs, options.onEvent, (error) =>
+    execution?.requestCancel(
+      `The run stops: its events cannot be stored in the instance (${redact(describeError(error))}).`,
+    ),
+  );
+  execution = new RunExecution(
+    plan,
+    options,
+    writer,
+    owner.attemptId,
+    liveness,
+    await ancestorRunIds(instance, started.parentRunId),
+  );
   return await execution.run(startedAt);
+}
+
+/**
+ * The result for a run that could not start because it is no longer waiting: terminated
+ * before it started (CANCELING is then made CANCELED), or taken by another process.
+ */
+export async function notStartedResult(instance: DagInstance, runId: string): Promise<RunResult> {
+  const storage = instance.storage;
+  let run: RunRecord | undefined = await storage.getRun(runId);
+  if (run?.status === 'CANCELING' && !run.startedAt) {
+    const message = 'The run was terminated before it started.';
+    run = (await finishRun(storage, runId, { status: 'CANCELED', message, error: message }))?.run ?? run;
+  }
+  if (!run || !FINISHED_RUN_STATUSES.includes(run.status) || run.startedAt) {
+    throw new UsageError(
+      `Run ${runId} is ${run?.status ?? 'unknown'}; only a NOT_STARTED, QUEUED or STARTING run can be executed.`,
+    );
+  }
+  return {
+    runId,
+    jobName: run.jobName,
+    status: run.status,
+    durationMs: 0,
+    steps: [],
+    ...(run.error ? { error: run.error } : {}),
+  };
 }
 
 class RunExecution {
@@ -152,11 +243,14 @@ class RunExecution {
   private readonly opOutputs = new Map<string, unknown>();
   private readonly io: IOManager;
   private canceled = false;
+  private cancelReason: string | undefined;
 
   constructor(
     private readonly plan: ExecutionPlan,
     private readonly options: ExecuteOptions,
     private readonly writer: EventWriter,
+    private readonly attemptId: string,
+    private readonly liveness: RunLiveness,
     /** Parent, grandparent...: where a re-execution finds outputs of steps it does not run. */
     private readonly ancestors: readonly string[] = [],
   ) {
@@ -199,6 +293,7 @@ class RunExecution {
   private cancel(reason: string): void {
     if (this.canceled) return;
     this.canceled = true;
+    this.cancelReason = reason;
     void this.emit('RUN_CANCELING', reason, { level: 'warn' });
     this.controller.abort(new Error(reason));
   }
@@ -220,6 +315,10 @@ class RunExecution {
         .catch(() => {});
     }, options.cancelPollMs ?? 500);
     poll.unref();
+    // The owner's heartbeat: without it, the run would be taken for orphaned and finished.
+    const stopHeartbeat = startHeartbeat(storage, plan.runId, this.attemptId, this.liveness.heartbeatMs, () =>
+      this.cancel('The run was finished by another process (its owner was presumed dead); stopping.'),
+    );
 
     await this.emit(
       'RUN_START',
@@ -230,6 +329,7 @@ class RunExecution {
       await this.loop();
     } finally {
       clearInterval(poll);
+      stopHeartbeat();
       external?.removeEventListener('abort', onExternalAbort);
       await this.disposeResources();
     }
@@ -241,10 +341,12 @@ class RunExecution {
     const failed = steps.filter((s) => s.status === 'failure');
     let status: RunStatus;
     let error: string | undefined;
+    let message: string;
+    let data: Record<string, unknown> | undefined;
     if (this.canceled) {
       status = 'CANCELED';
-      error = 'The run was terminated.';
-      await this.emit('RUN_CANCELED', 'Run canceled.', { level: 'warn' });
+      error = this.cancelReason ?? 'The run was terminated.';
+      message = `Run canceled: ${error}`;
     } else if (failed.length > 0) {
       status = 'FAILURE';
       const failedChecks = failed.flatMap((s) =>
@@ -257,19 +359,38 @@ class RunExecution {
             : s.step.key,
         )
         .join(', ')}`;
-      await this.emit('RUN_FAILURE', error, {
-        level: 'error',
-        data: {
-          failedSteps: failed.map((s) => s.step.key),
-          ...(failedChecks.length > 0 ? { failedChecks } : {}),
-        },
-      });
+      message = error;
+      data = {
+        failedSteps: failed.map((s) => s.step.key),
+        ...(failedChecks.length > 0 ? { failedChecks } : {}),
+      };
     } else {
       status = 'SUCCESS';
-      await this.emit('RUN_SUCCESS', `Run succeeded in ${Date.now() - startedAt} ms.`);
+      message = `Run succeeded in ${Date.now() - startedAt} ms.`;
     }
     await this.writer.flush();
-    await storage.updateRun(plan.runId, { status, endedAt: new Date(), error: error ?? null });
+    // The final event and status in one transaction, only while this attempt owns the run.
+    const finished = await retryWhileUnreachable(
+      () =>
+        finishRun(storage, plan.runId, {
+          status: status as 'SUCCESS' | 'FAILURE' | 'CANCELED',
+          message,
+          error: error ?? null,
+          attemptId: this.attemptId,
+          ...(data ? { data } : {}),
+        }),
+      { retryForMs: this.liveness.timeoutMs },
+    );
+    if (finished) {
+      if (finished.event) options.onEvent?.(finished.event);
+    } else {
+      // Another process finished the run first (its owner was presumed dead): that stands.
+      const current = await storage.getRun(plan.runId);
+      if (current) {
+        status = current.status;
+        error = current.error ?? undefined;
+      }
+    }
     return {
       runId: plan.runId,
       jobName: plan.jobName,

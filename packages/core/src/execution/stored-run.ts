@@ -5,8 +5,9 @@ import type { DagInstance } from '../instance/dag-instance.ts';
 import type { RunRecord } from '../instance/storage.ts';
 import type { RunResult, RunStatus } from '../types.ts';
 import { REDACTED } from '../util/secrets.ts';
-import { type ExecuteOptions, executeRun } from './executor.ts';
+import { type ExecuteOptions, executeRun, notStartedResult } from './executor.ts';
 import { ASSET_JOB_NAME, planRun } from './plan.ts';
+import { failBeforeStart } from './run-lifecycle.ts';
 
 export interface SubmitOptions {
   location?: string | null;
@@ -69,18 +70,9 @@ export async function executeStoredRun(
   const storage = options.instance.storage;
   const run = await storage.getRun(options.runId);
   if (!run) throw new UsageError(`Unknown run '${options.runId}'.`);
-  if (run.status === 'CANCELING' && !run.startedAt) {
-    // Terminated while it waited to start: nothing ran, so it is simply canceled.
-    const error = 'The run was terminated before it started.';
-    await storage.storeEvent({ runId: run.runId, type: 'RUN_CANCELED', level: 'warn', message: error });
-    await storage.updateRun(run.runId, { status: 'CANCELED', endedAt: new Date(), error });
-    return { runId: run.runId, jobName: run.jobName, status: 'CANCELED', durationMs: 0, steps: [], error };
-  }
-  if (!['NOT_STARTED', 'QUEUED', 'STARTING'].includes(run.status)) {
-    throw new UsageError(
-      `Run ${run.runId} is ${run.status}; only a NOT_STARTED, QUEUED or STARTING run can be executed.`,
-    );
-  }
+  // Terminated before it started, or taken by another process: nothing to execute here.
+  if (!['NOT_STARTED', 'QUEUED', 'STARTING'].includes(run.status))
+    return await notStartedResult(options.instance, run.runId);
   const isJob = run.jobName !== ASSET_JOB_NAME;
   const selection =
     run.selection ?? (isJob ? undefined : (run.assetSelection ?? []).map((k) => `key:"${k}"`).join(' or '));
@@ -95,12 +87,9 @@ export async function executeStoredRun(
       tags: run.tags,
     });
   } catch (error) {
-    const current = await storage.getRun(run.runId);
-    if (current && ['NOT_STARTED', 'QUEUED', 'STARTING'].includes(current.status)) {
-      const message = `The run could not start: ${describeError(error)}`;
-      await storage.storeEvent({ runId: run.runId, type: 'RUN_FAILURE', level: 'error', message });
-      await storage.updateRun(run.runId, { status: 'FAILURE', error: message, endedAt: new Date() });
-    }
+    // Only a run that never started: the guard leaves one that did to its own end.
+    const message = `The run could not start: ${describeError(error)}`;
+    await failBeforeStart(storage, run.runId, message);
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pRetry from 'p-retry';
 import pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
@@ -10,6 +11,7 @@ import type {
   AssetRecord,
   CheckExecution,
   FreshnessRecord,
+  InFlightRun,
   InstanceStorage,
   InstigatorState,
   InstigatorStatus,
@@ -21,6 +23,7 @@ import type {
   RunFilter,
   RunPage,
   RunRecord,
+  RunTransition,
   StoredEvent,
   TickRecord,
 } from './storage.ts';
@@ -29,6 +32,9 @@ const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '
 /** Serialises migrations across processes sharing one database. */
 const MIGRATION_LOCK = 727_001;
 const PURGE_BATCH = 10_000;
+const FINISHED = ['SUCCESS', 'FAILURE', 'CANCELED'];
+/** Runs someone has taken and not finished: what the reconciliation of dead owners looks at. */
+const IN_FLIGHT = `(status IN ('STARTING', 'STARTED', 'CANCELING') OR (status = 'NOT_STARTED' AND pid IS NOT NULL))`;
 
 interface RunRow {
   run_id: string;
@@ -45,6 +51,9 @@ interface RunRow {
   error: string | null;
   pid: number | null;
   hostname: string | null;
+  heartbeat_at: Date | null;
+  attempt_id: string | null;
+  queue_reason: string | null;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -79,6 +88,9 @@ function toRun(row: RunRow): RunRecord {
     error: row.error,
     pid: row.pid,
     hostname: row.hostname,
+    heartbeatAt: row.heartbeat_at,
+    attemptId: row.attempt_id,
+    queueReason: row.queue_reason,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     startedAt: row.started_at,
@@ -115,6 +127,23 @@ function decodeCursor(cursor: string): { createdAt: string; runId: string } {
     throw new InstanceError(`Invalid run list cursor '${cursor}': pass the nextCursor of a previous page.`);
   }
   return { createdAt, runId: text.slice(sep + 1) };
+}
+
+const EVENT_INSERT = `INSERT INTO event_logs (run_id, event_type, ts, step_key, asset_key, level, message, data)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`;
+
+/** The parameters of EVENT_INSERT, redacted. */
+function eventParams(event: NewEvent): unknown[] {
+  return [
+    event.runId,
+    event.type,
+    event.ts ?? new Date(),
+    event.stepKey ?? null,
+    event.assetKey ?? null,
+    event.level ?? 'info',
+    redact(event.message ?? ''),
+    event.data ? JSON.stringify(redactDeep(event.data)) : null,
+  ];
 }
 
 /** Inserts a run and its tags (inside the caller's transaction). */
@@ -330,41 +359,88 @@ export class PostgresStorage implements InstanceStorage {
     if (fields.endedAt !== undefined) add('ended_at', fields.endedAt);
     if (fields.pid !== undefined) add('pid', fields.pid);
     if (fields.hostname !== undefined) add('hostname', fields.hostname);
-    const result = await this.pool.query(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = $1`, params);
-    return (result.rowCount ?? 0) > 0;
-  }
-
-  async startRun(runId: string, fields: { pid: number; hostname: string }): Promise<boolean> {
+    // A finished run never moves again.
+    const guard = fields.status !== undefined ? ` AND status <> ALL($${params.push(FINISHED)})` : '';
     const result = await this.pool.query(
-      `UPDATE runs SET status = 'STARTED', started_at = now(), updated_at = now(), pid = $2, hostname = $3
-       WHERE run_id = $1 AND status IN ('NOT_STARTED', 'QUEUED', 'STARTING')`,
-      [runId, fields.pid, fields.hostname],
+      `UPDATE runs SET ${sets.join(', ')} WHERE run_id = $1${guard}`,
+      params,
     );
     return (result.rowCount ?? 0) > 0;
   }
 
-  async requestCancel(runId: string): Promise<boolean> {
-    const result = await this.pool.query(
-      `UPDATE runs SET status = 'CANCELING', updated_at = now()
-       WHERE run_id = $1 AND status IN ('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')`,
-      [runId],
+  async transitionRun(
+    runId: string,
+    t: RunTransition,
+  ): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined> {
+    const params: unknown[] = [runId, t.to, [...t.from]];
+    const sets = ['status = $2', 'updated_at = now()'];
+    const where = ['run_id = $1', 'status = ANY($3)'];
+    if (t.to === 'STARTED') sets.push('started_at = coalesce(started_at, now())');
+    if (FINISHED.includes(t.to)) sets.push('ended_at = now()');
+    if (t.to !== 'QUEUED') sets.push('queue_reason = NULL');
+    if (t.error !== undefined)
+      sets.push(`error = $${params.push(t.error === null ? null : redact(t.error))}`);
+    if (t.owner) {
+      sets.push(
+        `attempt_id = $${params.push(t.owner.attemptId)}`,
+        `pid = $${params.push(t.owner.pid)}`,
+        `hostname = $${params.push(t.owner.hostname)}`,
+        'heartbeat_at = now()',
+      );
+    }
+    if (t.attemptId !== undefined) where.push(`attempt_id = $${params.push(t.attemptId)}`);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<RunRow>(
+        `UPDATE runs SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`,
+        params,
+      );
+      let event: StoredEvent | undefined;
+      if (rows[0] && t.event) {
+        const stored = await client.query<EventRow>(EVENT_INSERT, eventParams({ ...t.event, runId }));
+        event = toEvent(stored.rows[0]!);
+      }
+      await client.query('COMMIT');
+      return rows[0] ? { run: toRun(rows[0]), event } : undefined;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async heartbeatRun(
+    runId: string,
+    owner: { attemptId?: string; pid?: number; hostname?: string } = {},
+  ): Promise<RunStatus | undefined> {
+    const { rows } = await this.pool.query<{ status: RunStatus }>(
+      `UPDATE runs SET heartbeat_at = now(), pid = coalesce($3, pid), hostname = coalesce($4, hostname)
+       WHERE run_id = $1 AND status <> ALL($5) AND ($2::text IS NULL OR attempt_id = $2) RETURNING status`,
+      [runId, owner.attemptId ?? null, owner.pid ?? null, owner.hostname ?? null, FINISHED],
     );
-    return (result.rowCount ?? 0) > 0;
+    return rows[0]?.status;
+  }
+
+  async setQueueReason(runId: string, reason: string | null): Promise<void> {
+    await this.pool.query(
+      `UPDATE runs SET queue_reason = $2 WHERE run_id = $1 AND status = 'QUEUED' AND queue_reason IS DISTINCT FROM $2`,
+      [runId, reason === null ? null : redact(reason)],
+    );
+  }
+
+  async getInFlightRuns(): Promise<InFlightRun[]> {
+    const { rows } = await this.pool.query<RunRow & { silent_ms: number }>(
+      `SELECT *, (extract(epoch FROM now() - coalesce(heartbeat_at, started_at, updated_at)) * 1000)::float8 AS silent_ms
+       FROM runs WHERE ${IN_FLIGHT} ORDER BY created_at`,
+    );
+    return rows.map((row) => ({ ...toRun(row), silentMs: row.silent_ms }));
   }
 
   async storeEvent(event: NewEvent): Promise<StoredEvent> {
-    const params = [
-      event.runId,
-      event.type,
-      event.ts ?? new Date(),
-      event.stepKey ?? null,
-      event.assetKey ?? null,
-      event.level ?? 'info',
-      redact(event.message ?? ''),
-      event.data ? JSON.stringify(redactDeep(event.data)) : null,
-    ];
-    const insert = `INSERT INTO event_logs (run_id, event_type, ts, step_key, asset_key, level, message, data)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`;
+    const params = eventParams(event);
+    const insert = EVENT_INSERT;
     if (event.type !== 'ASSET_MATERIALIZATION' && event.type !== 'ASSET_CHECK_EVALUATION') {
       const { rows } = await this.pool.query<EventRow>(insert, params);
       return toEvent(rows[0]!);
@@ -804,4 +880,59 @@ export class PostgresStorage implements InstanceStorage {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** SQLSTATEs of a lost or refused connection (class 08, and the server shutting down or starting). */
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+
+/**
+ * Whether an error means the database could not be reached (down, restarting, connection
+ * lost) rather than that the statement was wrong: the next attempt may succeed.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (CONNECTION_CODES.has(code) || CONNECTION_SQLSTATES.has(code) || code.startsWith('08')) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery)/i.test(
+    message,
+  );
+}
+
+/**
+ * Calls `fn`, retrying with backoff (0.1 s doubling to 2 s) while the database cannot be
+ * reached, for at most `retryForMs`; any other error, or the last connection error, is thrown.
+ */
+export async function retryWhileUnreachable<T>(
+  fn: () => Promise<T>,
+  options: { retryForMs: number; onRetry?: (error: Error) => void },
+): Promise<T> {
+  return await pRetry(
+    async () => {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!isConnectionError(error)) throw new pRetry.AbortError(error as Error);
+        throw error;
+      }
+    },
+    {
+      forever: true,
+      maxRetryTime: options.retryForMs,
+      minTimeout: 100,
+      maxTimeout: 2000,
+      factor: 2,
+      randomize: false,
+      onFailedAttempt: (error) => options.onRetry?.(error),
+    },
+  );
 }

@@ -17,8 +17,15 @@ export interface RunRecord {
   parentRunId: string | null;
   rootRunId: string | null;
   error: string | null;
+  /** The owner: the process that executes the run (or launched its process), and its host. */
   pid: number | null;
   hostname: string | null;
+  /** When the owner last showed it was alive (database clock); null before anyone owns the run. */
+  heartbeatAt: Date | null;
+  /** The attempt that owns the run; writes of another (stale) attempt are rejected. */
+  attemptId: string | null;
+  /** Why a QUEUED run is still waiting (a run limit, a code location not loaded); null otherwise. */
+  queueReason: string | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -60,6 +67,35 @@ export interface StoredEvent {
   level: LogLevel;
   message: string;
   data: Record<string, unknown> | null;
+}
+
+/** The process that takes a run over: a new attempt, on this host, with this pid. */
+export interface RunOwner {
+  attemptId: string;
+  pid: number;
+  hostname: string;
+}
+
+/**
+ * A guarded status change: it happens only if the run is in one of `from` (and, with
+ * `attemptId`, still owned by that attempt), so two processes never both move a run, and a
+ * finished run never moves again. Start and end times follow the new status.
+ */
+export interface RunTransition {
+  from: readonly RunStatus[];
+  to: RunStatus;
+  attemptId?: string;
+  /** Takes ownership (sets attempt, pid, host and a first heartbeat). */
+  owner?: RunOwner;
+  error?: string | null;
+  /** Stored in the same transaction as the status (a run's final event and final status are one). */
+  event?: Omit<NewEvent, 'runId'>;
+}
+
+/** A run someone has taken and not finished, and how long its owner has been silent. */
+export interface InFlightRun extends RunRecord {
+  /** Milliseconds since the last heartbeat (or start, or claim), by the database clock. */
+  silentMs: number;
 }
 
 export interface AssetRecord {
@@ -169,7 +205,11 @@ export interface InstanceStorage {
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(filter?: RunFilter): Promise<RunPage>;
   countRuns(filter?: Omit<RunFilter, 'limit' | 'cursor'>): Promise<number>;
-  /** Sets status (and times, error); returns false if the run does not exist. */
+  /**
+   * Sets fields of a run; returns false if the run does not exist. A status given here is
+   * applied only to a run that has not finished (use `transitionRun`, through the run
+   * lifecycle, for guarded status changes).
+   */
   updateRun(
     runId: string,
     fields: {
@@ -182,12 +222,26 @@ export interface InstanceStorage {
     },
   ): Promise<boolean>;
   /**
-   * Moves a NOT_STARTED, QUEUED or STARTING run to STARTED (with start time, pid, host);
-   * returns false, changing nothing, if it is no longer waiting (e.g. CANCELING).
+   * Applies a guarded transition; returns the run as it now is (and the event stored with it),
+   * or undefined, changing nothing, if the guard failed.
    */
-  startRun(runId: string, fields: { pid: number; hostname: string }): Promise<boolean>;
-  /** Marks a live run CANCELING; returns false if it had already finished (or does not exist). */
-  requestCancel(runId: string): Promise<boolean>;
+  transitionRun(
+    runId: string,
+    transition: RunTransition,
+  ): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined>;
+  /**
+   * Renews the heartbeat of a run that has not finished (only of that attempt, when given;
+   * recording the owner's pid and host, when given). Returns the run's status, or undefined
+   * if nothing was renewed (finished, another attempt owns it, or unknown).
+   */
+  heartbeatRun(
+    runId: string,
+    owner?: { attemptId?: string; pid?: number; hostname?: string },
+  ): Promise<RunStatus | undefined>;
+  /** Why a QUEUED run is still waiting (null clears it); only for a run that is still QUEUED. */
+  setQueueReason(runId: string, reason: string | null): Promise<void>;
+  /** Runs taken and not finished (STARTING, STARTED, CANCELING, or NOT_STARTED with an owner). */
+  getInFlightRuns(): Promise<InFlightRun[]>;
   storeEvent(event: NewEvent): Promise<StoredEvent>;
   getEvents(
     runId: string,

@@ -204,8 +204,11 @@ export function runsApi(options: AppOptions): Hono {
         `Run ${run.runId} has already finished; only a queued or running run can be terminated.`,
       );
     if (FINISHED_RUN_STATUSES.includes(run.status)) throw finished();
-    if (!(await launcher.terminate(run.runId))) throw finished();
-    return sendJson(c, { runId: run.runId, status: 'CANCELING' }, 202);
+    const result = await launcher.terminate(run.runId);
+    if (result.outcome === 'unknown') throw notFound(`Unknown run '${run.runId}'.`);
+    if (result.outcome === 'finished') throw finished();
+    // CANCELED at once (it had not started), or CANCELING while its process stops it.
+    return sendJson(c, { runId: run.runId, status: result.run.status }, 202);
   });
 
   api.post('/runs/:id/reexecute', async (c) => {

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { UsageError } from '../errors.ts';
+import type {
+  InFlightRun,
+  InstanceStorage,
+  RunOwner,
+  RunRecord,
+  RunTransition,
+  StoredEvent,
+} from '../instance/storage.ts';
+import { FINISHED_RUN_STATUSES, type LogLevel, RUN_STATUSES, type RunStatus } from '../types.ts';
+import { isProcessAlive } from './process-tree.ts';
+
+/**
+ * The run lifecycle: the one place that decides how a run's status may change. Every
+ * launcher (the CLI, `dag dev`'s run processes, the daemon's queue, later workers) goes
+ * through it:
+ *
+ *   submit (NOT_STARTED, or QUEUED)  ->  claim (QUEUED -> STARTING, compare-and-set)
+ *   -> start (-> STARTED: a new attempt takes ownership: attempt id, host, pid, heartbeat)
+ *   -> finish (-> SUCCESS | FAILURE | CANCELED, the final event in the same transaction)
+ *
+ * Each change is a guarded transition (`UPDATE ... WHERE status IN (from-states)`), so two
+ * processes never both move a run and a finished run never moves again. The owner renews
+ * its heartbeat while it runs; `reconcileRuns` finishes runs whose owner is gone.
+ */
+export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  NOT_STARTED: ['QUEUED', 'STARTING', 'STARTED', 'CANCELED', 'FAILURE'],
+  QUEUED: ['STARTING', 'STARTED', 'CANCELED', 'FAILURE'],
+  STARTING: ['STARTED', 'CANCELING', 'CANCELED', 'FAILURE'],
+  STARTED: ['SUCCESS', 'FAILURE', 'CANCELING', 'CANCELED'],
+  // A run may still end on its own while the terminate is on its way.
+  CANCELING: ['CANCELED', 'FAILURE', 'SUCCESS'],
+  SUCCESS: [],
+  FAILURE: [],
+  CANCELED: [],
+};
+
+/** The statuses a run may move to `to` from. */
+export function fromStatuses(to: RunStatus): RunStatus[] {
+  return RUN_STATUSES.filter((s) => RUN_TRANSITIONS[s].includes(to));
+}
+
+/** How often an owner renews its heartbeat, and after how long without one it is presumed dead. */
+export interface RunLiveness {
+  heartbeatMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * From DAG_RUN_HEARTBEAT_MS (default 5000) and DAG_RUN_HEARTBEAT_TIMEOUT_MS (default 60000;
+ * at least twice the heartbeat).
+ */
+export function runLiveness(env: NodeJS.ProcessEnv = process.env): RunLiveness {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new UsageError(`${name} must be a positive whole number of milliseconds, got '${raw}'.`);
+    }
+    return value;
+  };
+  const heartbeatMs = read('DAG_RUN_HEARTBEAT_MS', 5000);
+  const timeoutMs = read('DAG_RUN_HEARTBEAT_TIMEOUT_MS', 60_000);
+  if (timeoutMs < 2 * heartbeatMs) {
+    throw new UsageError(
+      `DAG_RUN_HEARTBEAT_TIMEOUT_MS (${timeoutMs}) must be at least twice DAG_RUN_HEARTBEAT_MS (${heartbeatMs}), or live runs would be taken for dead.`,
+    );
+  }
+  return { heartbeatMs, timeoutMs };
+}
+
+/** A new attempt owned by this process. */
+export function newRunOwner(): RunOwner {
+  return { attemptId: randomUUID(), pid: process.pid, hostname: hostname() };
+}
+
+function transition(
+  storage: InstanceStorage,
+  runId: string,
+  to: RunStatus,
+  fields: Omit<RunTransition, 'from' | 'to'> = {},
+) {
+  return storage.transitionRun(runId, { from: fromStatuses(to), to, ...fields });
+}
+
+/** The queue hands a run to a launcher: QUEUED -> STARTING. False if another claimed it (or it was canceled). */
+export async function claimQueuedRun(storage: InstanceStorage, runId: string): Promise<boolean> {
+  return (await storage.transitionRun(runId, { from: ['QUEUED'], to: 'STARTING' })) !== undefined;
+}
+
+/** A process starts executing a run and owns it. Undefined, changing nothing, if the run is not waiting to start. */
+export async function startRun(
+  storage: InstanceStorage,
+  runId: string,
+  owner: RunOwner,
+): Promise<RunRecord | undefined> {
+  return (
+    await storage.transitionRun(runId, {
+      from: ['NOT_STARTED', 'QUEUED', 'STARTING'],
+      to: 'STARTED',
+      owner,
+    })
+  )?.run;
+}
+
+/** A run that never started and cannot (bad plan, launch failed): FAILURE with the reason. */
+export async function failBeforeStart(
+  storage: InstanceStorage,
+  runId: string,
+  message: string,
+): Promise<boolean> {
+  const done = await storage.transitionRun(runId, {
+    from: ['NOT_STARTED', 'QUEUED', 'STARTING'],
+    to: 'FAILURE',
+    error: message,
+    event: { type: 'RUN_FAILURE', level: 'error', message },
+  });
+  return done !== undefined;
+}
+
+const FINAL_EVENT = { SUCCESS: 'RUN_SUCCESS', FAILURE: 'RUN_FAILURE', CANCELED: 'RUN_CANCELED' } as const;
+
+export interface FinishRun {
+  status: 'SUCCESS' | 'FAILURE' | 'CANCELED';
+  /** The final event's message. */
+  message: string;
+  /** Stored on the run (its reason); null for a success. */
+  error?: string | null;
+  level?: LogLevel;
+  data?: Record<string, unknown>;
+  /** Only if this attempt still owns the run. */
+  attemptId?: string;
+}
+
+/**
+ * Ends a run: the final event and the final status in one transaction. Undefined, changing
+ * nothing, if the run already finished or (with `attemptId`) another attempt owns it.
+ */
+export async function finishRun(
+  storage: InstanceStorage,
+  runId: string,
+  finish: FinishRun,
+): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined> {
+  return await transition(storage, runId, finish.status, {
+    ...(finish.attemptId !== undefined ? { attemptId: finish.attemptId } : {}),
+    error: finish.error ?? null,
+    event: {
+      type: FINAL_EVENT[finish.status],
+      level:
+        finish.level ??
+        (finish.status === 'SUCCESS' ? 'info' : finish.status === 'CANCELED' ? 'warn' : 'error'),
+      message: finish.message,
+      ...(finish.data ? { data: finish.data } : {}),
+    },
+  });
+}
+
+export type TerminateOutcome =
+  | { outcome: 'unknown' }
+  | { outcome: 'finished'; run: RunRecord }
+  | { outcome: 'canceled' | 'canceling'; run: RunRecord };
+
+/**
+ * Terminates a run. One that has not started (QUEUED, NOT_STARTED) is CANCELED at once: no
+ * process owns it. A running one becomes CANCELING and its owner stops it; if its owner is
+ * already known to be gone, it is CANCELED here. Asking again is harmless.
+ */
+export async function terminateRun(storage: InstanceStorage, runId: string): Promise<TerminateOutcome> {
+  const notStarted = await storage.transitionRun(runId, {
+    from: ['QUEUED', 'NOT_STARTED'],
+    to: 'CANCELED',
+    error: 'The run was terminated before it started.',
+    event: { type: 'RUN_CANCELED', level: 'warn', message: 'The run was terminated before it started.' },
+  });
+  if (notStarted) return { outcome: 'canceled', run: notStarted.run };
+  await storage.transitionRun(runId, { from: ['STARTING', 'STARTED'], to: 'CANCELING' });
+  const run = await storage.getRun(runId);
+  if (!run) return { outcome: 'unknown' };
+  if (FINISHED_RUN_STATUSES.includes(run.status)) return { outcome: 'finished', run };
+  if (run.status !== 'CANCELING') return { outcome: 'canceling', run };
+  const gone = run.pid !== null && run.hostname === hostname() && !isProcessAlive(run.pid);
+  if (gone) {
+    const message = `The run was terminated; its process ${run.pid} on ${run.hostname} was already gone.`;
+    const done = await finishRun(storage, runId, { status: 'CANCELED', message, error: message });
+    if (done) return { outcome: 'canceled', run: done.run };
+  }
+  return { outcome: 'canceling', run };
+}
+
+/**
+ * Why a run's owner is gone, or undefined while it may be alive: its process on this host
+ * has exited, or it has not heartbeated for `timeoutMs` (`watchedMs`: how long the caller has
+ * been able to see heartbeats, so a database outage is not taken for the death of every owner).
+ */
+export function ownerGone(
+  run: InFlightRun,
+  liveness: RunLiveness,
+  watchedMs: number,
+  thisHost: string = hostname(),
+): string | undefined {
+  if (run.pid !== null && run.hostname === thisHost && !isProcessAlive(run.pid)) {
+    return `its process ${run.pid} on ${run.hostname} exited without finishing it`;
+  }
+  if (run.silentMs >= liveness.timeoutMs && watchedMs >= liveness.timeoutMs) {
+    const who = run.pid !== null ? `its process ${run.pid} on ${run.hostname}` : 'no process';
+    return `${who} has not shown it was alive for ${Math.round(run.silentMs / 1000)} s (heartbeat timeout ${Math.round(liveness.timeoutMs / 1000)} s)`;
+  }
+  return undefined;
+}
+
+/**
+ * Finds runs whose owner is gone and finishes them: CANCELED if a terminate was requested,
+ * else FAILURE, with a reason that says what happened. Run by the daemon (at start and
+ * periodically) and so by `dag dev`. Keep one per process: it remembers since when it has
+ * reached the database.
+ */
+export class RunReconciler {
+  private reachableSince: number | undefined;
+
+  constructor(
+    private readonly storage: InstanceStorage,
+    private readonly liveness: RunLiveness = runLiveness(),
+    private readonly log?: (level: 'warn' | 'error', message: string) => void,
+  ) {}
+
+  /** One pass; returns the runs it finished. */
+  async reconcile(): Promise<RunRecord[]> {
+    let runs: InFlightRun[];
+    try {
+      runs = await this.storage.getInFlightRuns();
+    } catch (error) {
+      this.reachableSince = undefined;
+      throw error;
+    }
+    const now = Date.now();
+    this.reachableSince ??= now;
+    const finished: RunRecord[] = [];
+    for (const run of runs) {
+      const why = ownerGone(run, this.liveness, now - this.reachableSince);
+      if (!why) continue;
+      const canceled = run.status === 'CANCELING';
+      const message = canceled
+        ? `The run was terminated and its owner is gone: ${why}.`
+        : `The run's owner is gone: ${why}. The run did not finish; re-execute it.`;
+      const done = await finishRun(this.storage, run.runId, {
+        status: canceled ? 'CANCELED' : 'FAILURE',
+        message,
+        error: message,
+        data: { reconciled: true, pid: run.pid, hostname: run.hostname },
+      });
+      if (done) {
+        finished.push(done.run);
+        this.log?.('warn', `Run ${run.runId} (${run.jobName}) ended ${done.run.status}: ${message}`);
+      }
+    }
+    return finished;
+  }
+}
+
+/**
+ * Renews the heartbeat of a run this process owns, every `heartbeatMs`. `onLost` is called
+ * once if the run is no longer this attempt's (finished by the reconciler, taken over).
+ * Database errors are left to the next beat. Returns a function that stops it.
+ */
+export function startHeartbeat(
+  storage: InstanceStorage,
+  runId: string,
+  attemptId: string,
+  heartbeatMs: number,
+  onLost: () => void,
+): () => void {
+  let lost = false;
+  const timer = setInterval(() => {
+    void storage.heartbeatRun(runId, { attemptId }).then(
+      (status) => {
+        if (status === undefined && !lost) {
+          lost = true;
+          onLost();
+        }
+      },
+      () => {},
+    );
+  }, heartbeatMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
