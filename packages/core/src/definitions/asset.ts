@@ -3,7 +3,7 @@ import { DefinitionError } from '../errors.ts';
 import type { AssetContext, CheckContext, CheckResult, RetryPolicy } from '../types.ts';
 import type { MetadataInput } from './metadata.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
-import { assertKnownOptions, assertValidName } from './validation.ts';
+import { assertKnownOptions, assertValidAssetKey, assertValidName } from './validation.ts';
 
 /** A dependency given as the upstream asset itself or its key. */
 export type AssetRef = AssetDefinition | string;
@@ -18,9 +18,16 @@ export interface AssetOptions<
   R extends Record<string, ResourceDefinition>,
   I extends Record<string, AssetRef>,
 > {
+  /** The asset key: a name, or a path of names joined by '/' (`dim/dim_customer`). */
   name: string;
   group?: string;
   description?: string;
+  /**
+   * An external asset: data produced outside this code location (a source table). It is shown
+   * in the graph and other assets depend on it, but it is never materialized; its function is
+   * not called.
+   */
+  external?: boolean;
   /** Upstream assets this one runs after, without loading their values. */
   deps?: AssetRef[];
   /** Upstream assets whose values are loaded through the IO manager and passed as `inputs`. */
@@ -81,6 +88,8 @@ export interface AssetDefinition {
   readonly freshness: FreshnessPolicy | undefined;
   readonly checks: readonly AssetCheckDefinition[];
   readonly storeOutput: boolean;
+  /** Produced outside this code location: shown and depended on, never materialized. */
+  readonly external: boolean;
   readonly fn: (
     ctx: AssetContext<unknown, Record<string, unknown>>,
     inputs: Record<string, unknown>,
@@ -130,7 +139,7 @@ export function asset<
   R extends Record<string, ResourceDefinition> = Record<string, never>,
   I extends Record<string, AssetRef> = Record<string, never>,
 >(options: AssetOptions<S, R, I>, fn: AssetFn<S, R, I>): AssetDefinition {
-  assertValidName(options?.name, 'asset');
+  assertValidAssetKey(options?.name);
   assertKnownOptions(options, ASSET_OPTIONS, `Asset '${options.name}'`);
   if (typeof fn !== 'function') {
     throw new DefinitionError(`Asset '${options.name}' needs a function as its second argument.`);
@@ -165,7 +174,8 @@ export function asset<
     retry: options.retry,
     freshness: options.freshness,
     checks: [...(options.checks ?? [])],
-    storeOutput: options.io ?? true,
+    storeOutput: options.external ? false : (options.io ?? true),
+    external: options.external ?? false,
     fn: fn as AssetDefinition['fn'],
   };
 }

@@ -133,6 +133,14 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
       job?.type === 'assets' && options.selection ? `(${selection}) and (${options.selection})` : selection,
     );
     if (options.stepKeys) keys = keys.filter((k) => options.stepKeys!.includes(k));
+    // External assets (sources produced elsewhere) are part of the graph, never of a run.
+    const external = keys.filter((k) => definitions.graph.get(k).external);
+    keys = keys.filter((k) => !definitions.graph.get(k).external);
+    if (keys.length === 0 && external.length > 0) {
+      throw new SelectionError(
+        `Selection '${selection}' matches only external assets (${external.join(', ')}), which are produced outside this code location and cannot be materialized. Select the assets that read them instead (e.g. '${external[0]}+').`,
+      );
+    }
     if (keys.length === 0) {
       throw new SelectionError(
         `Selection '${selection}' matches no assets. Run 'dag list' to see asset keys.`,
