@@ -676,6 +676,22 @@ function translateNodes(nodes: Node[], ctx: Context): string {
     }
     // A dotted name (`a.b.c`): only the first part can be a function name.
     const isQualified = prevNode?.kind === 'op' && prevNode.text === '.';
+    if (word === 'UNNEST' && next?.kind === 'group' && !isQualified) {
+      // BigQuery's `UNNEST(array) AS x` names the element column x; DuckDB names the table.
+      const asIndex = nextSignificant(nodes, nextIndex + 1);
+      const aliasIndex = upper(nodes[asIndex]) === 'AS' ? nextSignificant(nodes, asIndex + 1) : asIndex;
+      const alias = nodes[aliasIndex];
+      const inner = translateNodes(next.items, { ...ctx, top: false, columnDefinitions: false });
+      if ((alias?.kind === 'id' || alias?.kind === 'qid') && !RESERVED_AFTER_FROM.has(upper(alias))) {
+        const name = alias.kind === 'qid' ? quoteIdent(alias.value as string) : alias.text;
+        out += `unnest(${inner}) AS ${name}(${name})`;
+        i = aliasIndex;
+        continue;
+      }
+      out += `unnest(${inner})`;
+      i = nextIndex;
+      continue;
+    }
     if (next?.kind === 'group' && !isQualified) {
       const rewritten = rewriteCall(word, next, ctx);
       if (rewritten !== undefined) {
@@ -688,6 +704,30 @@ function translateNodes(nodes: Node[], ctx: Context): string {
   }
   return out;
 }
+
+/** Words that can follow a FROM item and so are no alias. */
+const RESERVED_AFTER_FROM = new Set([
+  'WHERE',
+  'GROUP',
+  'ORDER',
+  'LIMIT',
+  'JOIN',
+  'LEFT',
+  'RIGHT',
+  'INNER',
+  'FULL',
+  'CROSS',
+  'ON',
+  'USING',
+  'UNION',
+  'EXCEPT',
+  'INTERSECT',
+  'WITH',
+  'HAVING',
+  'QUALIFY',
+  'WINDOW',
+  'OFFSET',
+]);
 
 /** Where a column's type ends: before NOT/OPTIONS/DEFAULT/`,` at this level. */
 function typeEnd(nodes: Node[], start: number): number {
@@ -946,6 +986,9 @@ function rewriteCall(word: string, call: Group, ctx: Context): string | undefine
       return `CAST(${a(0)} AS VARCHAR)`;
     case 'IFNULL':
       return `coalesce(${all()})`;
+    case 'GENERATE_ARRAY':
+      requireArgs(word, raw, 2, 3);
+      return `generate_series(${all()})`;
     case 'EXTRACT': {
       const sig = trimNodes(call.items).filter(isSignificant);
       const part = upper(sig[0]);
