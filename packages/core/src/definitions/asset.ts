@@ -115,6 +115,7 @@ const ASSET_OPTIONS = {
   freshness: true,
   checks: true,
   io: true,
+  external: true,
 } as const satisfies Record<keyof AnyAssetOptions, true>;
 
 function refKey(ref: AssetRef, owner: string, field: string): string {
