@@ -375,8 +375,10 @@ export class PostgresStorage implements InstanceStorage {
     const params: unknown[] = [runId, t.to, [...t.from]];
     const sets = ['status = $2', 'updated_at = now()'];
     const where = ['run_id = $1', 'status = ANY($3)'];
-    if (t.to === 'STARTED') sets.push('started_at = coalesce(started_at, now())');
-    if (FINISHED.includes(t.to)) sets.push('ended_at = now()');
+    // Milliseconds, as a JS Date holds them: a cursor taken from a run's ended_at (run-status
+    // sensors) must compare equal to the stored value, or the same run is seen again.
+    if (t.to === 'STARTED') sets.push("started_at = coalesce(started_at, date_trunc('milliseconds', now()))");
+    if (FINISHED.includes(t.to)) sets.push("ended_at = date_trunc('milliseconds', now())");
     if (t.to !== 'QUEUED') sets.push('queue_reason = NULL');
     if (t.error !== undefined)
       sets.push(`error = $${params.push(t.error === null ? null : redact(t.error))}`);
