@@ -11,6 +11,7 @@ import {
   serializeError,
   UserCodeError,
 } from '../errors.ts';
+import type { EventDataByType } from '../events/events.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
 import type { NewEvent, StoredEvent } from '../instance/storage.ts';
 import type { IOManager } from '../io/io-manager.ts';
@@ -173,10 +174,11 @@ class RunExecution {
     }
   }
 
-  private emit(
-    type: EventType,
+  /** Writes an event whose `data` has the shape its type declares (EventDataByType). */
+  private emit<T extends EventType>(
+    type: T,
     message: string,
-    fields: { stepKey?: string; assetKey?: string; level?: LogLevel; data?: Record<string, unknown> } = {},
+    fields: { stepKey?: string; assetKey?: string; level?: LogLevel; data?: EventDataByType[T] } = {},
   ): Promise<void> {
     return this.writer.write({
       runId: this.plan.runId,
@@ -186,7 +188,7 @@ class RunExecution {
       assetKey: fields.assetKey ?? null,
       level: fields.level ?? 'info',
       data: fields.data ?? null,
-    });
+    } as NewEvent);
   }
 
   requestCancel(reason: string): void {
@@ -303,7 +305,7 @@ class RunExecution {
               stepKey: state.step.key,
               ...(state.step.asset ? { assetKey: state.step.asset.key } : {}),
               level: 'warn',
-              data: { reason },
+              data: { reason, canceled: this.canceled },
             });
             progressed = true;
             continue;
@@ -477,7 +479,7 @@ class RunExecution {
           await this.emit('STEP_FAILURE', `${where} was terminated.`, {
             ...ids,
             level: 'warn',
-            data: { canceled: true, error: serializeError(error) },
+            data: { canceled: true, error: serializeError(error), attempts: attempt },
           });
           return;
         }
@@ -500,7 +502,7 @@ class RunExecution {
         await this.emit('STEP_FAILURE', state.error, {
           ...ids,
           level: 'error',
-          data: { error: serializeError(error), attempts: attempt },
+          data: { canceled: false, error: serializeError(error), attempts: attempt },
         });
         return;
       }

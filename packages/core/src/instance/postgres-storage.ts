@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
+import { type EventDataByType, normalizeEventData } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 import { maskUrl, redact, redactDeep, registerUrlPassword } from '../util/secrets.ts';
 import type {
@@ -96,8 +97,9 @@ function toEvent(row: EventRow): StoredEvent {
     assetKey: row.asset_key,
     level: row.level,
     message: row.message,
-    data: row.data,
-  };
+    // Events stored by older versions get the fields they lack, derived as those versions did.
+    data: normalizeEventData(row.event_type, row.data),
+  } as StoredEvent;
 }
 
 function encodeCursor(run: RunRecord): string {
@@ -371,7 +373,10 @@ export class PostgresStorage implements InstanceStorage {
       await client.query('BEGIN');
       const { rows } = await client.query<EventRow>(insert, params);
       const stored = toEvent(rows[0]!);
-      const data = stored.data ?? {};
+      // Read defensively: a caller outside the executor may have left fields out.
+      const data = (stored.data ?? {}) as Partial<
+        EventDataByType['ASSET_MATERIALIZATION'] & EventDataByType['ASSET_CHECK_EVALUATION']
+      >;
       if (!stored.assetKey)
         throw new InstanceError(`${stored.type} event of run ${stored.runId} has no asset key.`);
       if (stored.type === 'ASSET_MATERIALIZATION') {

@@ -1,4 +1,5 @@
 import type { MetadataRecord } from '../definitions/metadata.ts';
+import type { DagEvent, EventDataByType } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 
 export interface RunRecord {
@@ -39,28 +40,22 @@ export interface NewRun {
   rootRunId?: string | null;
 }
 
-export interface NewEvent {
-  runId: string;
-  type: EventType;
-  stepKey?: string | null;
-  assetKey?: string | null;
-  level?: LogLevel;
-  message?: string;
-  data?: Record<string, unknown> | null;
-  ts?: Date;
-}
+/** An event to store; `data` has the shape of its type (see EventDataByType). */
+export type NewEvent = {
+  [T in EventType]: {
+    runId: string;
+    type: T;
+    stepKey?: string | null;
+    assetKey?: string | null;
+    level?: LogLevel;
+    message?: string;
+    data?: EventDataByType[T] | null;
+    ts?: Date;
+  };
+}[EventType];
 
-export interface StoredEvent {
-  id: number;
-  runId: string;
-  type: EventType;
-  ts: Date;
-  stepKey: string | null;
-  assetKey: string | null;
-  level: LogLevel;
-  message: string;
-  data: Record<string, unknown> | null;
-}
+/** A stored event, discriminated on `type` (see DagEvent). */
+export type StoredEvent = DagEvent<Date>;
 
 export interface AssetRecord {
   assetKey: string;
