@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  assetFreshness,
   type CodeLocation,
   DagError,
   DagInstance,
@@ -26,7 +27,8 @@ import pc from 'picocolors';
 import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
-import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
+import { formatEvent, statusColor, summary, table } from './format.ts';
+import { type Io, liveRenderer } from './live-renderer.ts';
 
 /** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
 export const EXIT_OK = 0;
@@ -37,12 +39,6 @@ interface GlobalOptions {
   file?: string;
   workspace?: string;
   location?: string;
-}
-
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  isTTY: boolean;
 }
 
 const defaultIo: Io = {
@@ -96,80 +92,6 @@ function parseTags(values: string[] | undefined): Record<string, string> {
     tags[value.slice(0, eq)] = value.slice(eq + 1);
   }
   return tags;
-}
-
-/** Live rendering of a run's events for humans: step states, progress bars, log lines. */
-function liveRenderer(io: Io, options: { quiet: boolean }) {
-  const states = new Map<string, StepStatus>();
-  let barShown = false;
-  const clearBar = () => {
-    if (barShown) {
-      process.stderr.write('\r\u001b[2K');
-      barShown = false;
-    }
-  };
-  return (event: StoredEvent) => {
-    const step = event.stepKey ?? '';
-    const mark = (status: StepStatus, text: string) => {
-      states.set(step, status);
-      clearBar();
-      io.err(`${stepIcon(status)} ${pc.bold(step)} ${text}`);
-    };
-    switch (event.type) {
-      case 'RUN_START':
-        io.err(pc.bold(event.message));
-        break;
-      case 'STEP_START':
-        mark('running', pc.cyan('started'));
-        break;
-      case 'STEP_SUCCESS':
-        mark(
-          'success',
-          `${pc.green('succeeded')} ${pc.dim(`(${formatDuration(Number(event.data?.durationMs ?? 0))})`)}`,
-        );
-        break;
-      case 'STEP_FAILURE':
-        mark(event.data?.canceled ? 'canceled' : 'failure', pc.red(event.message.split('\n')[0] ?? ''));
-        break;
-      case 'STEP_SKIPPED':
-        mark('skipped', pc.yellow(event.message));
-        break;
-      case 'STEP_UP_FOR_RETRY':
-        clearBar();
-        io.err(`${pc.yellow('↻')} ${pc.bold(step)} ${pc.yellow(event.message.split('\n')[0] ?? '')}`);
-        break;
-      case 'ASSET_CHECK_EVALUATION':
-        clearBar();
-        io.err(`  ${event.data?.passed ? pc.green('✔') : pc.red('✖')} ${event.message}`);
-        break;
-      case 'STEP_PROGRESS': {
-        const done = Number(event.data?.done ?? 0);
-        const total = event.data?.total === undefined ? undefined : Number(event.data.total);
-        const text = total === undefined ? `${done}` : progressBar(done, total);
-        if (io.isTTY) {
-          process.stderr.write(`\r\u001b[2K  ${pc.bold(step)} ${text}`);
-          barShown = true;
-        } else if (total === undefined || done >= total || done % Math.max(1, Math.round(total / 10)) === 0) {
-          io.err(`  ${step} ${text}`);
-        }
-        break;
-      }
-      case 'LOG':
-        if (!options.quiet) {
-          clearBar();
-          io.err(
-            `  ${pc.dim(step)} ${event.level === 'error' ? pc.red(event.message) : event.level === 'warn' ? pc.yellow(event.message) : event.message}`,
-          );
-        }
-        break;
-      case 'RUN_CANCELING':
-        clearBar();
-        io.err(pc.yellow(event.message));
-        break;
-      default:
-        break;
-    }
-  };
 }
 
 async function runAndReport(
@@ -249,10 +171,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const workspace = await loadWorkspace(globals());
       const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
       let latest = new Map<string, { at: Date | null; runId: string | null }>();
-      let stale = new Map<string, boolean>();
+      const now = Date.now();
       if (opts.status) {
         await withInstance(async (instance) => {
-          stale = new Map((await instance.storage.getFreshness()).map((f) => [f.assetKey, f.stale]));
           latest = new Map(
             (await instance.storage.getAssetRecords()).map((r) => [
               r.assetKey,
@@ -278,8 +199,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
               ? {
                   lastMaterializedAt: latest.get(a.key)?.at?.toISOString() ?? null,
                   lastRunId: latest.get(a.key)?.runId ?? null,
-                  // As the daemon last judged it against the asset's freshness policy.
-                  stale: a.freshness ? (stale.get(a.key) ?? null) : null,
+                  // The same rule as the daemon's and the UI's; null without a freshness policy.
+                  stale: assetFreshness(a.freshness, latest.get(a.key)?.at, now)?.stale ?? null,
                 }
               : {}),
           })),

@@ -75,6 +75,35 @@ export {
   UsageError,
   UserCodeError,
 } from './errors.ts';
+export type {
+  AssetFreshness,
+  AssetStatus,
+  AssetStatusInput,
+  DagEvent,
+  DerivedStep,
+  EventData,
+  EventDataByType,
+  EventEnvelope,
+  EventOf,
+  Instant,
+  Json,
+  RunForSteps,
+} from './events/index.ts';
+export {
+  ASSET_STATUSES,
+  assetFreshness,
+  assetStatus,
+  deriveSteps,
+  isRunFinished,
+  isRunInProgress,
+  isTerminalEvent,
+  latestAttemptFailed,
+  normalizeEventData,
+  RUN_END_EVENTS,
+  STEP_EVENT_TYPES,
+  stepStatusAfter,
+  TERMINAL_EVENT_TYPES,
+} from './events/index.ts';
 export type { ExecuteOptions } from './execution/executor.ts';
 export { executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
@@ -148,7 +177,7 @@ export type {
   StepResult,
   StepStatus,
 } from './types.ts';
-export { EVENT_TYPES, FINISHED_RUN_STATUSES, RUN_STATUSES } from './types.ts';
+export { EVENT_TYPES, FINISHED_RUN_STATUSES, IN_PROGRESS_RUN_STATUSES, RUN_STATUSES } from './types.ts';
 export {
   maskConnectionString,
   REDACTED,

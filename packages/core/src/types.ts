@@ -30,7 +30,16 @@ export const RUN_STATUSES = [
   'CANCELED',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+/** A run in one of these has ended; its status no longer changes. */
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'CANCELED'];
+/** A run in one of these is waiting, running or stopping: it may still touch its assets. */
+export const IN_PROGRESS_RUN_STATUSES: readonly RunStatus[] = [
+  'QUEUED',
+  'NOT_STARTED',
+  'STARTING',
+  'STARTED',
+  'CANCELING',
+];
 
 export const EVENT_TYPES = [
   'RUN_STARTING',

@@ -386,7 +386,8 @@ test('metadata keeps the order the asset wrote it in', async () => {
   });
   const [event] = await t.instance.storage.getMaterializations('ordered');
   const keys = ['zebra', 'apple', 'a much longer key', 'mango'];
-  assert.deepEqual(Object.keys((event?.data?.metadata ?? {}) as object), keys);
+  assert.equal(event?.type, 'ASSET_MATERIALIZATION');
+  assert.deepEqual(Object.keys(event.data.metadata), keys);
   assert.deepEqual(
     Object.keys((await t.instance.storage.getAssetRecords(['ordered']))[0]?.lastMetadata ?? {}),
     keys,

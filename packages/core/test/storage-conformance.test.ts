@@ -170,7 +170,14 @@ for (const backend of backends) {
         runId: run.runId,
         type: 'ASSET_CHECK_EVALUATION',
         assetKey: 'conf_asset',
-        data: { checkName: 'positive', passed: true, severity: 'WARN', metadata: {} },
+        data: {
+          checkName: 'positive',
+          passed: true,
+          severity: 'WARN',
+          blocking: false,
+          description: null,
+          metadata: {},
+        },
       });
       const events = await s.getEvents(run.runId);
       assert.deepEqual(
@@ -192,7 +199,7 @@ for (const backend of backends) {
       assert.equal(checks.length, 1);
       assert.equal(checks[0]?.severity, 'WARN');
       await assert.rejects(
-        s.storeEvent({ runId: run.runId, type: 'ASSET_MATERIALIZATION', data: {} }),
+        s.storeEvent({ runId: run.runId, type: 'ASSET_MATERIALIZATION', data: { metadata: {} } }),
         /has no asset key/,
       );
       assert.equal(

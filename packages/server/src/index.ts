@@ -2,7 +2,6 @@
  * @dag/server: the HTTP API and web UI server behind `dag dev`, and the launcher that runs
  * each run in its own process. This file is the package's only door.
  */
-export type { GraphStatus } from './api/asset-status.ts';
 export type {
   AssetSummary,
   CheckSummary,
@@ -13,8 +12,6 @@ export type {
   SensorSummary,
 } from './api/describe-definitions.ts';
 export { configJsonSchema, describeLocation, runConfigSchema } from './api/describe-definitions.ts';
-export type { RunStep } from './api/run-steps.ts';
-export { deriveSteps } from './api/run-steps.ts';
 export { createApp } from './create-app.ts';
 export type { DevIo } from './dev-command.ts';
 export { registerDev } from './dev-command.ts';

@@ -1,4 +1,4 @@
-import type { SerializedError, StoredEvent } from '@dag/core';
+import { type EventOf, type SerializedError, type StoredEvent, stepStatusAfter } from '@dag/core';
 
 export interface FailureDetails {
   /** The step that failed first; undefined when the run failed before any step (or none is named). */
@@ -21,8 +21,8 @@ function isSerializedError(value: unknown): value is SerializedError {
 }
 
 /** The user's error (under the orchestrator's UserCodeError wrapper): its messages, then a few stack frames. */
-function describeStepError(event: StoredEvent): string {
-  const recorded = event.data?.error;
+function describeStepError(event: EventOf<'STEP_FAILURE'>): string {
+  const recorded = event.data.error;
   if (!isSerializedError(recorded) || recorded.name !== 'UserCodeError' || !recorded.cause)
     return event.message;
   const lines: string[] = [];
@@ -52,9 +52,9 @@ function describeStepError(event: StoredEvent): string {
 export function failureDetails(events: readonly StoredEvent[]): FailureDetails {
   const ordered = [...events].sort((a, b) => a.id - b.id);
   const stepFailures = ordered.filter(
-    (e) => e.type === 'STEP_FAILURE' && e.data?.canceled !== true && e.stepKey !== null,
+    (e): e is EventOf<'STEP_FAILURE'> => stepStatusAfter(e) === 'failure' && e.stepKey !== null,
   );
-  const runFailure = ordered.findLast((e) => e.type === 'RUN_FAILURE');
+  const runFailure = ordered.findLast((e): e is EventOf<'RUN_FAILURE'> => e.type === 'RUN_FAILURE');
   const first = stepFailures[0];
   const seen = new Set<string>();
   const stepKeys: string[] = [];
@@ -64,8 +64,8 @@ export function failureDetails(events: readonly StoredEvent[]): FailureDetails {
       stepKeys.push(event.stepKey);
     }
   }
-  if (stepKeys.length === 0 && Array.isArray(runFailure?.data?.failedSteps)) {
-    for (const key of runFailure.data.failedSteps) if (typeof key === 'string') stepKeys.push(key);
+  if (stepKeys.length === 0 && runFailure) {
+    for (const key of runFailure.data?.failedSteps ?? []) stepKeys.push(key);
   }
   return {
     failedStep: stepKeys[0],

@@ -1,4 +1,11 @@
-import type { Logger, RunRecord, StoredEvent } from '@dag/core';
+import {
+  type EventEnvelope,
+  type EventType,
+  type Logger,
+  normalizeEventData,
+  type RunRecord,
+  type StoredEvent,
+} from '@dag/core';
 
 export const TOKEN = 'xoxb-2001-3002-slackpackagetesttoken';
 
@@ -41,7 +48,12 @@ export function failedRun(overrides: Partial<RunRecord> = {}): RunRecord {
 
 let nextId = 1;
 
-export function event(type: StoredEvent['type'], fields: Partial<StoredEvent> = {}): StoredEvent {
+/** An event as storage returns it (its data normalized the way storage reads it). */
+export function event(
+  type: EventType,
+  fields: Partial<EventEnvelope> & { data?: Record<string, unknown> | null } = {},
+): StoredEvent {
+  const { data, ...envelope } = fields;
   return {
     id: nextId++,
     runId: '7f3c2a91-5d2e-4c1b-9a8e-2b6f0c1d9e44',
@@ -51,16 +63,16 @@ export function event(type: StoredEvent['type'], fields: Partial<StoredEvent> = 
     assetKey: null,
     level: 'info',
     message: '',
-    data: null,
-    ...fields,
-  };
+    ...envelope,
+    data: normalizeEventData(type, data ?? null),
+  } as StoredEvent;
 }
 
 /** The events the executor stores when step `load` throws `error` (wrapped in UserCodeError). */
 export function stepFailureEvents(stepKey: string, error: Error): StoredEvent[] {
   const wrapper = `Error in asset '${stepKey}' (step '${stepKey}', run 7f3c2a91): ${error.message}`;
   return [
-    event('RUN_START', { message: 'Started run.' }),
+    event('RUN_START', { message: 'Started run.', data: { steps: [stepKey], pid: 1 } }),
     event('STEP_START', { stepKey, message: `Started asset '${stepKey}'.` }),
     event('STEP_FAILURE', {
       stepKey,

@@ -1,21 +1,27 @@
 /** The run page's event merging, step timeline and filters, and asset statuses (pure). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StoredEvent } from '../src/api/types.ts';
-import { assetStatus, matchesQuery, searchText, selectionOfKeys } from '../src/lib/asset-status.ts';
+import { type EventType, normalizeEventData } from '@dag/core/events';
+import type { RunRecord, StoredEvent } from '../src/api/types.ts';
+import { matchesQuery, searchText, selectionOfKeys } from '../src/lib/asset-status.ts';
 import {
   filterEvents,
   isTerminalEvent,
   mergeEvents,
-  mergeSteps,
   progressByStep,
-  stepsFromEvents,
+  runSteps,
   timelineBars,
 } from '../src/lib/run-events.ts';
 import { parseRoute } from '../src/router.ts';
 
 let nextId = 1;
-function ev(type: StoredEvent['type'], ts: string, extra: Partial<StoredEvent> = {}): StoredEvent {
+/** An event as the API sends it (data normalized as storage reads it). */
+function ev(
+  type: EventType,
+  ts: string,
+  extra: Partial<Omit<StoredEvent, 'data'>> & { data?: Record<string, unknown> | null } = {},
+): StoredEvent {
+  const { data, ...rest } = extra;
   return {
     id: nextId++,
     runId: 'r1',
@@ -25,9 +31,9 @@ function ev(type: StoredEvent['type'], ts: string, extra: Partial<StoredEvent> =
     assetKey: null,
     level: 'info',
     message: type,
-    data: null,
-    ...extra,
-  };
+    ...rest,
+    data: normalizeEventData(type, data ?? null),
+  } as StoredEvent;
 }
 
 describe('mergeEvents', () => {
@@ -54,22 +60,38 @@ describe('mergeEvents', () => {
 });
 
 describe('steps and timeline', () => {
+  const error = { name: 'Error', message: 'boom' };
   const events = [
-    ev('RUN_START', '00'),
+    ev('RUN_START', '00', { data: { steps: ['a', 'b', 'c'], pid: 1 } }),
     ev('STEP_START', '01', { stepKey: 'a' }),
     ev('STEP_PROGRESS', '02', { stepKey: 'a', data: { done: 3, total: 10 }, message: '3/10' }),
-    ev('STEP_SUCCESS', '05', { stepKey: 'a' }),
+    ev('STEP_SUCCESS', '05', { stepKey: 'a', data: { durationMs: 4000, attempts: 1 } }),
     ev('STEP_START', '05', { stepKey: 'b' }),
-    ev('STEP_UP_FOR_RETRY', '06', { stepKey: 'b' }),
-    ev('STEP_FAILURE', '09', { stepKey: 'b' }),
-    ev('STEP_SKIPPED', '09', { stepKey: 'c' }),
-    ev('RUN_FAILURE', '10'),
+    ev('STEP_UP_FOR_RETRY', '06', { stepKey: 'b', data: { attempt: 1, delayMs: 10, error } }),
+    ev('STEP_RESTARTED', '06', { stepKey: 'b' }),
+    ev('STEP_FAILURE', '09', { stepKey: 'b', data: { canceled: false, error, attempts: 2 } }),
+    ev('STEP_SKIPPED', '09', { stepKey: 'c', data: { reason: "upstream step 'b' failed", canceled: false } }),
+    ev('RUN_FAILURE', '10', { data: { failedSteps: ['b'] } }),
   ];
+  const run = { status: 'STARTED', assetSelection: null, stepKeys: null, endedAt: null, error: null } as
+    | RunRecord
+    | undefined;
+  const apiSteps = [
+    {
+      key: 'a',
+      status: 'running',
+      startedAt: '2026-11-22T00:00:01.000Z',
+      endedAt: null,
+      attempts: 1,
+      error: null,
+    },
+    { key: 'b', status: 'pending', startedAt: null, endedAt: null, attempts: 0, error: null },
+  ] as const;
 
-  it('derives step states from events', () => {
-    const steps = stepsFromEvents(events);
+  it('derives step states from the events with the core derivation', () => {
+    const steps = runSteps([...apiSteps], events, run);
     assert.deepEqual(
-      [...steps.values()].map((s) => [s.key, s.status, s.attempts]),
+      steps.map((s) => [s.key, s.status, s.attempts]),
       [
         ['a', 'success', 1],
         ['b', 'failure', 2],
@@ -80,39 +102,59 @@ describe('steps and timeline', () => {
     assert.ok(isTerminalEvent('RUN_FAILURE') && !isTerminalEvent('STEP_FAILURE'));
   });
 
-  it('prefers the API steps, completed by newer events', () => {
-    const merged = mergeSteps(
-      [
-        { key: 'a', status: 'running', startedAt: '2026-11-22T00:00:01.000Z', endedAt: null, attempts: 1 },
-        { key: 'b', status: 'pending', startedAt: null, endedAt: null, attempts: 0 },
-        { key: 'c', status: 'skipped', startedAt: null, endedAt: '2026-11-22T00:00:09.000Z', attempts: 0 },
-      ],
-      stepsFromEvents(events),
-    );
+  it("keeps the API's steps until the events reach back to the run's start", () => {
+    const later = events.filter((e) => e.type !== 'RUN_START');
     assert.deepEqual(
-      merged.map((s) => [s.key, s.status]),
+      runSteps([...apiSteps], later, run).map((s) => [s.key, s.status]),
       [
-        ['a', 'success'],
-        ['b', 'failure'],
-        ['c', 'skipped'],
+        ['a', 'running'],
+        ['b', 'pending'],
+      ],
+    );
+  });
+
+  it('shows a step the run stopped as canceled, from the event field', () => {
+    const terminated = [
+      ev('RUN_START', '00', { data: { steps: ['a', 'b'], pid: 1 } }),
+      ev('STEP_START', '01', { stepKey: 'a' }),
+      ev('RUN_CANCELING', '02'),
+      ev('STEP_FAILURE', '03', { stepKey: 'a', message: 'Interrupted', data: { canceled: true, error } }),
+      // Stored before STEP_SKIPPED had `canceled`: read from its reason, as it was written.
+      ev('STEP_SKIPPED', '03', { stepKey: 'b', data: { reason: 'the run was terminated' } }),
+      ev('RUN_CANCELED', '04'),
+    ];
+    assert.deepEqual(
+      runSteps([], terminated, undefined).map((s) => [s.key, s.status]),
+      [
+        ['a', 'canceled'],
+        ['b', 'canceled'],
       ],
     );
   });
 
   it('places bars on the run span', () => {
-    const steps = [...stepsFromEvents(events).values()];
+    const steps = runSteps([], events, undefined);
     const bars = timelineBars(steps, '2026-11-22T00:00:00.000Z', '2026-11-22T00:00:10.000Z');
     assert.deepEqual(
       bars.map((b) => [b.key, Math.round(b.left), Math.round(b.width), b.durationMs]),
       [
         ['a', 10, 40, 4000],
         ['b', 50, 40, 4000],
-        ['c', 90, 0, 0],
+        ['c', 0, 0, null],
       ],
     );
     // A running step grows until now.
     const running = timelineBars(
-      [{ key: 'x', status: 'running', startedAt: '2026-11-22T00:00:00.000Z', endedAt: null, attempts: 1 }],
+      [
+        {
+          key: 'x',
+          status: 'running',
+          startedAt: '2026-11-22T00:00:00.000Z',
+          endedAt: null,
+          attempts: 1,
+          error: null,
+        },
+      ],
       '2026-11-22T00:00:00.000Z',
       null,
       Date.parse('2026-11-22T00:00:04.000Z'),
@@ -136,19 +178,7 @@ describe('steps and timeline', () => {
   });
 });
 
-describe('asset status, search, selection and routes', () => {
-  it('colours assets like the graph does', () => {
-    const latest = { materializedAt: '2026-11-22T00:00:00Z', runId: 'r', metadata: null };
-    assert.equal(assetStatus({ latest: null, lastRunStatus: null, freshness: null }), 'never');
-    assert.equal(assetStatus({ latest, lastRunStatus: 'SUCCESS', freshness: null }), 'materialized');
-    assert.equal(
-      assetStatus({ latest, lastRunStatus: 'SUCCESS', freshness: { maximumLagMinutes: 1, stale: true } }),
-      'stale',
-    );
-    assert.equal(assetStatus({ latest, lastRunStatus: 'FAILURE', freshness: null }), 'failed');
-    assert.equal(assetStatus({ latest: null, lastRunStatus: 'STARTED', freshness: null }), 'running');
-  });
-
+describe('search, selection and routes', () => {
   it('searches Korean text and every term', () => {
     const text = searchText('ds_img_finalize', 'DS', '브랜드 로고를 게시합니다');
     assert.ok(matchesQuery(text, '브랜드'));

@@ -8,6 +8,7 @@ import type {
 } from '../definitions/automation.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import { describeError } from '../errors.ts';
+import { assetFreshness } from '../events/asset-status.ts';
 import { planRun } from '../execution/plan.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
 import type { InstigatorState, NewTick, RunRecord, TickRun } from '../instance/storage.ts';
@@ -578,10 +579,11 @@ export class Daemon {
     );
     const known = new Map((await storage.getFreshness()).map((f) => [f.assetKey, f]));
     for (const { asset, location } of policies) {
-      const max = asset.freshness!.maximumLagMinutes;
-      const last = records.get(asset.key)?.lastMaterializedAt ?? null;
-      const lag = last ? (now.getTime() - last.getTime()) / 60_000 : null;
-      const stale = lag === null || lag > max;
+      const {
+        maximumLagMinutes: max,
+        lagMinutes: lag,
+        stale,
+      } = assetFreshness(asset.freshness, records.get(asset.key)?.lastMaterializedAt, now)!;
       const previous = known.get(asset.key);
       await storage.setFreshness({
         assetKey: asset.key,

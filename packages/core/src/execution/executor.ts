@@ -13,6 +13,7 @@ import {
   UsageError,
   UserCodeError,
 } from '../errors.ts';
+import type { EventDataByType } from '../events/events.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
 import { retryWhileUnreachable } from '../instance/postgres-storage.ts';
 import type { NewEvent, RunRecord, StoredEvent } from '../instance/storage.ts';
@@ -270,10 +271,11 @@ class RunExecution {
     }
   }
 
-  private emit(
-    type: EventType,
+  /** Writes an event whose `data` has the shape its type declares (EventDataByType). */
+  private emit<T extends EventType>(
+    type: T,
     message: string,
-    fields: { stepKey?: string; assetKey?: string; level?: LogLevel; data?: Record<string, unknown> } = {},
+    fields: { stepKey?: string; assetKey?: string; level?: LogLevel; data?: EventDataByType[T] } = {},
   ): Promise<void> {
     return this.writer.write({
       runId: this.plan.runId,
@@ -283,7 +285,7 @@ class RunExecution {
       assetKey: fields.assetKey ?? null,
       level: fields.level ?? 'info',
       data: fields.data ?? null,
-    });
+    } as NewEvent);
   }
 
   requestCancel(reason: string): void {
@@ -342,7 +344,7 @@ class RunExecution {
     let status: RunStatus;
     let error: string | undefined;
     let message: string;
-    let data: Record<string, unknown> | undefined;
+    let data: EventDataByType['RUN_FAILURE'] | undefined;
     if (this.canceled) {
       status = 'CANCELED';
       error = this.cancelReason ?? 'The run was terminated.';
@@ -439,7 +441,7 @@ class RunExecution {
               stepKey: state.step.key,
               ...(state.step.asset ? { assetKey: state.step.asset.key } : {}),
               level: 'warn',
-              data: { reason },
+              data: { reason, canceled: this.canceled },
             });
             progressed = true;
             continue;
@@ -621,7 +623,7 @@ class RunExecution {
           await this.emit('STEP_FAILURE', `${where} was terminated.`, {
             ...ids,
             level: 'warn',
-            data: { canceled: true, error: serializeError(error) },
+            data: { canceled: true, error: serializeError(error), attempts: attempt },
           });
           return;
         }
@@ -644,7 +646,7 @@ class RunExecution {
         await this.emit('STEP_FAILURE', state.error, {
           ...ids,
           level: 'error',
-          data: { error: serializeError(error), attempts: attempt },
+          data: { canceled: false, error: serializeError(error), attempts: attempt },
         });
         return;
       }

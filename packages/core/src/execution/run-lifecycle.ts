@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
+import type { EventDataByType } from '../events/events.ts';
 import type {
   InFlightRun,
   InstanceStorage,
+  NewEventOfRun,
   RunOwner,
   RunRecord,
   RunTransition,
@@ -130,7 +132,7 @@ export interface FinishRun {
   /** Stored on the run (its reason); null for a success. */
   error?: string | null;
   level?: LogLevel;
-  data?: Record<string, unknown>;
+  data?: EventDataByType['RUN_FAILURE'] | EventDataByType['RUN_CANCELED'];
   /** Only if this attempt still owns the run. */
   attemptId?: string;
 }
@@ -154,7 +156,7 @@ export async function finishRun(
         (finish.status === 'SUCCESS' ? 'info' : finish.status === 'CANCELED' ? 'warn' : 'error'),
       message: finish.message,
       ...(finish.data ? { data: finish.data } : {}),
-    },
+    } as NewEventOfRun,
   });
 }
 
@@ -249,7 +251,10 @@ export class RunReconciler {
         status: canceled ? 'CANCELED' : 'FAILURE',
         message,
         error: message,
-        data: { reconciled: true, pid: run.pid, hostname: run.hostname },
+        data: {
+          ...(canceled ? {} : { failedSteps: [] }),
+          reconciled: { pid: run.pid, hostname: run.hostname },
+        } as EventDataByType['RUN_FAILURE'],
       });
       if (done) {
         finished.push(done.run);

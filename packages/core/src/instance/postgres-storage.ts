@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
+import { type EventDataByType, normalizeEventData } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 import { maskConnectionString, redact, redactDeep, registerConnectionSecrets } from '../util/secrets.ts';
 import type {
@@ -108,8 +109,9 @@ function toEvent(row: EventRow): StoredEvent {
     assetKey: row.asset_key,
     level: row.level,
     message: row.message,
-    data: row.data,
-  };
+    // Events stored by older versions get the fields they lack, derived as those versions did.
+    data: normalizeEventData(row.event_type, row.data),
+  } as StoredEvent;
 }
 
 function encodeCursor(run: RunRecord): string {
@@ -400,7 +402,10 @@ export class PostgresStorage implements InstanceStorage {
       );
       let event: StoredEvent | undefined;
       if (rows[0] && t.event) {
-        const stored = await client.query<EventRow>(EVENT_INSERT, eventParams({ ...t.event, runId }));
+        const stored = await client.query<EventRow>(
+          EVENT_INSERT,
+          eventParams({ ...t.event, runId } as NewEvent),
+        );
         event = toEvent(stored.rows[0]!);
       }
       await client.query('COMMIT');
@@ -452,7 +457,10 @@ export class PostgresStorage implements InstanceStorage {
       await client.query('BEGIN');
       const { rows } = await client.query<EventRow>(insert, params);
       const stored = toEvent(rows[0]!);
-      const data = stored.data ?? {};
+      // Read defensively: a caller outside the executor may have left fields out.
+      const data = (stored.data ?? {}) as Partial<
+        EventDataByType['ASSET_MATERIALIZATION'] & EventDataByType['ASSET_CHECK_EVALUATION']
+      >;
       if (!stored.assetKey)
         throw new InstanceError(`${stored.type} event of run ${stored.runId} has no asset key.`);
       if (stored.type === 'ASSET_MATERIALIZATION') {

@@ -1,4 +1,5 @@
 import type { MetadataRecord } from '../definitions/metadata.ts';
+import type { DagEvent, EventDataByType } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 
 export interface RunRecord {
@@ -46,28 +47,25 @@ export interface NewRun {
   rootRunId?: string | null;
 }
 
-export interface NewEvent {
-  runId: string;
-  type: EventType;
-  stepKey?: string | null;
-  assetKey?: string | null;
-  level?: LogLevel;
-  message?: string;
-  data?: Record<string, unknown> | null;
-  ts?: Date;
-}
+/** An event to store; `data` has the shape of its type (see EventDataByType). */
+export type NewEvent = {
+  [T in EventType]: {
+    runId: string;
+    type: T;
+    stepKey?: string | null;
+    assetKey?: string | null;
+    level?: LogLevel;
+    message?: string;
+    data?: EventDataByType[T] | null;
+    ts?: Date;
+  };
+}[EventType];
 
-export interface StoredEvent {
-  id: number;
-  runId: string;
-  type: EventType;
-  ts: Date;
-  stepKey: string | null;
-  assetKey: string | null;
-  level: LogLevel;
-  message: string;
-  data: Record<string, unknown> | null;
-}
+/** A stored event, discriminated on `type` (see DagEvent). */
+export type StoredEvent = DagEvent<Date>;
+
+/** A NewEvent without its run id (the run is known from elsewhere), still discriminated on `type`. */
+export type NewEventOfRun = NewEvent extends infer E ? (E extends unknown ? Omit<E, 'runId'> : never) : never;
 
 /** The process that takes a run over: a new attempt, on this host, with this pid. */
 export interface RunOwner {
@@ -89,7 +87,7 @@ export interface RunTransition {
   owner?: RunOwner;
   error?: string | null;
   /** Stored in the same transaction as the status (a run's final event and final status are one). */
-  event?: Omit<NewEvent, 'runId'>;
+  event?: NewEventOfRun;
 }
 
 /** A run someone has taken and not finished, and how long its owner has been silent. */

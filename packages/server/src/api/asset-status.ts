@@ -1,13 +1,17 @@
 import {
   type AssetDefinition,
+  type AssetFreshness,
+  type AssetStatus,
+  assetFreshness,
+  assetStatus,
   type DagInstance,
+  IN_PROGRESS_RUN_STATUSES,
+  latestAttemptFailed,
   type MetadataRecord,
   PostgresStorage,
   type RunRecord,
   type RunStatus,
 } from '@dag/core';
-
-export const ACTIVE_RUN_STATUSES: RunStatus[] = ['QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED', 'CANCELING'];
 
 export interface LatestMaterialization {
   materializedAt: Date;
@@ -27,8 +31,6 @@ export interface AssetState {
   /** An active run (queued or running) includes the asset and has not finished its step yet. */
   running: boolean;
 }
-
-export type GraphStatus = 'materialized' | 'never' | 'failed' | 'running' | 'stale';
 
 interface StateRow {
   key: string;
@@ -75,7 +77,7 @@ export async function loadAssetStates(
   keys: string[],
 ): Promise<Map<string, AssetState>> {
   const storage = instance.storage;
-  const active = (await storage.listRuns({ statuses: ACTIVE_RUN_STATUSES, limit: 1000 })).runs;
+  const active = (await storage.listRuns({ statuses: [...IN_PROGRESS_RUN_STATUSES], limit: 1000 })).runs;
   const states = new Map<string, AssetState>();
   if (keys.length === 0) return states;
 
@@ -105,7 +107,10 @@ export async function loadAssetStates(
   for (const row of rows) {
     const latestId = Number(row.last_materialization_id ?? 0);
     const failureId = Number(row.failure_id ?? 0);
-    const failed = failureId > latestId && row.failure_canceled !== true;
+    const failed = latestAttemptFailed(
+      latestId,
+      row.failure_id === null ? null : { id: failureId, canceled: row.failure_canceled === true },
+    );
     const activeRun = active.find(
       (run) => includes(run, row.key) && run.runId !== row.last_run_id && run.runId !== row.failure_run_id,
     );
@@ -131,40 +136,27 @@ export async function loadAssetStates(
   return states;
 }
 
-/** Whether an asset with a freshness policy is overdue. Null when it has no policy. */
+/** The asset's freshness (the core's rule), null when it has no policy. */
 export function freshnessOf(
   asset: AssetDefinition,
   state: AssetState | undefined,
   now = Date.now(),
-): { maximumLagMinutes: number; stale: boolean } | null {
-  if (!asset.freshness) return null;
-  const lagMs = asset.freshness.maximumLagMinutes * 60_000;
-  const at = state?.latest?.materializedAt.getTime();
-  return {
-    maximumLagMinutes: asset.freshness.maximumLagMinutes,
-    stale: at === undefined || now - at > lagMs,
-  };
+): AssetFreshness | null {
+  return assetFreshness(asset.freshness, state?.latest?.materializedAt, now);
 }
 
-/**
- * One status for the graph's colours: running, then failed, then never materialized, then
- * stale (overdue by its freshness policy, or an upstream asset was materialized after it),
- * else materialized.
- */
-export function graphStatus(
+/** The asset's status for the catalog and the graph (the core's rule, on the instance's state). */
+export function statusOf(
   asset: AssetDefinition,
   states: Map<string, AssetState>,
   now = Date.now(),
-): GraphStatus {
+): AssetStatus {
   const state = states.get(asset.key);
-  if (state?.running) return 'running';
-  if (state?.failed) return 'failed';
-  if (!state?.latest) return 'never';
-  if (freshnessOf(asset, state, now)?.stale) return 'stale';
-  const at = state.latest.materializedAt.getTime();
-  for (const dep of asset.deps) {
-    const upstream = states.get(dep)?.latest?.materializedAt.getTime();
-    if (upstream !== undefined && upstream > at) return 'stale';
-  }
-  return 'materialized';
+  return assetStatus({
+    running: state?.running ?? false,
+    failed: state?.failed ?? false,
+    lastMaterializedAt: state?.latest?.materializedAt,
+    freshness: freshnessOf(asset, state, now),
+    upstreamMaterializedAt: asset.deps.map((dep) => states.get(dep)?.latest?.materializedAt),
+  });
 }

@@ -4,7 +4,7 @@ import { notFound } from '../http/api-error.ts';
 import { sendJson } from '../http/json-response.ts';
 import { intParam } from '../http/query-params.ts';
 import type { AppOptions } from '../interfaces.ts';
-import { freshnessOf, graphStatus, loadAssetStates } from './asset-status.ts';
+import { freshnessOf, loadAssetStates, statusOf } from './asset-status.ts';
 import { configJsonSchema, summarizeAsset } from './describe-definitions.ts';
 
 function locationsFor(options: AppOptions, name: string | undefined): CodeLocation[] {
@@ -75,6 +75,7 @@ export function assetsApi(options: AppOptions): Hono {
         checks: summary.checks,
         latest: state?.latest ?? null,
         lastRunStatus: state?.lastRunStatus ?? null,
+        status: statusOf(asset, states, now),
         freshness: freshnessOf(asset, state, now),
       };
     });
@@ -100,7 +101,7 @@ export function assetsApi(options: AppOptions): Hono {
         location: location.name,
         group: asset.group,
         kinds: [...asset.kinds],
-        status: graphStatus(asset, states, now),
+        status: statusOf(asset, states, now),
       });
       for (const dep of asset.deps) {
         if (inGraph.has(`${location.name}\u0000${dep}`)) edges.push({ from: dep, to: asset.key });
@@ -137,7 +138,7 @@ export function assetsApi(options: AppOptions): Hono {
         })),
         latest: state?.latest ?? null,
         lastRunStatus: state?.lastRunStatus ?? null,
-        status: graphStatus(asset, states),
+        status: statusOf(asset, states),
         freshness: freshnessOf(asset, state),
       },
       latest: state?.latest ?? null,

@@ -1,11 +1,10 @@
-import { type EventType, FINISHED_RUN_STATUSES, redact, redactDeep, type StoredEvent } from '@dag/core';
+import { FINISHED_RUN_STATUSES, isTerminalEvent, redact, redactDeep, type StoredEvent } from '@dag/core';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { notFound } from '../http/api-error.ts';
 import { intParam } from '../http/query-params.ts';
 import type { AppOptions } from '../interfaces.ts';
 
-const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(['RUN_SUCCESS', 'RUN_FAILURE', 'RUN_CANCELED']);
 const BATCH = 1000;
 /** Polls without new events between two looks at the run's status. */
 const STATUS_EVERY = 5;
@@ -52,7 +51,7 @@ export function runEventStream(options: AppOptions) {
         for (const event of events) {
           await stream.writeSSE({ id: String(event.id), event: event.type, data: eventData(event) });
           after = event.id;
-          if (TERMINAL_EVENTS.has(event.type)) ended = true;
+          if (isTerminalEvent(event.type)) ended = true;
         }
         if (events.length > 0) lastWrite = Date.now();
         if (ended) break;

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import {
   type CodeLocation,
+  deriveSteps,
   FINISHED_RUN_STATUSES,
   InstanceError,
   RUN_STATUSES,
@@ -8,6 +9,7 @@ import {
   type RunStatus,
   redact,
   reexecutionOptions,
+  STEP_EVENT_TYPES,
 } from '@dag/core';
 import { Hono } from 'hono';
 import { ApiError, badRequest, notFound } from '../http/api-error.ts';
@@ -16,7 +18,6 @@ import { intParam } from '../http/query-params.ts';
 import { readJsonObject } from '../http/request-input.ts';
 import type { AppOptions } from '../interfaces.ts';
 import { runEventStream } from './run-event-stream.ts';
-import { deriveSteps, STEP_EVENT_TYPES } from './run-steps.ts';
 
 /** The most of a run's log one request returns (the end of it, unless `offset` is given). */
 const MAX_LOG_BYTES = 5 * 1024 * 1024;
@@ -120,8 +121,8 @@ export function runsApi(options: AppOptions): Hono {
 
   api.get('/runs/:id', async (c) => {
     const run = await getRun(c.req.param('id'));
-    const events = await storage.getEvents(run.runId, { types: STEP_EVENT_TYPES, limit: 100_000 });
-    return sendJson(c, { run, steps: deriveSteps(run, events) });
+    const events = await storage.getEvents(run.runId, { types: [...STEP_EVENT_TYPES], limit: 100_000 });
+    return sendJson(c, { run, steps: deriveSteps(events, run) });
   });
 
   api.get('/runs/:id/events', async (c) => {

@@ -1,9 +1,18 @@
 /**
  * Shapes of the `dag dev` HTTP API as they arrive in the browser (dates are ISO strings).
- * Metadata values, run statuses and event types come from @dag/core (types only: erased at build).
+ * Records the core defines (runs, events, check executions, steps, statuses) are the core's,
+ * as JSON carries them (`Json<T>`); imported as types only, erased at build.
  */
 import type {
+  AssetFreshness,
+  AssetStatus,
+  CheckExecution as CoreCheckExecution,
+  RunRecord as CoreRunRecord,
+  StoredEvent as CoreStoredEvent,
+  DerivedStep,
   EventType,
+  FreshnessPolicy,
+  Json,
   LocationLoadError,
   LocationReload,
   LogLevel,
@@ -27,9 +36,7 @@ export interface CheckDefinition {
   latest?: CheckExecution | null;
 }
 
-export interface FreshnessDefinition {
-  maximumLagMinutes: number;
-}
+export type FreshnessDefinition = FreshnessPolicy;
 
 export interface AssetDefinition {
   key: string;
@@ -140,14 +147,16 @@ export interface AssetSummary {
   checks: CheckDefinition[];
   latest: LatestMaterialization | null;
   lastRunStatus: RunStatus | null;
-  freshness: { maximumLagMinutes: number; stale: boolean } | null;
+  /** The same status the graph shows (the core's rule, computed by the server). */
+  status: NodeStatus;
+  freshness: AssetFreshness | null;
 }
 
 export interface AssetsResponse {
   assets: AssetSummary[];
 }
 
-export type NodeStatus = 'materialized' | 'never' | 'failed' | 'running' | 'stale';
+export type NodeStatus = AssetStatus;
 
 export interface GraphNodeJson {
   key: string;
@@ -168,60 +177,20 @@ export interface AssetDetailResponse {
   latest: LatestMaterialization | null;
 }
 
-export interface StoredEvent {
-  id: number;
-  runId: string;
-  type: EventType;
-  ts: string;
-  stepKey: string | null;
-  assetKey: string | null;
-  level: LogLevel;
-  message: string;
-  data: Record<string, unknown> | null;
-}
+/** A stored event, discriminated on `type` (the core's DagEvent, dates as strings). */
+export type StoredEvent = Json<CoreStoredEvent>;
 
-export interface CheckExecution {
-  id: number;
-  assetKey: string;
-  checkName: string;
-  runId: string;
-  passed: boolean;
-  severity: 'WARN' | 'ERROR';
-  metadata: MetadataRecord | null;
-  createdAt: string;
-}
+export type CheckExecution = Json<CoreCheckExecution>;
 
-export interface RunRecord {
-  runId: string;
-  jobName: string;
-  location: string | null;
-  status: RunStatus;
-  assetSelection: string[] | null;
-  runConfig: Record<string, unknown>;
-  tags: Record<string, string>;
-  parentRunId: string | null;
-  rootRunId: string | null;
-  error: string | null;
-  pid: number | null;
-  hostname: string | null;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-}
+export type RunRecord = Json<CoreRunRecord>;
 
 export interface RunsResponse {
   runs: RunRecord[];
   nextCursor: string | null;
 }
 
-export interface RunStep {
-  key: string;
-  status: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  attempts: number;
-}
+/** A step of `GET /api/runs/:id`, as the core's `deriveSteps` gives it. */
+export type RunStep = DerivedStep<string>;
 
 export interface RunDetailResponse {
   run: RunRecord;

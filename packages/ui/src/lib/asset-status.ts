@@ -1,19 +1,5 @@
-/** An asset's status as the catalog and the graph colour it (pure). */
-import type { AssetSummary, NodeStatus, RunStatus } from '../api/types.ts';
-
-const IN_PROGRESS: readonly RunStatus[] = ['QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED', 'CANCELING'];
-
-export function assetStatus(asset: Pick<AssetSummary, 'latest' | 'lastRunStatus' | 'freshness'>): NodeStatus {
-  if (asset.lastRunStatus && IN_PROGRESS.includes(asset.lastRunStatus)) return 'running';
-  if (asset.lastRunStatus === 'FAILURE') return 'failed';
-  if (!asset.latest) return 'never';
-  if (asset.freshness?.stale) return 'stale';
-  return 'materialized';
-}
-
-export function isRunInProgress(status: RunStatus | string | null | undefined): boolean {
-  return Boolean(status) && IN_PROGRESS.includes(status as RunStatus);
-}
+/** Pure helpers of asset lists: search and selections. Statuses are the core's (`@dag/core/events`). */
+export { isRunInProgress } from '@dag/core/events';
 
 /** Lower-cased, NFC-normalised text for searching (Korean brand names included). */
 export function searchText(...parts: (string | null | undefined)[]): string {

@@ -1,11 +1,8 @@
 /** Pure helpers of the run page: merging streamed events, steps and their timeline, filters. */
-import type { EventType, LogLevel, RunStep, StoredEvent } from '../api/types.ts';
+import { deriveSteps } from '@dag/core/events';
+import type { LogLevel, RunRecord, RunStep, StoredEvent } from '../api/types.ts';
 
-export const TERMINAL_EVENTS: readonly EventType[] = ['RUN_SUCCESS', 'RUN_FAILURE', 'RUN_CANCELED'];
-
-export function isTerminalEvent(type: string): boolean {
-  return (TERMINAL_EVENTS as readonly string[]).includes(type);
-}
+export { isTerminalEvent } from '@dag/core/events';
 
 /**
  * Adds events that are new (by id) to a list sorted by id. Returns the same array when nothing
@@ -30,78 +27,18 @@ export function mergeEvents(existing: StoredEvent[], incoming: readonly StoredEv
   return existing.concat(added).sort((a, b) => a.id - b.id);
 }
 
-export interface StepState {
-  key: string;
-  status: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  attempts: number;
-}
-
-const STEP_END_STATUS: Partial<Record<EventType, string>> = {
-  STEP_SUCCESS: 'success',
-  STEP_FAILURE: 'failure',
-  STEP_SKIPPED: 'skipped',
-};
-
-/** Steps as the event log tells them (for a live timeline between API refreshes). */
-export function stepsFromEvents(events: readonly StoredEvent[]): Map<string, StepState> {
-  const steps = new Map<string, StepState>();
-  for (const e of events) {
-    if (!e.stepKey) continue;
-    let s = steps.get(e.stepKey);
-    if (!s) {
-      s = { key: e.stepKey, status: 'pending', startedAt: null, endedAt: null, attempts: 0 };
-      steps.set(e.stepKey, s);
-    }
-    switch (e.type) {
-      case 'STEP_START':
-        s.status = 'running';
-        s.startedAt ??= e.ts;
-        s.endedAt = null;
-        s.attempts = Math.max(1, s.attempts);
-        break;
-      case 'STEP_RESTARTED':
-      case 'STEP_UP_FOR_RETRY':
-        s.status = 'running';
-        s.attempts += 1;
-        break;
-      case 'STEP_SUCCESS':
-      case 'STEP_FAILURE':
-      case 'STEP_SKIPPED':
-        s.status = STEP_END_STATUS[e.type]!;
-        if (e.type === 'STEP_FAILURE' && /terminated|cancel/i.test(e.message)) s.status = 'canceled';
-        s.endedAt = e.ts;
-        if (e.type === 'STEP_SKIPPED') s.startedAt ??= e.ts;
-        break;
-      default:
-    }
-  }
-  return steps;
-}
-
-/** API steps (authoritative once fetched) completed by what the events say since. */
-export function mergeSteps(apiSteps: readonly RunStep[], fromEvents: Map<string, StepState>): StepState[] {
-  const out: StepState[] = [];
-  const seen = new Set<string>();
-  for (const s of apiSteps) {
-    seen.add(s.key);
-    const live = fromEvents.get(s.key);
-    const apiDone = s.endedAt !== null && s.endedAt !== undefined;
-    if (live && !apiDone && (live.endedAt || (live.startedAt && !s.startedAt))) {
-      out.push({ ...live, attempts: Math.max(live.attempts, s.attempts ?? 0) });
-    } else {
-      out.push({
-        key: s.key,
-        status: s.status,
-        startedAt: s.startedAt ?? null,
-        endedAt: s.endedAt ?? null,
-        attempts: s.attempts ?? 0,
-      });
-    }
-  }
-  for (const [key, live] of fromEvents) if (!seen.has(key)) out.push(live);
-  return out;
+/**
+ * The run's steps: the core's derivation over the events the page holds, once they reach back to
+ * the run's start (RUN_START); until then (or if the log's start was purged) the server's,
+ * which is the same derivation over the stored log.
+ */
+export function runSteps(
+  apiSteps: readonly RunStep[],
+  events: readonly StoredEvent[],
+  run: RunRecord | undefined,
+): RunStep[] {
+  if (!events.some((e) => e.type === 'RUN_START')) return [...apiSteps];
+  return deriveSteps(events, run);
 }
 
 export interface TimelineBar {
@@ -115,7 +52,7 @@ export interface TimelineBar {
 
 /** Bars of a step timeline over [runStart, runEnd or now]. */
 export function timelineBars(
-  steps: readonly StepState[],
+  steps: readonly RunStep[],
   runStart: string | null,
   runEnd: string | null,
   now = Date.now(),
@@ -144,10 +81,8 @@ export function progressByStep(
   const out = new Map<string, { done: number; total?: number; message: string }>();
   for (const e of events) {
     if (e.type !== 'STEP_PROGRESS' || !e.stepKey) continue;
-    const data = (e.data ?? {}) as { done?: unknown; total?: unknown };
-    const done = typeof data.done === 'number' ? data.done : 0;
-    const p: { done: number; total?: number; message: string } = { done, message: e.message };
-    if (typeof data.total === 'number') p.total = data.total;
+    const p: { done: number; total?: number; message: string } = { done: e.data.done, message: e.message };
+    if (e.data.total !== undefined) p.total = e.data.total;
     out.set(e.stepKey, p);
   }
   return out;

@@ -10,7 +10,7 @@ import {
   RunStatusBadge,
   TimeAgo,
 } from '../components/common.tsx';
-import { assetStatus, matchesQuery, searchText } from '../lib/asset-status.ts';
+import { matchesQuery, searchText } from '../lib/asset-status.ts';
 import { href } from '../router.ts';
 
 interface Group {
@@ -37,7 +37,6 @@ function groupAssets(assets: AssetSummary[]): Group[] {
 }
 
 function AssetRow({ asset }: { asset: AssetSummary }) {
-  const status = assetStatus(asset);
   return (
     <tr data-asset={asset.key}>
       <td data-label="Asset">
@@ -49,7 +48,7 @@ function AssetRow({ asset }: { asset: AssetSummary }) {
         </div>
       </td>
       <td data-label="Status">
-        <AssetStatusBadge status={status} />
+        <AssetStatusBadge status={asset.status} />
       </td>
       <td data-label="Materialized">
         {asset.latest ? (
@@ -111,7 +110,7 @@ export function CatalogPage() {
   const groups = useMemo(() => {
     const shown = indexed
       .filter((i) => matchesQuery(i.text, deferred))
-      .filter((i) => !staleOnly || i.asset.freshness?.stale || assetStatus(i.asset) === 'failed')
+      .filter((i) => !staleOnly || i.asset.freshness?.stale || i.asset.status === 'failed')
       .map((i) => i.asset);
     return groupAssets(shown);
   }, [indexed, deferred, staleOnly]);

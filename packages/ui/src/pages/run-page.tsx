@@ -12,14 +12,7 @@ import { ErrorBox, Loading, RunStatusBadge, Tags, TimeAgo } from '../components/
 import { MetadataView } from '../components/metadata-view.tsx';
 import { elapsedMs, formatDateTime, formatDuration, formatTime, shortId } from '../lib/format.ts';
 import { prettyJson } from '../lib/metadata.ts';
-import {
-  type EventFilter,
-  filterEvents,
-  mergeSteps,
-  progressByStep,
-  stepsFromEvents,
-  timelineBars,
-} from '../lib/run-events.ts';
+import { type EventFilter, filterEvents, progressByStep, runSteps, timelineBars } from '../lib/run-events.ts';
 import { href, navigate } from '../router.ts';
 
 const ROW_HEIGHT = 22;
@@ -44,7 +37,7 @@ function Timeline({
   running: boolean;
 }) {
   const now = useNow(running);
-  const steps = useMemo(() => mergeSteps(detail.steps, stepsFromEvents(events)), [detail.steps, events]);
+  const steps = useMemo(() => runSteps(detail.steps, events, detail.run), [detail.steps, events, detail.run]);
   const progress = useMemo(() => progressByStep(events), [events]);
   const bars = timelineBars(steps, detail.run.startedAt ?? detail.run.createdAt, detail.run.endedAt, now);
   if (bars.length === 0) return <span className="muted">No steps yet.</span>;
