@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
+  connectionPasswords,
   DagInstance,
   maskConnectionString,
   REDACTED,
@@ -120,7 +121,10 @@ describe('redaction matches a secret in every shape', () => {
       assert.ok(!shown.includes(password), `${url} shown as ${shown}`);
       assert.ok(shown.includes(REDACTED), shown);
       assert.match(shown, /db/, `the host stays visible: ${shown}`);
+      assert.ok(connectionPasswords(url).includes(password.replace("\\'", "'").replace('%23', '#')), url);
     }
+    // A URL that parses without a password has none: nothing of it becomes a secret.
+    assert.deepEqual(connectionPasswords('https://registry.example:8080/a/@scope/b'), []);
   });
 });
 
