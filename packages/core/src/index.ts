@@ -178,6 +178,7 @@ export type {
   StepStatus,
 } from './types.ts';
 export { EVENT_TYPES, FINISHED_RUN_STATUSES, IN_PROGRESS_RUN_STATUSES, RUN_STATUSES } from './types.ts';
+export { connectionPasswords } from './util/connection-string.ts';
 export {
   maskConnectionString,
   REDACTED,

@@ -16,6 +16,8 @@ interface PasswordSpan {
   end: number;
   /** The password as the server receives it (percent-decoding or DSN quoting undone). */
   value: string;
+  /** A URL's userinfo, or a `key=value` parameter (URL query or DSN). */
+  kind: 'userinfo' | 'parameter';
 }
 
 const URL_SCHEME = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
@@ -37,7 +39,12 @@ function urlPasswords(text: string): PasswordSpan[] {
   if (at > authorityStart) {
     const colon = text.indexOf(':', authorityStart);
     if (colon >= 0 && colon < at) {
-      spans.push({ start: colon + 1, end: at, value: decodeUrlPart(text.slice(colon + 1, at), false) });
+      spans.push({
+        start: colon + 1,
+        end: at,
+        value: decodeUrlPart(text.slice(colon + 1, at), false),
+        kind: 'userinfo',
+      });
     }
     queryFrom = at + 1;
   }
@@ -48,7 +55,9 @@ function urlPasswords(text: string): PasswordSpan[] {
   for (let m = param.exec(text); m; m = param.exec(text)) {
     const raw = m[1]!;
     const start = m.index + m[0].length - raw.length;
-    if (raw !== '') spans.push({ start, end: start + raw.length, value: decodeUrlPart(raw, true) });
+    if (raw !== '') {
+      spans.push({ start, end: start + raw.length, value: decodeUrlPart(raw, true), kind: 'parameter' });
+    }
   }
   return spans;
 }
@@ -73,7 +82,7 @@ function dsnPasswords(text: string): PasswordSpan[] {
       while (end < text.length && !/[\s;]/.test(text[end]!)) end++;
       value = text.slice(start, end);
     }
-    if (end > start) spans.push({ start, end, value });
+    if (end > start) spans.push({ start, end, value, kind: 'parameter' });
     key.lastIndex = Math.max(end, key.lastIndex);
   }
   return spans;
@@ -83,9 +92,23 @@ function passwordSpans(text: string): PasswordSpan[] {
   return URL_SCHEME.test(text) ? urlPasswords(text) : dsnPasswords(text);
 }
 
-/** The passwords a connection string carries (decoded), for registering as secrets. */
+/**
+ * The passwords a connection string carries (decoded), for registering as secrets. A URL that
+ * parses cleanly without a password has none in its userinfo (`https://h:8080/a/@b` has none),
+ * so only its `password=` parameters count: registering more would garble ordinary text.
+ */
 export function connectionPasswords(text: string): string[] {
-  return passwordSpans(text).map((s) => s.value);
+  const spans = passwordSpans(text);
+  if (URL_SCHEME.test(text)) {
+    let parsedWithoutPassword = false;
+    try {
+      parsedWithoutPassword = new URL(text.trim()).password === '';
+    } catch {
+      // Malformed (an unencoded `#`, `/` or `?` in the password): the spans are all there is.
+    }
+    if (parsedWithoutPassword) return spans.filter((s) => s.kind === 'parameter').map((s) => s.value);
+  }
+  return spans.map((s) => s.value);
 }
 
 /** The password spans of a connection string replaced with `mask`, everything else kept. */

@@ -172,13 +172,17 @@ export function redactStandardStreams(): void {
       callback?: (error?: Error | null) => void,
     ) => {
       const cb = typeof encoding === 'function' ? encoding : callback;
+      const other = typeof encoding === 'string' && !/^utf-?8$/i.test(encoding) ? encoding : undefined;
+      // A string written with another encoding (hex, base64) is encoded bytes (a Buffer's
+      // encoding argument is ignored); bytes are decoded as UTF-8 across writes, so a
+      // character split between two chunks stays whole.
       const text =
         held +
         (typeof chunk === 'string'
-          ? chunk
-          : typeof encoding === 'string' && encoding !== 'utf8' && encoding !== 'utf-8'
-            ? Buffer.from(chunk).toString(encoding)
-            : decoder.write(Buffer.from(chunk)));
+          ? other
+            ? decoder.write(Buffer.from(chunk, other))
+            : chunk
+          : decoder.write(Buffer.from(chunk)));
       const cut = forms.size === 0 ? text.length : safeCut(text);
       held = text.slice(cut);
       return write(redact(text.slice(0, cut)), 'utf8', cb);
