@@ -1,4 +1,4 @@
-import { Daemon, DagInstance, redact, UsageError, Workspace } from '@dag/core';
+import { Daemon, DagInstance, installLastResortHandlers, redact, UsageError, Workspace } from '@dag/core';
 import type { Command } from 'commander';
 import { ensureUiBuilt } from './ensure-ui-built.ts';
 import { RunLauncher } from './run-launcher.ts';
@@ -17,7 +17,6 @@ interface DevOptions {
   file?: string;
   workspace?: string;
   uiDir?: string;
-  daemon: boolean;
 }
 
 /**
@@ -42,7 +41,6 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       'the workspace file (default: workspace.yaml in this or a parent folder)',
     )
     .option('--ui-dir <dir>', 'the built UI to serve (default: packages/ui/dist)')
-    .option('--no-daemon', 'do not run the daemon (schedules, sensors, run queue, freshness)')
     .action(async (opts: DevOptions) => {
       const globals = program.opts<{ file?: string; workspace?: string }>();
       const file = opts.file ?? globals.file;
@@ -59,8 +57,17 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         ...(workspaceFile ? { workspaceFile } : {}),
       });
       if (!opts.uiDir) await ensureUiBuilt(io.err);
-      const instance = await DagInstance.open();
-      const launcher = new RunLauncher({ instance, workspace });
+      const removeLastResort = installLastResortHandlers('dag dev', io.err);
+      const instance = await DagInstance.open({ supervise: { log: io.err } });
+      // Runs launched from the UI or the API wait in the daemon's run queue like any other,
+      // so the run and tag limits hold them too.
+      let daemon: Daemon | undefined;
+      const launcher = new RunLauncher({
+        instance,
+        workspace,
+        queue: { onQueued: () => daemon?.wake() },
+        log: (level, message) => io.err(`dag dev: ${level}: ${message}`),
+      });
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         server = await startServer({
@@ -84,17 +91,17 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
           `dag dev: every request needs the token in DAG_UI_TOKEN: open ${server.url}?token=<DAG_UI_TOKEN> once in the browser, or send 'Authorization: Bearer <DAG_UI_TOKEN>'.`,
         );
       }
-      // The daemon ticks schedules and sensors and starts queued runs, each in its own process.
+      // The daemon ticks schedules and sensors, finishes runs whose owner died (at once on
+      // start-up), and starts queued runs, each in its own process.
       const stopDaemon = new AbortController();
-      const daemonDone = opts.daemon
-        ? new Daemon({
-            instance,
-            locations: workspace.locations,
-            launch: (run) => launcher.execute(run.runId),
-            uiUrl: server.url,
-            log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
-          }).run(stopDaemon.signal)
-        : Promise.resolve();
+      daemon = new Daemon({
+        instance,
+        locations: workspace.locations,
+        launch: (run) => launcher.execute(run.runId),
+        uiUrl: server.url,
+        log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
+      });
+      const daemonDone = daemon.run(stopDaemon.signal);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           process.off('SIGINT', stop);
@@ -116,6 +123,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         await server.close();
       } finally {
         await instance.close();
+        removeLastResort();
       }
       io.err('dag dev: stopped');
     });

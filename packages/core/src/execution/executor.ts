@@ -192,7 +192,9 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const started = await startRun(storage, plan.runId, owner);
   if (!started) return await notStartedResult(instance, plan.runId);
   let execution: RunExecution | undefined;
-  const writer = new EventWriter(instance, plan.runId, liveness.timeoutMs, options.onEvent, (error) =>
+  // Events wait through a database outage of up to a minute (or the heartbeat timeout, if longer).
+  const retryForMs = Math.max(liveness.timeoutMs, 60_000);
+  const writer = new EventWriter(instance, plan.runId, retryForMs, options.onEvent, (error) =>
     execution?.requestCancel(
       `The run stops: its events cannot be stored in the instance (${redact(describeError(error))}).`,
     ),
@@ -203,6 +205,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     writer,
     owner.attemptId,
     liveness,
+    retryForMs,
     await ancestorRunIds(instance, started.parentRunId),
   );
   return await execution.run(startedAt);
@@ -249,6 +252,7 @@ class RunExecution {
     private readonly writer: EventWriter,
     private readonly attemptId: string,
     private readonly liveness: RunLiveness,
+    private readonly retryForMs: number,
     /** Parent, grandparent...: where a re-execution finds outputs of steps it does not run. */
     private readonly ancestors: readonly string[] = [],
   ) {
@@ -364,7 +368,7 @@ class RunExecution {
           attemptId: this.attemptId,
           ...(data ? { data } : {}),
         }),
-      { retryForMs: this.liveness.timeoutMs },
+      { retryForMs: this.retryForMs },
     );
     if (finished) {
       if (finished.event) options.onEvent?.(finished.event);

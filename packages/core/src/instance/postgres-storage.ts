@@ -186,15 +186,32 @@ export class PostgresStorage implements InstanceStorage {
   /** Connects (failing fast with a clear error when the server is unreachable). */
   static async connect(
     url: string,
-    options: { source?: string; max?: number } = {},
+    options: {
+      source?: string;
+      max?: number;
+      /** Where the server is now, asked for each new connection (a server that moves after a restart). */
+      currentUrl?: () => string | undefined;
+    } = {},
   ): Promise<PostgresStorage> {
     registerUrlPassword(url);
     const displayUrl = maskUrl(url);
+    const { currentUrl } = options;
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 8,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 10_000,
+      // A pool keeps no connection for good: after the server restarts, the next query
+      // connects anew (to where the server is now, when it can move).
+      ...(currentUrl
+        ? {
+            Client: class FollowingClient extends pg.Client {
+              constructor(config?: pg.ClientConfig) {
+                super({ ...config, connectionString: currentUrl?.() ?? url });
+              }
+            },
+          }
+        : {}),
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
@@ -372,8 +389,9 @@ export class PostgresStorage implements InstanceStorage {
     const params: unknown[] = [runId, t.to, [...t.from]];
     const sets = ['status = $2', 'updated_at = now()'];
     const where = ['run_id = $1', 'status = ANY($3)'];
-    if (t.to === 'STARTED') sets.push('started_at = coalesce(started_at, now())');
-    if (FINISHED.includes(t.to)) sets.push('ended_at = now()');
+    // Milliseconds, like every time JavaScript hands back (cursors over ended_at compare them).
+    if (t.to === 'STARTED') sets.push(`started_at = coalesce(started_at, date_trunc('milliseconds', now()))`);
+    if (FINISHED.includes(t.to)) sets.push(`ended_at = date_trunc('milliseconds', now())`);
     if (t.to !== 'QUEUED') sets.push('queue_reason = NULL');
     if (t.error !== undefined)
       sets.push(`error = $${params.push(t.error === null ? null : redact(t.error))}`);
