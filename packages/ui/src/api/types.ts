@@ -183,6 +183,8 @@ export interface RunRecord {
   error: string | null;
   pid: number | null;
   hostname: string | null;
+  /** Why a QUEUED run is still waiting (a run limit, a code location not loaded). */
+  queueReason?: string | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
