@@ -20,8 +20,9 @@ import {
   Workspace,
 } from '@dag/core';
 import { freshDatabase, tempDir } from '../../core/test/support.ts';
+import { createApp } from '../src/create-app.ts';
 import { RunLauncher } from '../src/run-launcher.ts';
-import { waitFor } from './support.ts';
+import { call, waitFor } from './support.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'fault-defs.ts');
 const DEV_MAIN = path.join(import.meta.dirname, 'fixtures', 'dev-main.ts');
@@ -215,6 +216,56 @@ describe('run lifecycle under faults (shared database)', () => {
       assert.equal(events.at(-1)?.type, 'RUN_FAILURE', 'the final event is the last one');
       const next = await finished(instance, queued.runId, 60_000);
       assert.equal(next.status, 'SUCCESS', `the queue moved: ${next.error}`);
+    } finally {
+      stop.abort();
+      await running;
+      await launcher.close();
+    }
+    await noRunInProgress(instance);
+  });
+
+  test('runs launched through the API wait in the run queue: the run limit holds them too', async () => {
+    await rm(stopFile, { force: true });
+    const workspace = await Workspace.load({ file: FIXTURE });
+    const liveness = { heartbeatMs: 300, timeoutMs: 3000 };
+    let daemon: Daemon | undefined;
+    const launcher = new RunLauncher({
+      instance,
+      workspace,
+      liveness,
+      env: { ...process.env, ...LIVENESS, ...env },
+      queue: { onQueued: () => daemon?.wake() },
+    });
+    const app = createApp({ workspace, instance, launcher });
+    daemon = new Daemon({
+      instance,
+      locations: workspace.locations,
+      maxConcurrentRuns: 1,
+      liveness,
+      launch: (run) => launcher.execute(run.runId),
+    });
+    const stop = new AbortController();
+    const running = daemon.run(stop.signal, { idleMs: 200 });
+    try {
+      const first = await call<{ runId: string }>(app, '/api/runs', { json: { job: 'ticker_job' } });
+      assert.equal(first.status, 201, first.text);
+      await ticking(instance, first.body.runId);
+      const second = await call<{ runId: string }>(app, '/api/runs', { json: { job: 'quick_job' } });
+      assert.equal(second.status, 201, second.text);
+      const reason = await waitFor(
+        'the second run to wait for the slot',
+        async () => (await runOf(instance, second.body.runId)).queueReason ?? undefined,
+      );
+      assert.match(
+        reason,
+        /Waiting for a free slot: 1 run\(s\) in progress, the limit \(maxConcurrentRuns\)/,
+      );
+      assert.equal((await runOf(instance, second.body.runId)).status, 'QUEUED');
+      await writeFile(stopFile, '');
+      assert.equal((await finished(instance, first.body.runId, 60_000)).status, 'SUCCESS');
+      const next = await finished(instance, second.body.runId, 60_000);
+      assert.equal(next.status, 'SUCCESS', `the queue moved: ${next.error}`);
+      assert.equal(next.queueReason, null, 'the reason is cleared once it leaves the queue');
     } finally {
       stop.abort();
       await running;
