@@ -108,6 +108,10 @@ class EventWriter {
   private fail(error: unknown): void {
     if (this.failure) return;
     this.failure = error;
+    // Loudly: the run stops, and what it logs from now on can only go to its process output.
+    process.stderr.write(
+      `dag: run ${this.runId}: events can no longer be stored in the instance (${redact(describeError(error))}); the run stops and fails.\n`,
+    );
     this.onFailure(error);
   }
 
@@ -128,8 +132,7 @@ class EventWriter {
             if (this.waiting) return;
             this.waiting = true;
             process.stderr.write(
-              `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.
-`,
+              `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.\n`,
             );
           },
         });
