@@ -1,4 +1,4 @@
-import { Daemon, DagInstance, type Workspace } from '@dag/core';
+import { Daemon, DagInstance, installLastResortHandlers, type Workspace } from '@dag/core';
 import { RunLauncher } from '@dag/server';
 import type { Command } from 'commander';
 
@@ -22,8 +22,13 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         throw new Error(`--max-concurrent-runs must be a positive integer, got '${opts.maxConcurrentRuns}'.`);
       }
       const workspace = await ctx.loadWorkspace();
-      const instance = await DagInstance.open();
-      const launcher = new RunLauncher({ instance, workspace });
+      const removeLastResort = installLastResortHandlers('dag daemon', ctx.err);
+      const instance = await DagInstance.open({ supervise: { log: ctx.err } });
+      const launcher = new RunLauncher({
+        instance,
+        workspace,
+        log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
+      });
       const stop = new AbortController();
       const onSignal = () => {
         ctx.err('dag daemon: stopping (Ctrl-C again to exit at once)');
@@ -49,6 +54,7 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         process.off('SIGTERM', onSignal);
         await launcher.close();
         await instance.close();
+        removeLastResort();
       }
       ctx.err('dag daemon: stopped');
     });

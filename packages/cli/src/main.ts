@@ -394,6 +394,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             ]),
           ),
         );
+        // Why queued runs are still waiting (a limit, a code location not loaded).
+        for (const r of page.runs) {
+          if (r.status === 'QUEUED' && r.queueReason) io.out(`${r.runId} waits: ${r.queueReason}`);
+        }
       });
     });
 

@@ -1,4 +1,12 @@
-import { Daemon, DagInstance, redact, UsageError, Workspace, watchWorkspace } from '@dag/core';
+import {
+  Daemon,
+  DagInstance,
+  installLastResortHandlers,
+  redact,
+  UsageError,
+  Workspace,
+  watchWorkspace,
+} from '@dag/core';
 import type { Command } from 'commander';
 import { ensureUiBuilt } from './ensure-ui-built.ts';
 import { registerResourceSecrets } from './resource-secrets.ts';
@@ -18,7 +26,6 @@ interface DevOptions {
   file?: string;
   workspace?: string;
   uiDir?: string;
-  daemon: boolean;
   watch: boolean;
 }
 
@@ -44,7 +51,6 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       'the workspace file (default: workspace.yaml in this or a parent folder)',
     )
     .option('--ui-dir <dir>', 'the built UI to serve (default: packages/ui/dist)')
-    .option('--no-daemon', 'do not run the daemon (schedules, sensors, run queue, freshness)')
     .option(
       '--no-watch',
       'do not reload definitions when their files change (POST /api/definitions/reload still does)',
@@ -66,8 +72,17 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         reloadable: true,
       });
       if (!opts.uiDir) await ensureUiBuilt(io.err);
-      const instance = await DagInstance.open();
-      const launcher = new RunLauncher({ instance, workspace });
+      const removeLastResort = installLastResortHandlers('dag dev', io.err);
+      const instance = await DagInstance.open({ supervise: { log: io.err } });
+      // Runs launched from the UI or the API wait in the daemon's run queue like any other,
+      // so the run and tag limits hold them too.
+      let daemon: Daemon | undefined;
+      const launcher = new RunLauncher({
+        instance,
+        workspace,
+        queue: { onQueued: () => daemon?.wake() },
+        log: (level, message) => io.err(`dag dev: ${level}: ${message}`),
+      });
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         server = await startServer({
@@ -106,18 +121,18 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
             },
           })
         : undefined;
-      // The daemon ticks schedules and sensors and starts queued runs, each in its own process.
+      // The daemon ticks schedules and sensors, finishes runs whose owner died (at once on
+      // start-up), and starts queued runs, each in its own process.
       const stopDaemon = new AbortController();
-      const daemonDone = opts.daemon
-        ? new Daemon({
-            instance,
-            // The current definitions, as reloads replace them.
-            locations: () => workspace.locations,
-            launch: (run) => launcher.execute(run.runId),
-            uiUrl: server.url,
-            log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
-          }).run(stopDaemon.signal)
-        : Promise.resolve();
+      daemon = new Daemon({
+        instance,
+        // The current definitions, as reloads replace them.
+        locations: () => workspace.locations,
+        launch: (run) => launcher.execute(run.runId),
+        uiUrl: server.url,
+        log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
+      });
+      const daemonDone = daemon.run(stopDaemon.signal);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           process.off('SIGINT', stop);
@@ -140,6 +155,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         await server.close();
       } finally {
         await instance.close();
+        removeLastResort();
       }
       io.err('dag dev: stopped');
     });

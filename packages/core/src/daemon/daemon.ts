@@ -10,7 +10,16 @@ import type { Definitions } from '../definitions/definitions.ts';
 import { describeError } from '../errors.ts';
 import { assetFreshness } from '../events/asset-status.ts';
 import { planRun } from '../execution/plan.ts';
+import { isProcessAlive } from '../execution/process-tree.ts';
+import {
+  claimQueuedRun,
+  failBeforeStart,
+  type RunLiveness,
+  RunReconciler,
+  runLiveness,
+} from '../execution/run-lifecycle.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
+import { isConnectionError } from '../instance/postgres-storage.ts';
 import type { InstigatorState, NewTick, RunRecord, TickRun } from '../instance/storage.ts';
 import type { CodeLocation } from '../workspace/workspace.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -38,6 +47,11 @@ export interface DaemonOptions {
   tagConcurrencyLimits?: TagConcurrencyLimit[];
   /** Another daemon takes over when the active one has not heartbeated for this long. Default 30 s. */
   heartbeatStaleMs?: number;
+  /**
+   * Heartbeat of runs and when their owner is presumed dead: the daemon finishes runs whose
+   * owner is gone (at start, then every heartbeat). Default: `runLiveness()`.
+   */
+  liveness?: RunLiveness;
   /** How long a sensor may run before its tick fails. Default 60 s. */
   sensorTimeoutMs?: number;
   /** Base URL of the UI, for links in alerts. Default DAG_UI_URL or http://127.0.0.1:3000. */
@@ -74,10 +88,40 @@ export class Daemon {
   private readonly lastSensorEval = new Map<string, Date>();
   private readonly evaluating = new Set<string>();
   private readonly controller = new AbortController();
+  private readonly reconciler: RunReconciler;
+  private readonly liveness: RunLiveness;
+  private lastReconcile = Number.NEGATIVE_INFINITY;
+  private wakeUp: AbortController | undefined;
+  private woken = false;
 
   constructor(private readonly options: DaemonOptions) {
     this.daemonId = options.daemonId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.clock = options.clock ?? systemClock;
+    this.liveness = options.liveness ?? runLiveness();
+    this.reconciler = new RunReconciler(options.instance.storage, this.liveness, (level, message) =>
+      this.log(level, message),
+    );
+  }
+
+  /** Ends the current idle wait at once (a run was queued): the next tick starts it. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.abort();
+  }
+
+  /**
+   * Finishes runs whose owner is gone (see RunReconciler); at most once per heartbeat
+   * interval, by the wall clock (owners heartbeat by it).
+   */
+  async reconcileRuns(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastReconcile < this.liveness.heartbeatMs) return;
+    this.lastReconcile = now;
+    try {
+      await this.reconciler.reconcile();
+    } catch (error) {
+      this.log('error', `Could not check runs for dead owners: ${describeError(error)}`);
+    }
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string): void {
@@ -104,15 +148,20 @@ export class Daemon {
     ]);
   }
 
-  /** Becomes the active daemon if no other one is alive. */
+  /**
+   * Becomes the active daemon if no other one is alive: the active one has not heartbeated
+   * for `heartbeatStaleMs`, or it ran on this host and its process is gone (a `dag dev`
+   * restarted after a crash takes over at once).
+   */
   async claim(): Promise<boolean> {
-    return await this.options.instance.storage.claimDaemon(
-      DAEMON_TYPE,
-      this.daemonId,
-      this.clock.now(),
-      this.options.heartbeatStaleMs ?? 30_000,
-      { hostname: hostname(), pid: process.pid },
-    );
+    const storage = this.options.instance.storage;
+    const info = { hostname: hostname(), pid: process.pid };
+    const staleMs = this.options.heartbeatStaleMs ?? 30_000;
+    if (await storage.claimDaemon(DAEMON_TYPE, this.daemonId, this.clock.now(), staleMs, info)) return true;
+    const holder = (await storage.getDaemonHeartbeat(DAEMON_TYPE))?.info;
+    const pid = typeof holder?.pid === 'number' ? holder.pid : undefined;
+    if (holder?.hostname !== info.hostname || pid === undefined || isProcessAlive(pid)) return false;
+    return await storage.claimDaemon(DAEMON_TYPE, this.daemonId, this.clock.now(), 0, info);
   }
 
   private readonly inFlight = new Set<Promise<void>>();
@@ -179,6 +228,8 @@ export class Daemon {
     work.push(this.commitSchedules(scheduleTicks, summary));
     await Promise.allSettled(work);
     await this.checkFreshness(now, states);
+    // Orphans first: a run whose owner died must not hold a slot of the queue.
+    await this.reconcileRuns();
     await this.dequeue(summary);
     summary.nextDueAt = Number.isFinite(nextDue) ? new Date(nextDue) : null;
     return summary;
@@ -228,9 +279,14 @@ export class Daemon {
           if (summary.nextDueAt)
             wait = Math.min(idle, Math.max(0, summary.nextDueAt.getTime() - this.clock.now().getTime()));
         } catch (error) {
+          // Owners could not heartbeat either: give them time again once the database is back.
+          if (isConnectionError(error)) this.reconciler.databaseUnreachable();
           this.log('error', `Daemon tick failed: ${describeError(error)}`);
         }
-        await this.clock.sleep(wait, signal);
+        if (this.woken) wait = 0;
+        this.woken = false;
+        this.wakeUp = new AbortController();
+        await this.clock.sleep(wait, AbortSignal.any([signal, this.wakeUp.signal]));
       }
     } finally {
       signal.removeEventListener('abort', stop);
@@ -629,7 +685,11 @@ export class Daemon {
     }
   }
 
-  /** Starts queued runs, oldest first, within the run and tag limits. */
+  /**
+   * Starts queued runs, oldest first, within the run and tag limits. A run stays queued, with
+   * the reason on the run, while a limit holds it or while its code location is not loaded
+   * here (it is never run from another location's definitions).
+   */
   private async dequeue(summary: TickSummary): Promise<void> {
     const storage = this.options.instance.storage;
     const queued = await storage.getQueuedRuns(200);
@@ -637,28 +697,55 @@ export class Daemon {
     const inProgress = await storage.getInProgressRuns();
     const max = this.options.maxConcurrentRuns ?? 10;
     const limits = this.options.tagConcurrencyLimits ?? [];
+    const wait = async (run: RunRecord, reason: string) => {
+      if (run.queueReason !== reason) await storage.setQueueReason(run.runId, reason);
+    };
     for (const run of queued) {
-      if (inProgress.length >= max) break;
-      const blocked = limits.some((limit) => {
+      const location = this.locationOf(run);
+      if (typeof location === 'string') {
+        await wait(run, location);
+        continue;
+      }
+      if (inProgress.length >= max) {
+        await wait(run, `Waiting for a free slot: ${max} run(s) in progress, the limit (maxConcurrentRuns).`);
+        continue;
+      }
+      const blocked = limits.find((limit) => {
         const value = run.tags[limit.key];
         if (value === undefined || (limit.value !== undefined && limit.value !== value)) return false;
         return inProgress.filter((r) => r.tags[limit.key] === value).length >= limit.limit;
       });
-      if (blocked) continue;
-      const locations = this.locations();
-      const location = locations.find((l) => l.name === run.location) ?? locations[0];
-      if (!location) break;
-      await storage.updateRun(run.runId, { status: 'STARTING' });
+      if (blocked) {
+        await wait(
+          run,
+          `Waiting for tag ${blocked.key}=${run.tags[blocked.key]}: ${blocked.limit} run(s) with it in progress (tag concurrency limit).`,
+        );
+        continue;
+      }
+      // Compare-and-set: only one daemon (or a terminate) wins a queued run.
+      if (!(await claimQueuedRun(storage, run.runId))) continue;
       inProgress.push({ ...run, status: 'STARTING' });
       try {
-        await this.options.launch({ ...run, status: 'STARTING' }, location);
+        await this.options.launch({ ...run, status: 'STARTING', queueReason: null }, location);
         summary.runsLaunched.push(run.runId);
       } catch (error) {
-        const message = `The run could not be launched: ${describeError(error)}`;
-        await storage.storeEvent({ runId: run.runId, type: 'RUN_FAILURE', level: 'error', message });
-        await storage.updateRun(run.runId, { status: 'FAILURE', error: message, endedAt: this.clock.now() });
+        await failBeforeStart(storage, run.runId, `The run could not be launched: ${describeError(error)}`);
       }
     }
+  }
+
+  /** The code location a queued run belongs to, or why it is not loaded here. */
+  private locationOf(run: RunRecord): CodeLocation | string {
+    const locations = this.locations();
+    const names = locations.map((l) => l.name).join(', ');
+    if (run.location === null) {
+      if (locations.length === 1) return locations[0]!;
+      return `The run names no code location and ${locations.length} are loaded (${names}); launch it from its location.`;
+    }
+    return (
+      locations.find((l) => l.name === run.location) ??
+      `Code location '${run.location}' is not loaded by this daemon (loaded: ${names || 'none'}); the run waits until a daemon with that location runs, or terminate it.`
+    );
   }
 
   /** Turns a schedule or sensor on or off (stored in the instance). */

@@ -111,6 +111,10 @@ class EventWriter {
   private fail(error: unknown): void {
     if (this.failure) return;
     this.failure = error;
+    // Loudly: the run stops, and what it logs from now on can only go to its process output.
+    process.stderr.write(
+      `dag: run ${this.runId}: events can no longer be stored in the instance (${redact(describeError(error))}); the run stops and fails.\n`,
+    );
     this.onFailure(error);
   }
 
@@ -131,8 +135,7 @@ class EventWriter {
             if (this.waiting) return;
             this.waiting = true;
             process.stderr.write(
-              `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.
-`,
+              `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.\n`,
             );
           },
         });
@@ -195,7 +198,9 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const started = await startRun(storage, plan.runId, owner);
   if (!started) return await notStartedResult(instance, plan.runId);
   let execution: RunExecution | undefined;
-  const writer = new EventWriter(instance, plan.runId, liveness.timeoutMs, options.onEvent, (error) =>
+  // Events wait through a database outage of up to a minute (or the heartbeat timeout, if longer).
+  const retryForMs = Math.max(liveness.timeoutMs, 60_000);
+  const writer = new EventWriter(instance, plan.runId, retryForMs, options.onEvent, (error) =>
     execution?.requestCancel(
       `The run stops: its events cannot be stored in the instance (${redact(describeError(error))}).`,
     ),
@@ -206,6 +211,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     writer,
     owner.attemptId,
     liveness,
+    retryForMs,
     await ancestorRunIds(instance, started.parentRunId),
   );
   return await execution.run(startedAt);
@@ -252,6 +258,7 @@ class RunExecution {
     private readonly writer: EventWriter,
     private readonly attemptId: string,
     private readonly liveness: RunLiveness,
+    private readonly retryForMs: number,
     /** Parent, grandparent...: where a re-execution finds outputs of steps it does not run. */
     private readonly ancestors: readonly string[] = [],
   ) {
@@ -381,7 +388,7 @@ class RunExecution {
           attemptId: this.attemptId,
           ...(data ? { data } : {}),
         }),
-      { retryForMs: this.liveness.timeoutMs },
+      { retryForMs: this.retryForMs },
     );
     if (finished) {
       if (finished.event) options.onEvent?.(finished.event);

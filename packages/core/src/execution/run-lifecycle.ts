@@ -228,13 +228,18 @@ export class RunReconciler {
     private readonly log?: (level: 'warn' | 'error', message: string) => void,
   ) {}
 
+  /** The caller saw the database fail: heartbeats missed until now prove nothing. */
+  databaseUnreachable(): void {
+    this.reachableSince = undefined;
+  }
+
   /** One pass; returns the runs it finished. */
   async reconcile(): Promise<RunRecord[]> {
     let runs: InFlightRun[];
     try {
       runs = await this.storage.getInFlightRuns();
     } catch (error) {
-      this.reachableSince = undefined;
+      this.databaseUnreachable();
       throw error;
     }
     const now = Date.now();

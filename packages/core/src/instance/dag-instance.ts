@@ -1,9 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { describeError } from '../errors.ts';
 import { FileIOManager } from '../io/io-manager.ts';
-import { maskConnectionString, registerSecretsFromEnv } from '../util/secrets.ts';
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from './embedded-postgres.ts';
-import { PostgresStorage } from './postgres-storage.ts';
+import { maskConnectionString, redact, registerSecretsFromEnv } from '../util/secrets.ts';
+import {
+  currentEmbeddedUrl,
+  ensureEmbeddedPostgres,
+  folderError,
+  stopEmbeddedPostgres,
+} from './embedded-postgres.ts';
+import { isConnectionError, PostgresStorage } from './postgres-storage.ts';
 import type { InstanceStorage } from './storage.ts';
 
 export interface InstanceOptions {
@@ -14,6 +20,12 @@ export interface InstanceOptions {
   /** Apply pending migrations on open. Default true. */
   migrate?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * For long-running processes (`dag dev`, `dag daemon`): check the database every
+   * `intervalMs` (default 2 s) and, when the embedded server is down, start it again (on its
+   * port; connections follow it if it had to move). Default off.
+   */
+  supervise?: boolean | { intervalMs?: number; log?: (message: string) => void };
 }
 
 export interface InstanceInfo {
@@ -41,22 +53,63 @@ export class DagInstance {
   readonly home: string;
   readonly storage: InstanceStorage;
   readonly kind: 'embedded-postgres' | 'postgres';
-  readonly url: string;
+  private currentUrl: string;
   readonly ioManager: FileIOManager;
+  private supervisor: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
 
   private constructor(home: string, storage: InstanceStorage, kind: DagInstance['kind'], url: string) {
     this.home = home;
     this.storage = storage;
     this.kind = kind;
-    this.url = url;
+    this.currentUrl = url;
     this.ioManager = new FileIOManager(path.join(home, 'storage'));
+  }
+
+  /** The database URL (of an embedded server: where it is now). */
+  get url(): string {
+    return this.currentUrl;
+  }
+
+  private supervise(options: { intervalMs?: number; log?: (message: string) => void }): void {
+    const log = options.log ?? ((message: string) => process.stderr.write(`${redact(message)}\n`));
+    this.supervisor = setInterval(() => {
+      this.checking ??= this.checkDatabase(log).finally(() => {
+        this.checking = undefined;
+      });
+    }, options.intervalMs ?? 2000);
+    this.supervisor.unref();
+  }
+
+  /** One supervision check: restarts the embedded server if it does not answer. */
+  async checkDatabase(log: (message: string) => void = () => {}): Promise<void> {
+    try {
+      await (this.storage as PostgresStorage).pool.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (!isConnectionError(error) || this.kind !== 'embedded-postgres') return;
+      log(
+        `dag: the embedded PostgreSQL of ${this.home} does not answer (${describeError(error)}); starting it again.`,
+      );
+    }
+    try {
+      const server = await ensureEmbeddedPostgres(this.home);
+      this.currentUrl = server.url;
+      log(`dag: the embedded PostgreSQL of ${this.home} is back on port ${server.port}.`);
+    } catch (error) {
+      log(`dag: could not start the embedded PostgreSQL again (retrying): ${describeError(error)}`);
+    }
   }
 
   static async open(options: InstanceOptions = {}): Promise<DagInstance> {
     const env = options.env ?? process.env;
     registerSecretsFromEnv(env);
     const home = path.resolve(options.home ?? resolveHome(env));
-    await mkdir(home, { recursive: true });
+    try {
+      await mkdir(home, { recursive: true });
+    } catch (error) {
+      throw folderError(home, error, 'create it');
+    }
     const external = options.postgresUrl ?? (env.DAG_POSTGRES_URL?.trim() || undefined);
     let storage: PostgresStorage;
     let kind: DagInstance['kind'];
@@ -69,7 +122,10 @@ export class DagInstance {
       url = external;
     } else {
       const server = await ensureEmbeddedPostgres(home);
-      storage = await PostgresStorage.connect(server.url, { source: `embedded server in ${home}` });
+      storage = await PostgresStorage.connect(server.url, {
+        source: `embedded server in ${home}`,
+        currentUrl: () => currentEmbeddedUrl(home),
+      });
       kind = 'embedded-postgres';
       url = server.url;
     }
@@ -81,7 +137,9 @@ export class DagInstance {
         throw error;
       }
     }
-    return new DagInstance(home, storage, kind, url);
+    const instance = new DagInstance(home, storage, kind, url);
+    if (options.supervise) instance.supervise(options.supervise === true ? {} : options.supervise);
+    return instance;
   }
 
   async info(): Promise<InstanceInfo> {
@@ -99,6 +157,8 @@ export class DagInstance {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.supervisor);
+    await this.checking;
     await this.storage.close();
   }
 

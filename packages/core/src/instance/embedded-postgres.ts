@@ -1,11 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pRetry from 'p-retry';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { InstanceError } from '../errors.ts';
@@ -17,7 +18,8 @@ const execFileAsync = promisify(execFile);
  * An embedded, real PostgreSQL server kept under the instance folder:
  *
  *   <home>/postgres/data         the cluster (PGDATA)
- *   <home>/postgres/server.json  port and credentials (mode 0600)
+ *   <home>/postgres/server.json  port and credentials (mode 0600); the port is reused on
+ *                                every start, so clients reconnect after a restart
  *   <home>/postgres/server.log   the server's log
  *
  * It is started on demand by the first process that needs it and keeps running, detached,
@@ -108,12 +110,24 @@ async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A free loopback port: `preferred` if it is free, else any. */
+async function freePort(preferred = 0): Promise<number> {
+  if (preferred > 0) {
+    try {
+      return await listenOnce(preferred);
+    } catch {
+      // Taken by something else: pick another (clients follow server.json to it).
+    }
+  }
+  return await listenOnce(0);
+}
+
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
@@ -171,6 +185,55 @@ async function chownTree(target: string, owner: { uid: number; gid: number } | u
   await execFileAsync('chown', ['-R', `${owner.uid}:${owner.gid}`, target]);
 }
 
+/** A sentence naming a full disk first, when the output of a PostgreSQL tool says so. */
+function diskFull(output: string, folder: string): string {
+  return /No space left on device/i.test(output)
+    ? `The disk of ${folder} is full (ENOSPC: no space left on device); free space or set DAG_HOME to a folder on another disk. `
+    : '';
+}
+
+const FOLDER_ERRORS: Record<string, string> = {
+  EROFS: 'is on a read-only file system',
+  EACCES: 'is not writable by this user',
+  EPERM: 'is not writable by this user',
+  ENOSPC: 'is on a full disk (no space left on device)',
+  EDQUOT: 'is over its disk quota',
+};
+
+/** The real cause first (EROFS, EACCES, ENOSPC...), the path, and how to fix it. */
+export function folderError(home: string, error: unknown, doing: string): InstanceError {
+  const code = (error as { code?: string }).code ?? '';
+  const what = FOLDER_ERRORS[code];
+  const cause = (error as Error).message ?? String(error);
+  return new InstanceError(
+    what
+      ? `${code}: the instance folder ${home} ${what}, so dag cannot ${doing} (${cause}). Set DAG_HOME to a writable folder with free space${code === 'ENOSPC' || code === 'EDQUOT' ? ', or free some space' : ''}.`
+      : `Cannot ${doing} in the instance folder ${home}: ${cause}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Fails at once, with the real cause, when the instance folder cannot be written: a
+ * read-only file system, no permission, or a full disk (a few KB are written and removed).
+ */
+export async function checkWritableFolder(home: string): Promise<void> {
+  const probe = path.join(home, `.write-check-${process.pid}`);
+  try {
+    const handle = await open(probe, 'w');
+    try {
+      await handle.write(Buffer.alloc(16 * 1024));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw folderError(home, error, 'write there');
+  } finally {
+    await rm(probe, { force: true }).catch(() => {});
+  }
+}
+
 /** Starts (or finds running) the embedded server of an instance folder and returns its URL. */
 export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServer> {
   const root = path.join(home, 'postgres');
@@ -178,7 +241,13 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
   const serverFile = path.join(root, 'server.json');
   const logFile = path.join(root, 'server.log');
   const { bin, version } = binaries();
-  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (error) {
+    // A recursive mkdir may report ENOENT for a read-only file system: a write names the real cause.
+    await checkWritableFolder(home);
+    throw folderError(home, error, `create ${root}`);
+  }
 
   const readServer = async (): Promise<ServerFile | undefined> => {
     try {
@@ -202,17 +271,27 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
     return result(known);
   }
 
+  // Fail now, with the real cause, rather than wait on a lock that can never be taken.
+  await checkWritableFolder(home);
   let release: (() => Promise<void>) | undefined;
+  const lockPath = path.join(home, 'postgres.lock');
   try {
-    release = await lockfile.lock(root, {
-      lockfilePath: path.join(home, 'postgres.lock'),
-      stale: 20_000,
-      update: 5_000,
-      retries: { retries: 300, minTimeout: 100, maxTimeout: 500 },
-    });
+    // Only a lock held by another process is worth waiting for; any other error is final.
+    release = await pRetry(
+      () =>
+        lockfile
+          .lock(root, { lockfilePath: lockPath, stale: 20_000, update: 5_000, retries: 0 })
+          .catch((error) => {
+            if ((error as { code?: string }).code !== 'ELOCKED') throw new pRetry.AbortError(error as Error);
+            throw error;
+          }),
+      { retries: 300, minTimeout: 100, maxTimeout: 500 },
+    );
   } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ELOCKED') throw folderError(home, error, `create the start-up lock ${lockPath}`);
     throw new InstanceError(
-      `Could not lock the embedded PostgreSQL of instance ${home} for start-up (another process holds ${path.join(home, 'postgres.lock')}). If no other dag process is running, delete that folder and retry.`,
+      `Could not lock the embedded PostgreSQL of instance ${home} for start-up (another process holds ${lockPath}). If no other dag process is running, delete that folder and retry.`,
       { cause: error },
     );
   }
@@ -245,7 +324,7 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
       await rm(pwfile, { force: true });
       if (init.code !== 0) {
         throw new InstanceError(
-          `initdb failed for the embedded PostgreSQL in ${dataDir}${owner ? ` (running as OS user '${OS_USER}': every parent folder of the instance must be readable and traversable by it)` : ''}:\n${init.output.trim()}`,
+          `${diskFull(init.output, root)}initdb failed for the embedded PostgreSQL in ${dataDir}${owner ? ` (running as OS user '${OS_USER}': every parent folder of the instance must be readable and traversable by it)` : ''}:\n${init.output.trim()}`,
         );
       }
       await writeFile(
@@ -274,7 +353,8 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
 
     let lastOutput = '';
     for (let attempt = 0; attempt < 3; attempt++) {
-      server.port = await freePort();
+      // The same port as before when it is free, so open pools reconnect to a restarted server.
+      server.port = await freePort(attempt === 0 ? server.port : 0);
       const start = await run(
         path.join(bin, 'pg_ctl'),
         ['-D', dataDir, '-l', logFile, '-o', `-p ${server.port}`, '-w', '-t', '60', 'start'],
@@ -293,7 +373,7 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
       log = (await readFile(logFile, 'utf8')).split('\n').slice(-15).join('\n');
     } catch {}
     throw new InstanceError(
-      `The embedded PostgreSQL in ${dataDir} did not start:\n${lastOutput.trim()}\n${log}\nSee ${logFile}, or set DAG_POSTGRES_URL to use an external server.`,
+      `${diskFull(`${lastOutput}\n${log}`, root)}The embedded PostgreSQL in ${dataDir} did not start:\n${lastOutput.trim()}\n${log}\nSee ${logFile}, or set DAG_POSTGRES_URL to use an external server.`,
     );
   } finally {
     await release();
@@ -312,6 +392,19 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
     }
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * The URL of the embedded server as server.json says now (it may have moved to another port
+ * after a restart), or undefined if there is none.
+ */
+export function currentEmbeddedUrl(home: string): string | undefined {
+  try {
+    const server = JSON.parse(readFileSync(path.join(home, 'postgres', 'server.json'), 'utf8')) as ServerFile;
+    return server.port > 0 ? urlFor(server, DB_NAME) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -191,15 +191,32 @@ export class PostgresStorage implements InstanceStorage {
   /** Connects (failing fast with a clear error when the server is unreachable). */
   static async connect(
     url: string,
-    options: { source?: string; max?: number } = {},
+    options: {
+      source?: string;
+      max?: number;
+      /** Where the server is now, asked for each new connection (a server that moves after a restart). */
+      currentUrl?: () => string | undefined;
+    } = {},
   ): Promise<PostgresStorage> {
     registerConnectionSecrets(url);
     const displayUrl = maskConnectionString(url);
+    const { currentUrl } = options;
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 8,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 10_000,
+      // A pool keeps no connection for good: after the server restarts, the next query
+      // connects anew (to where the server is now, when it can move).
+      ...(currentUrl
+        ? {
+            Client: class FollowingClient extends pg.Client {
+              constructor(config?: pg.ClientConfig) {
+                super({ ...config, connectionString: currentUrl?.() ?? url });
+              }
+            },
+          }
+        : {}),
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});

@@ -416,6 +416,11 @@ export function RunPage({ runId }: { runId: string }) {
                   </>
                 )}
               </dl>
+              {run.status === 'QUEUED' && run.queueReason && (
+                <p className="muted" style={{ marginTop: 10 }}>
+                  <strong>Queued:</strong> {run.queueReason}
+                </p>
+              )}
               {run.error && (
                 <div className="error-box" style={{ marginTop: 10 }}>
                   <strong>Error</strong>
