@@ -570,6 +570,12 @@ function translateNodes(nodes: Node[], ctx: Context): string {
         out += (node.value as string).split('.').map(quoteIdent).join('.');
         continue;
       case 'num':
+        // A decimal literal is FLOAT64 in BigQuery and DECIMAL in DuckDB.
+        out +=
+          /^[0-9.]*[.eE]/.test(node.text) && !/^0x/i.test(node.text)
+            ? `CAST(${node.text} AS DOUBLE)`
+            : node.text;
+        continue;
       case 'op':
         out += node.text;
         continue;
