@@ -656,6 +656,18 @@ function translateNodes(nodes: Node[], ctx: Context): string {
         continue;
       }
     }
+    // Array subscripts: arr[OFFSET(i)] is 0-based, arr[ORDINAL(i)] 1-based; DuckDB's are 1-based.
+    if (
+      ['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL'].includes(word) &&
+      next?.kind === 'group' &&
+      prevNode?.kind === 'op' &&
+      prevNode.text === '['
+    ) {
+      const index = translateNodes(next.items, { ...ctx, top: false, columnDefinitions: false });
+      out += word.endsWith('OFFSET') ? `(${index}) + 1` : `(${index})`;
+      i = nextIndex;
+      continue;
+    }
     if (word === 'EXCEPT' && prevNode?.kind === 'op' && prevNode.text === '*') {
       out += 'EXCLUDE';
       continue;

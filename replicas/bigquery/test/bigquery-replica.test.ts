@@ -437,6 +437,44 @@ describe('BigQuery replica through @google-cloud/bigquery', () => {
     assert.deepEqual(Object.keys(viewRows[0] as object).sort(), ['den', 'happened_at', 'id', 'num']);
   });
 
+  it("runs dbt-bigquery's incremental statements: temp relation, merge, delete+insert", async () => {
+    const table = `\`${PROJECT}\`.\`shop\`.\`inc\``;
+    const tmp = `\`${PROJECT}\`.\`shop\`.\`inc__dbt_tmp\``;
+    await bq.query(`create or replace table ${table}
+      OPTIONS()
+      as (
+        select 1 as id, 'a' as v union all select 2, 'b'
+      );`);
+    await bq.query(`create or replace table ${tmp}
+      OPTIONS(expiration_timestamp=TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 12 hour))
+      as (select 2 as id, 'B' as v union all select 3, 'c');`);
+    await bq.query(`merge into ${table} as DBT_INTERNAL_DEST
+      using (select * from ${tmp}) as DBT_INTERNAL_SOURCE
+      on ((DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id))
+      when matched then update set \`id\` = DBT_INTERNAL_SOURCE.\`id\`, \`v\` = DBT_INTERNAL_SOURCE.\`v\`
+      when not matched then insert (\`id\`, \`v\`) values (\`id\`, \`v\`)`);
+    let [rows] = await bq.query(`select id, v from ${table} order by id`);
+    assert.deepEqual(rows, [
+      { id: 1, v: 'a' },
+      { id: 2, v: 'B' },
+      { id: 3, v: 'c' },
+    ]);
+    await bq.query(`delete from ${table} where (id) in (select distinct id from ${tmp})`);
+    await bq.query(`insert into ${table} (\`id\`, \`v\`)
+      (
+        select \`id\`, upper(\`v\`) from ${tmp}
+      )`);
+    await bq.query(`drop table if exists ${tmp}`);
+    [rows] = await bq.query(
+      `select id, v, split('x,y', ',')[offset(1)] as second, [10, 20][ordinal(1)] as first from ${table} order by id`,
+    );
+    assert.deepEqual(rows, [
+      { id: 1, v: 'a', second: 'y', first: 10 },
+      { id: 2, v: 'B', second: 'y', first: 10 },
+      { id: 3, v: 'C', second: 'y', first: 10 },
+    ]);
+  });
+
   it('answers 403 rateLimitExceeded and 5xx backendError, which the client retries', async () => {
     const raw = client(replica, false);
     replica.setFaults({ rateLimited: 1 });
