@@ -172,10 +172,13 @@ function translateDuckDbError(
   }
   const tableMissing = /(?:Table|View) with name "?([^"\s!]+)"? does not exist/.exec(firstLine);
   if (tableMissing) {
-    return apiError(
-      'notFound',
-      `Not found: Table ${projectId}:${tableMissing[1]} was not found in location ${location}`,
+    const name = (tableMissing[1] as string).replace(/\W/g, '');
+    // DuckDB names the table alone; the statement says which dataset (and project) it meant.
+    const written = new RegExp(`(?:([\\w-]+)\\.)?(\\w+)\\.${name}\\b`).exec(
+      statement.sql.replace(/[`"]/g, ''),
     );
+    const full = written ? `${written[1] ?? projectId}:${written[2]}.${name}` : `${projectId}:${name}`;
+    return apiError('notFound', `Not found: Table ${full} was not found in location ${location}`);
   }
   const exists = /(?:Table|View) with name "?([^"\s]+)"? already exists/.exec(firstLine);
   if (exists) return apiError('duplicate', `Already Exists: Table ${projectId}:${exists[1]}`);

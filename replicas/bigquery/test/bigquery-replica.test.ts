@@ -227,6 +227,10 @@ describe('BigQuery replica through @google-cloud/bigquery', () => {
     assert.equal(body.error.status, 'NOT_FOUND');
     assert.equal(body.error.errors[0]?.reason, 'notFound');
     assert.equal(body.error.errors[0]?.domain, 'global');
+    assert.equal(
+      body.error.message,
+      `Not found: Table ${PROJECT}:shop.nope was not found in location asia-northeast3`,
+    );
   });
 
   it('writes query results to a destination table by write disposition', async () => {
