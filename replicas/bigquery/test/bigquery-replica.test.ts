@@ -527,4 +527,17 @@ describe('BigQuery replica through @google-cloud/bigquery', () => {
     assert.ok(calls.filter((c) => c === 'jobs.getQueryResults').length >= 2, `polled: ${calls.join(', ')}`);
     replica.setFaults({});
   });
+
+  it('closes at once while a slow job is still pending', { timeout: 30_000 }, async () => {
+    const slow = await startBigQueryReplica({ faults: { slowJobMs: 600_000, holdMs: 10 } });
+    // A long query keeps the engine busy, so the second job is still queued when close() starts.
+    const [busy] = await client(slow).createQueryJob({
+      query: 'SELECT count(*) FROM UNNEST(GENERATE_ARRAY(1, 100000)) a, UNNEST(GENERATE_ARRAY(1, 100000)) b',
+    });
+    const [queued] = await client(slow).createQueryJob({ query: 'SELECT 1 AS one' });
+    assert.equal(busy.metadata.status.state, 'RUNNING');
+    assert.equal(queued.metadata.status.state, 'RUNNING');
+    await slow.close();
+    assert.equal(slow.jobs.get(`${PROJECT}:${queued.id}`)?.status.errorResult?.reason, 'stopped');
+  });
 });
