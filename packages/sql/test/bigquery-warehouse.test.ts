@@ -226,6 +226,20 @@ describe('BigQueryWarehouse against the BigQuery replica', () => {
     );
   });
 
+  it('reaches the emulator when BIGQUERY_EMULATOR_HOST is set without a scheme', async () => {
+    const previous = process.env.BIGQUERY_EMULATOR_HOST;
+    const hostPort = replica.url.replace(/^http:\/\//, '');
+    process.env.BIGQUERY_EMULATOR_HOST = hostPort;
+    try {
+      const viaEnv = new BigQueryWarehouse({ url: `bigquery://${PROJECT}/analytics`, apiEndpoint: hostPort });
+      assert.deepEqual((await viaEnv.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
+      await viaEnv.close();
+    } finally {
+      if (previous === undefined) delete process.env.BIGQUERY_EMULATOR_HOST;
+      else process.env.BIGQUERY_EMULATOR_HOST = previous;
+    }
+  });
+
   it('retries rateLimitExceeded and backendError answers and failed jobs', async () => {
     replica.setFaults({ rateLimited: 2, methods: ['jobs.insert'] });
     assert.deepEqual((await warehouse.query('SELECT 1 AS one')).rows, [{ one: 1 }]);

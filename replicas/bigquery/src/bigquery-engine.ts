@@ -172,10 +172,13 @@ function translateDuckDbError(
   }
   const tableMissing = /(?:Table|View) with name "?([^"\s!]+)"? does not exist/.exec(firstLine);
   if (tableMissing) {
-    return apiError(
-      'notFound',
-      `Not found: Table ${projectId}:${tableMissing[1]} was not found in location ${location}`,
+    const name = (tableMissing[1] as string).replace(/\W/g, '');
+    // DuckDB names the table alone; the statement says which dataset (and project) it meant.
+    const written = new RegExp(`(?:([\\w-]+)\\.)?(\\w+)\\.${name}\\b`).exec(
+      statement.sql.replace(/[`"]/g, ''),
     );
+    const full = written ? `${written[1] ?? projectId}:${written[2]}.${name}` : `${projectId}:${name}`;
+    return apiError('notFound', `Not found: Table ${full} was not found in location ${location}`);
   }
   const exists = /(?:Table|View) with name "?([^"\s]+)"? already exists/.exec(firstLine);
   if (exists) return apiError('duplicate', `Already Exists: Table ${projectId}:${exists[1]}`);
@@ -325,9 +328,7 @@ export class BigQueryEngine {
     labels?: Record<string, string>;
   }> {
     await this.getDataset(ref.projectId, ref.datasetId);
-    const found = (await this.listTables(ref.projectId, ref.datasetId)).find(
-      (t) => t.tableId === ref.tableId,
-    );
+    const found = await this.relationKind(ref);
     if (!found) {
       throw apiError('notFound', `Not found: Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}`);
     }
@@ -337,7 +338,7 @@ export class BigQueryEngine {
     await this.applyRequired(ref, schema);
     let numRows = 0;
     let viewQuery: string | undefined;
-    if (found.type === 'TABLE') {
+    if (found === 'TABLE') {
       numRows = Number((await this.scalar(`SELECT count(*) FROM ${qualified(ref)}`))[0]?.[0] ?? 0);
     } else {
       const sql = await this.scalar(
@@ -351,7 +352,19 @@ export class BigQueryEngine {
       meta = { creationTime: Date.now() };
       this.tableMeta.set(key, meta);
     }
-    return { type: found.type, schema, numRows, ...meta, ...(viewQuery !== undefined ? { viewQuery } : {}) };
+    return { type: found, schema, numRows, ...meta, ...(viewQuery !== undefined ? { viewQuery } : {}) };
+  }
+
+  /** Whether the relation is a table or a view, in one catalog lookup. */
+  private async relationKind(ref: TableReference): Promise<'TABLE' | 'VIEW' | undefined> {
+    const where = `database_name = ${quoteString(ref.projectId)} AND schema_name = ${quoteString(ref.datasetId)}`;
+    const rows = await this.scalar(
+      `SELECT 'TABLE' FROM duckdb_tables() WHERE ${where} AND table_name = ${quoteString(ref.tableId)} AND NOT temporary
+       UNION ALL
+       SELECT 'VIEW' FROM duckdb_views() WHERE ${where} AND view_name = ${quoteString(ref.tableId)} AND NOT internal AND NOT temporary`,
+    );
+    const kind = rows[0]?.[0];
+    return kind === 'TABLE' || kind === 'VIEW' ? kind : undefined;
   }
 
   /** NOT NULL columns are REQUIRED fields. */
@@ -374,7 +387,7 @@ export class BigQueryEngine {
     },
   ): Promise<void> {
     await this.getDataset(ref.projectId, ref.datasetId);
-    if ((await this.listTables(ref.projectId, ref.datasetId)).some((t) => t.tableId === ref.tableId)) {
+    if (await this.relationKind(ref)) {
       throw apiError('duplicate', `Already Exists: Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}`);
     }
     if (options.viewQuery !== undefined) {
@@ -528,9 +541,7 @@ export class BigQueryEngine {
     if (format !== 'NEWLINE_DELIMITED_JSON' && format !== 'CSV') {
       throw apiError('invalid', `The replica loads NEWLINE_DELIMITED_JSON and CSV, not ${format}`);
     }
-    const exists = (await this.listTables(ref.projectId, ref.datasetId)).some(
-      (t) => t.tableId === ref.tableId,
-    );
+    const exists = (await this.relationKind(ref)) !== undefined;
     const write = config.writeDisposition ?? 'WRITE_APPEND';
     const create = config.createDisposition ?? 'CREATE_IF_NEEDED';
     if (!exists && create === 'CREATE_NEVER') {
@@ -740,9 +751,7 @@ export class BigQueryEngine {
   ): Promise<string> {
     const ref = destination.table;
     await this.getDataset(ref.projectId, ref.datasetId);
-    const exists = (await this.listTables(ref.projectId, ref.datasetId)).some(
-      (t) => t.tableId === ref.tableId,
-    );
+    const exists = (await this.relationKind(ref)) !== undefined;
     if (!exists && destination.create === 'CREATE_NEVER') {
       throw apiError('notFound', `Not found: Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}`);
     }

@@ -134,6 +134,8 @@ function microsToIso(micros: bigint, zone: boolean): string {
 
 /** One value in the REST `f`/`v` encoding: scalars as strings. */
 export function cellValue(value: DuckDBValue, field: TableFieldSchema, format: CellFormat): TableCell['v'] {
+  // A REPEATED field is never NULL in BigQuery: an empty array stands for it.
+  if ((value === null || value === undefined) && field.mode === 'REPEATED') return [];
   if (value === null || value === undefined) return null;
   if (field.mode === 'REPEATED') {
     const items = value instanceof DuckDBListValue ? value.items : [];

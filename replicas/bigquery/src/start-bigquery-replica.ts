@@ -207,8 +207,13 @@ export async function startBigQueryReplica(options: BigQueryReplicaOptions = {})
   const timers = new Map<NodeJS.Timeout, () => void>();
   let baseUrl = '';
 
+  let closed = false;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (closed) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(() => {
         timers.delete(timer);
         resolve();
@@ -938,6 +943,7 @@ export async function startBigQueryReplica(options: BigQueryReplicaOptions = {})
       faults = { ...next };
     },
     async close() {
+      closed = true;
       for (const record of jobs.values()) if (!record.isDone) record.abort.abort();
       for (const [timer, resolve] of timers) {
         clearTimeout(timer);

@@ -570,6 +570,12 @@ function translateNodes(nodes: Node[], ctx: Context): string {
         out += (node.value as string).split('.').map(quoteIdent).join('.');
         continue;
       case 'num':
+        // A decimal literal is FLOAT64 in BigQuery and DECIMAL in DuckDB.
+        out +=
+          /^[0-9.]*[.eE]/.test(node.text) && !/^0x/i.test(node.text)
+            ? `CAST(${node.text} AS DOUBLE)`
+            : node.text;
+        continue;
       case 'op':
         out += node.text;
         continue;
@@ -649,6 +655,18 @@ function translateNodes(nodes: Node[], ctx: Context): string {
         out += 'DELETE FROM';
         continue;
       }
+    }
+    // Array subscripts: arr[OFFSET(i)] is 0-based, arr[ORDINAL(i)] 1-based; DuckDB's are 1-based.
+    if (
+      ['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL'].includes(word) &&
+      next?.kind === 'group' &&
+      prevNode?.kind === 'op' &&
+      prevNode.text === '['
+    ) {
+      const index = translateNodes(next.items, { ...ctx, top: false, columnDefinitions: false });
+      out += word.endsWith('OFFSET') ? `(${index}) + 1` : `(${index})`;
+      i = nextIndex;
+      continue;
     }
     if (word === 'EXCEPT' && prevNode?.kind === 'op' && prevNode.text === '*') {
       out += 'EXCLUDE';

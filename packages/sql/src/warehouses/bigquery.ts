@@ -198,6 +198,12 @@ export class BigQueryWarehouse implements Warehouse {
     this.maxRetries = options.retry?.maxRetries ?? 5;
     this.maxDelayMs = options.retry?.maxDelayMs ?? 32_000;
     const key = options.credentials ? readKey(options.credentials) : undefined;
+    // An emulator address without a scheme (BIGQUERY_EMULATOR_HOST=localhost:9050) is plain
+    // HTTP; the client would assume https.
+    const apiEndpoint =
+      options.apiEndpoint && !/^[a-z][a-z0-9+.-]*:\/\//i.test(options.apiEndpoint)
+        ? `http://${options.apiEndpoint}`
+        : options.apiEndpoint;
     this.displayName = `bigquery://${project}/${prefix}${location ? `?location=${location}` : ''}${
       options.apiEndpoint ? ` at ${options.apiEndpoint}` : ''
     }`;
@@ -211,9 +217,9 @@ export class BigQueryWarehouse implements Warehouse {
       projectId: project,
       ...(location ? { location } : {}),
       retryOptions,
-      ...(options.apiEndpoint
+      ...(apiEndpoint
         ? {
-            apiEndpoint: options.apiEndpoint,
+            apiEndpoint,
             // An emulator takes no credentials; PassThroughClient sends none and never calls Google.
             authClient: new PassThroughClient(),
           }
@@ -221,6 +227,12 @@ export class BigQueryWarehouse implements Warehouse {
           ? { credentials: { client_email: key.client_email, private_key: key.private_key } }
           : {}),
     });
+    if (apiEndpoint) {
+      // With BIGQUERY_EMULATOR_HOST set, the client takes that variable verbatim as its base URL
+      // (no scheme added, no /bigquery/v2); the sanitized endpoint with the API path is what
+      // every other request and the upload path use, so requests get the same.
+      this.client.baseUrl = `${this.client.apiEndpoint}/bigquery/v2`;
+    }
   }
 
   /** The dataset that holds a model schema. */
