@@ -24,6 +24,8 @@ import { machine, median, runShell, seconds, writeResultsSection } from './harne
 const rounds = Number(process.env.BENCH_ROUNDS) || 1;
 const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const modes = (process.env.BENCH_MODES ?? 'local,s3').split(',') as ('local' | 's3')[];
+/** BENCH_RUN=x writes section `whole-job-x` instead of `whole-job`, to keep another run beside it. */
+const runLabel = process.env.BENCH_RUN?.replace(/[^\w-]/g, '') || undefined;
 const TEN_MINUTES = 10 * 60 * 1000;
 const ONE_GB = 1024 ** 3;
 
@@ -121,9 +123,9 @@ try {
   const hwmNote = reports.every((r) => r.hwmReset)
     ? "VmHWM (the worker process's alone) was reset (`/proc/self/clear_refs` 5) just before the run, so it covers the run alone, not the seeding."
     : 'VmHWM could not be reset before the run: it also covers the seeding before it.';
-  const body = `## The whole job, 1,000 and 10,000 logos (\`bench/ds/whole-job.ts\`)
+  const body = `## The whole job, ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} logos${runLabel ? `, ${runLabel}` : ''} (\`bench/ds/whole-job.ts\`)
 
-- Command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${rounds} ` : ''}${process.env.BENCH_SIZES ? `BENCH_SIZES=${process.env.BENCH_SIZES} ` : ''}${process.env.BENCH_MODES ? `BENCH_MODES=${process.env.BENCH_MODES} ` : ''}node --import tsx bench/ds/whole-job.ts\`
+- Command: \`${runLabel ? `BENCH_RUN=${runLabel} ` : ''}${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${rounds} ` : ''}${process.env.BENCH_SIZES ? `BENCH_SIZES=${process.env.BENCH_SIZES} ` : ''}${process.env.BENCH_MODES ? `BENCH_MODES=${process.env.BENCH_MODES} ` : ''}node --import tsx bench/ds/whole-job.ts\`
 - Date: ${date}
 - Machine: ${machine()}
 - What runs: \`ds_publish_job\` (\`ds_r2_download+\`, what \`ds_node_job\` runs after its crawl) through \`executeRun\` on a fresh instance database, in a fresh worker process per row, with the assets' default settings (downloads 64 in flight, ${defaultConvertConcurrency()} conversions in flight, uploads 16 in flight). The source bucket is seeded beforehand (not timed) with the corpus PNGs, ×10 under distinct keys for 10,000, with the crawler's metadata; 9 logos in 10 have a \`company\` row (matched by channel id). Every run is checked: all logos downloaded, converted and published (PNG + WebP in the target bucket), the matched companies' thumbnails set, one history row per logo.
@@ -142,7 +144,7 @@ ${rerunRows.join('\n')}
 
 ${verdicts.join('\n')}
 `;
-  await writeResultsSection('whole-job', body);
+  await writeResultsSection(runLabel ? `whole-job-${runLabel}` : 'whole-job', body);
   console.log(body);
 } finally {
   await stopEmbeddedPostgres(path.join(home, 'pg')).catch(() => undefined);
