@@ -53,6 +53,7 @@ async function finish(dir: string, sample: Omit<Sample, 'extra'>, extra: Record<
 
 const PIPELINE = `pipeline (sharp in ds_png2webp's converter process, ${defaultConvertConcurrency()} in flight)`;
 const PREVIOUS = 'the same, converting in the run process itself (before the converter process; reference)';
+const NAPI = `@napi-rs/image (its own PNG decoder and libwebp), ${defaultConvertConcurrency()} in flight in one process`;
 const PILLOW2 = 'Pillow, multiprocessing.Pool(2)';
 const CWEBP = 'cwebp -q 80, xargs -P2';
 const PILLOW1 = 'Pillow, sequential';
@@ -98,6 +99,16 @@ const contenders: Contender[] = [
   { name: PIPELINE, run: pipelineRound(false) },
   ...(withPrevious ? [{ name: PREVIOUS, run: pipelineRound(true) }] : []),
   {
+    name: NAPI,
+    async run(round) {
+      const out = await freshDir('napi', round);
+      const r = await runShell(`node --import tsx bench/ds/png2webp-napi-worker.ts ${CORPUS} ${out}`, {
+        UV_THREADPOOL_SIZE: String(Math.max(4, defaultConvertConcurrency())),
+      });
+      return finish(out, { wallMs: r.wallMs, cpuMs: r.cpuMs });
+    },
+  },
+  {
     name: PILLOW2,
     async run(round) {
       const out = await freshDir('pillow2', round);
@@ -136,6 +147,7 @@ try {
   const pillow2 = get(PILLOW2);
   const cwebp = get(CWEBP);
   if (!pipeline || !pillow2 || !cwebp) throw new Error('missing results');
+  const napi = get(NAPI);
   const best = pillow2.wallMs <= cwebp.wallMs ? pillow2 : cwebp;
   const bytes = (s: { extra: Record<string, number> }) => s.extra.bytes ?? 0;
   const rows = summary.map(
@@ -161,7 +173,7 @@ ${rows.join('\n')}
 
 Pipeline: the scan and conversion inside the command took ${seconds(inProcess)} s of its ${seconds(pipeline.wallMs)} s (the rest is Node and tsx starting and stopping). The re-run over the unchanged files, the same command again: ${seconds(rerun)} s wall / ${seconds(pipeline.extra.rerunCpuMs)} s CPU, of which the scan ${rerunInProcess.toFixed(1)} ms (the converter process is not started when nothing needs converting).
 
-- Target "convert at least as fast as the best of Pillow Pool(2) and cwebp -P2" (best here: ${best.name}, ${seconds(best.wallMs)} s): **${speedOk ? 'met' : 'not met'}** (pipeline ${seconds(pipeline.wallMs)} s, ${(best.wallMs / pipeline.wallMs).toFixed(2)}× the best anchor's speed).
+${napi ? `@napi-rs/image beside the pipeline's sharp (same run): wall ${(napi.wallMs / pipeline.wallMs).toFixed(2)}×, CPU ${((napi.cpuMs ?? 0) / (pipeline.cpuMs ?? 1)).toFixed(2)}×, output bytes ${((bytes(napi) / bytes(pipeline) - 1) * 100).toFixed(2)}% of the pipeline's.\n\n` : ''}- Target "convert at least as fast as the best of Pillow Pool(2) and cwebp -P2" (best here: ${best.name}, ${seconds(best.wallMs)} s): **${speedOk ? 'met' : 'not met'}** (pipeline ${seconds(pipeline.wallMs)} s, ${(best.wallMs / pipeline.wallMs).toFixed(2)}× the best anchor's speed).
 - Target "same output size (±1%)": **${Math.abs(sizeDiff) <= 0.01 ? 'met' : 'not met'}** (${(sizeDiff * 100).toFixed(2)}% vs ${best.name}).
 - Target "re-run over unchanged files < 2% of the first run's time": **${rerunInProcess / inProcess < 0.02 ? 'met' : 'not met'}** (the asset's scan and conversion over the unchanged files ${rerunInProcess.toFixed(1)} ms = ${((rerunInProcess / inProcess) * 100).toFixed(2)}% of the same on the first run; whole commands, Node start-up included: ${((rerun / pipeline.wallMs) * 100).toFixed(2)}%).
 `;

@@ -9,12 +9,14 @@
  * `ds_publish_job` (`ds_r2_download+`: download, convert, finalize) through `executeRun` on a
  * fresh instance database, as the sensor-triggered run does. Prints one JSON line: per-step wall
  * times, finalize's phases, peak RSS of the job's processes (this one and the converter process
- * it starts) sampled every 100 ms, and this process's VmHWM from /proc/self/status.
+ * it starts) sampled every 100 ms, and this process's VmHWM from /proc/self/status. Then runs
+ * the job once more over the unchanged files (the re-run: both bucket listings, the target
+ * compared with what was published, company and history compared) and checks it did nothing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DagInstance, executeRun, type RunResult, withDatabase } from '@dag/core';
+import { DagInstance, executeRun, type RunResult, type StoredEvent, withDatabase } from '@dag/core';
 import { createObjectStore, LocalObjectStore, type ObjectStore } from '@dag/object-store';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
@@ -157,6 +159,17 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, treeRss());
 }, 100);
 const marks: Record<string, number> = {};
+/**
+ * BENCH_LOG=1: the steps' events and log lines on stderr, with seconds since the run's start;
+ * BENCH_LOG=<file>: the same, appended to that file (whole-job.ts keeps a worker's stderr).
+ */
+const echo = (event: StoredEvent, at: number) => {
+  const to = process.env.BENCH_LOG;
+  if (!to) return;
+  const line = `${(at / 1000).toFixed(3)} ${event.stepKey ?? ''} ${event.type === 'LOG' ? event.message : event.type}\n`;
+  if (to === '1') process.stderr.write(line);
+  else appendFileSync(to, line);
+};
 const started = performance.now();
 let result: RunResult;
 try {
@@ -168,10 +181,7 @@ try {
     location: 'ds',
     onEvent: (event) => {
       const at = performance.now() - started;
-      // BENCH_LOG=1: the steps' log lines on stderr, with seconds since the start.
-      if (process.env.BENCH_LOG === '1' && event.type === 'LOG') {
-        process.stderr.write(`${(at / 1000).toFixed(2)} ${event.stepKey ?? ''} ${event.message}\n`);
-      }
+      echo(event, at);
       if (event.type === 'STEP_START' && event.stepKey) marks[`${event.stepKey}:start`] = at;
       if (event.type === 'LOG' && event.stepKey === 'ds_img_finalize') {
         if (/logo\(s\) to publish/.test(event.message)) marks['finalize:scanned'] = at;
@@ -186,9 +196,23 @@ const wallMs = performance.now() - started;
 peakRss = Math.max(peakRss, treeRss());
 const vmHwm = await procStatus('VmHWM');
 
+// The re-run over unchanged files, destination check included: the same job again, which lists
+// both buckets, compares the target's listing with what was published, re-matches every logo
+// against company and compares the history, and must find nothing to do.
+const rerunStarted = performance.now();
+const rerun = await executeRun({
+  instance,
+  definitions,
+  job: 'ds_publish_job',
+  env,
+  location: 'ds',
+  onEvent: (event) => echo(event, performance.now() - rerunStarted),
+});
+const rerunWallMs = performance.now() - rerunStarted;
+
 // The outcome, checked: every logo published, the right companies updated, one history row each.
-const int = (step: string, label: string) => {
-  const value = result.steps.find((s) => s.key === step)?.metadata[label];
+const int = (step: string, label: string, of: RunResult = result) => {
+  const value = of.steps.find((s) => s.key === step)?.metadata[label];
   return value?.type === 'int' ? value.value : -1;
 };
 const expected = {
@@ -233,6 +257,21 @@ if (Number(history?.n) !== args.logos || Number(history?.versions) !== args.logo
   problems.push(`history rows: ${history?.n} (${history?.versions} versions), expected ${args.logos}`);
 }
 
+if (rerun.status !== 'SUCCESS') problems.push(`re-run ${rerun.status}: ${rerun.error}`);
+for (const [step, label] of [
+  ['ds_r2_download', 'PNGs downloaded'],
+  ['ds_png2webp', 'WebP files converted'],
+  ['ds_img_finalize', 'files processed'],
+  ['ds_img_finalize', 'objects republished'],
+  ['ds_img_finalize', 'companies updated'],
+  ['ds_img_finalize', 'history rows repaired'],
+] as const) {
+  if (int(step, label, rerun) !== 0) problems.push(`re-run: ${label} ${int(step, label, rerun)}, expected 0`);
+}
+if (int('ds_img_finalize', 'target objects checked', rerun) !== 2 * args.logos) {
+  problems.push(`re-run: target objects checked ${int('ds_img_finalize', 'target objects checked', rerun)}`);
+}
+
 process.stdout.write(
   `${JSON.stringify({
     mode: args.mode,
@@ -245,6 +284,8 @@ process.stdout.write(
     peakRss,
     vmHwm,
     hwmReset,
+    rerunWallMs,
+    rerunSteps: rerun.steps.map((s) => ({ key: s.key, status: s.status, durationMs: s.durationMs })),
     problems,
   })}\n`,
 );

@@ -24,6 +24,8 @@ import { machine, median, runShell, seconds, writeResultsSection } from './harne
 const rounds = Number(process.env.BENCH_ROUNDS) || 1;
 const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const modes = (process.env.BENCH_MODES ?? 'local,s3').split(',') as ('local' | 's3')[];
+/** BENCH_RUN=x writes section `whole-job-x` instead of `whole-job`, to keep another run beside it. */
+const runLabel = process.env.BENCH_RUN?.replace(/[^\w-]/g, '') || undefined;
 const TEN_MINUTES = 10 * 60 * 1000;
 const ONE_GB = 1024 ** 3;
 
@@ -38,6 +40,8 @@ interface Report {
   peakRss: number;
   vmHwm: number;
   hwmReset: boolean;
+  rerunWallMs: number;
+  rerunSteps: { key: string; status: string; durationMs: number }[];
   problems: string[];
 }
 
@@ -77,7 +81,9 @@ try {
   }
 
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)}`;
+  const percent = (ratio: number) => `${(ratio * 100).toFixed(2)}%`;
   const rows: string[] = [];
+  const rerunRows: string[] = [];
   const verdicts: string[] = [];
   for (const logos of sizes) {
     for (const mode of modes) {
@@ -96,6 +102,16 @@ try {
       rows.push(
         `| ${logos.toLocaleString('en-US')} | ${mode === 's3' ? 's3rver' : 'local directory'} | ${seconds(wall)} | ${seconds(step('ds_r2_download'))} | ${seconds(step('ds_png2webp'))} | ${seconds(finalize)} (scan ${seconds(scan)}, uploads ${seconds(upload)}, database + history + moves ${seconds(finalize - scan - upload)}) | ${mib(peak)} | ${mib(hwm)} | ${((logos / wall) * 1000).toFixed(1)} |`,
       );
+      const rerun = median(runs.map((r) => r.rerunWallMs));
+      const rerunStep = (key: string) =>
+        median(runs.map((r) => r.rerunSteps.find((s) => s.key === key)?.durationMs ?? Number.NaN));
+      const where = mode === 's3' ? 's3rver' : 'local directory';
+      rerunRows.push(
+        `| ${logos.toLocaleString('en-US')} | ${where} | ${seconds(wall)} | ${seconds(rerun)} | ${seconds(rerunStep('ds_r2_download'))} | ${seconds(rerunStep('ds_png2webp'))} | ${seconds(rerunStep('ds_img_finalize'))} | ${percent(rerun / wall)} |`,
+      );
+      verdicts.push(
+        `- Target "re-run over unchanged files, destination check included, < 2% of the first run" (${where}, ${logos.toLocaleString('en-US')} logos): **${rerun / wall < 0.02 ? 'met' : 'not met'}** (${percent(rerun / wall)}).`,
+      );
       if (logos >= 10_000) {
         verdicts.push(
           `- Target "10,000 logos in < 10 minutes" (${mode === 's3' ? 's3rver' : 'local directory'} bucket): **${wall < TEN_MINUTES ? 'met' : 'not met'}** (${seconds(wall)} s = ${(wall / 60_000).toFixed(1)} min).`,
@@ -107,9 +123,9 @@ try {
   const hwmNote = reports.every((r) => r.hwmReset)
     ? "VmHWM (the worker process's alone) was reset (`/proc/self/clear_refs` 5) just before the run, so it covers the run alone, not the seeding."
     : 'VmHWM could not be reset before the run: it also covers the seeding before it.';
-  const body = `## The whole job, 1,000 and 10,000 logos (\`bench/ds/whole-job.ts\`)
+  const body = `## The whole job, ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} logos${runLabel ? `, ${runLabel}` : ''} (\`bench/ds/whole-job.ts\`)
 
-- Command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${rounds} ` : ''}${process.env.BENCH_SIZES ? `BENCH_SIZES=${process.env.BENCH_SIZES} ` : ''}${process.env.BENCH_MODES ? `BENCH_MODES=${process.env.BENCH_MODES} ` : ''}node --import tsx bench/ds/whole-job.ts\`
+- Command: \`${runLabel ? `BENCH_RUN=${runLabel} ` : ''}${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${rounds} ` : ''}${process.env.BENCH_SIZES ? `BENCH_SIZES=${process.env.BENCH_SIZES} ` : ''}${process.env.BENCH_MODES ? `BENCH_MODES=${process.env.BENCH_MODES} ` : ''}node --import tsx bench/ds/whole-job.ts\`
 - Date: ${date}
 - Machine: ${machine()}
 - What runs: \`ds_publish_job\` (\`ds_r2_download+\`, what \`ds_node_job\` runs after its crawl) through \`executeRun\` on a fresh instance database, in a fresh worker process per row, with the assets' default settings (downloads 64 in flight, ${defaultConvertConcurrency()} conversions in flight, uploads 16 in flight). The source bucket is seeded beforehand (not timed) with the corpus PNGs, ×10 under distinct keys for 10,000, with the crawler's metadata; 9 logos in 10 have a \`company\` row (matched by channel id). Every run is checked: all logos downloaded, converted and published (PNG + WebP in the target bucket), the matched companies' thumbnails set, one history row per logo.
@@ -120,9 +136,15 @@ try {
 |---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+The re-run over unchanged files (the same job once more in the same worker, right after): it lists the source bucket and checks each local copy, finds nothing to convert, lists the target bucket once and compares every published PNG and WebP with it by size and MD5 etag (the MD5s recorded in \`final-digests.json\`, not read again), matches every published logo against \`company\` again (one UPDATE that changes no row) and compares its history row. Every re-run is checked: nothing downloaded, converted, processed or re-published, no company or history row changed, every target object checked.
+
+| logos | source / target bucket | first run (s) | re-run (s) | ds_r2_download (s) | ds_png2webp (s) | ds_img_finalize (s) | re-run ÷ first run |
+|---|---|---|---|---|---|---|---|
+${rerunRows.join('\n')}
+
 ${verdicts.join('\n')}
 `;
-  await writeResultsSection('whole-job', body);
+  await writeResultsSection(runLabel ? `whole-job-${runLabel}` : 'whole-job', body);
   console.log(body);
 } finally {
   await stopEmbeddedPostgres(path.join(home, 'pg')).catch(() => undefined);

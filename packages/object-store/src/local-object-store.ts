@@ -13,6 +13,9 @@ import {
   validatePrefix,
 } from './validate-object-key.ts';
 
+/** Objects whose stat and sidecar are read at once while listing. */
+const LIST_PAGE = 64;
+
 /** Sidecar folder inside each bucket directory; never listed and never a valid first key segment. */
 const META_DIR = '.meta';
 
@@ -81,12 +84,19 @@ export class LocalObjectStore implements ObjectStore {
     const matching = keys.filter((key) => key.startsWith(prefix));
     // S3 orders keys by their UTF-8 bytes; a plain string sort orders by UTF-16 units.
     matching.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    for (const key of matching) {
-      const path = this.#objectPath(key);
-      const info = await statFile(path);
-      if (!info) continue;
-      const sidecar = await this.#sidecar(key, path, info);
-      yield { key, size: info.size, etag: sidecar.etag, lastModified: info.mtime };
+    // The stat and sidecar read of each object are small file-system calls: a page of them at
+    // once, so a listing waits for one round trip through libuv's pool per page, not per object.
+    for (let start = 0; start < matching.length; start += LIST_PAGE) {
+      const page = await Promise.all(
+        matching.slice(start, start + LIST_PAGE).map(async (key): Promise<ObjectInfo | undefined> => {
+          const path = this.#objectPath(key);
+          const info = await statFile(path);
+          if (!info) return undefined;
+          const sidecar = await this.#sidecar(key, path, info);
+          return { key, size: info.size, etag: sidecar.etag, lastModified: info.mtime };
+        }),
+      );
+      for (const object of page) if (object) yield object;
     }
   }
 

@@ -1,6 +1,6 @@
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { asset, MaterializeResult, md } from '@dag/core';
+import { asset, formatDuration, MaterializeResult, md } from '@dag/core';
 import { BucketAccessError, type ObjectInfo } from '@dag/object-store';
 import { z } from 'zod';
 import { CompanyIndex, updateThumbnails } from '../lib/company-index.ts';
@@ -211,6 +211,7 @@ export const dsImgFinalize = asset(
     // The destination as it is now, after this run's uploads: one listing of the target bucket.
     // Every logo published earlier (in final/) whose PNG or WebP is missing there or holds other
     // bytes is uploaded again from final/.
+    const checkStarted = Date.now();
     const listed = new Map<string, ObjectInfo>();
     try {
       for await (const object of target.store.list()) listed.set(object.key, object);
@@ -222,6 +223,9 @@ export const dsImgFinalize = asset(
     }
     const published = await PublishedLogos.load(files.finalDir, files.stateDir, logoMetadataOf, ctx.signal);
     const earlier = published.logos.filter((logo) => !uploadedRels.has(logo.rel));
+    ctx.log.info(
+      `Listed ${listed.size} object(s) in ${target.location} and compared them with the ${published.logos.length} logo(s) in ${files.finalDir} in ${formatDuration(Date.now() - checkStarted)}.`,
+    );
     const republish: { logo: PublishedLogo; key: string; file: string; contentType: string }[] = [];
     for (const logo of earlier) {
       if (!objectMatches(listed.get(logo.rel), logo.png)) {

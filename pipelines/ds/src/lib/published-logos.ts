@@ -56,6 +56,8 @@ export class PublishedLogos {
     private readonly records: Map<string, DigestRecord>,
     readonly logos: PublishedLogo[],
     readonly incomplete: string[],
+    /** Whether the records differ from the file's (files hashed, or gone from final/). */
+    private changed: boolean,
   ) {}
 
   static fileFor(stateDir: string): string {
@@ -108,16 +110,25 @@ export class PublishedLogos {
       signal,
     );
     logos.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-    return new PublishedLogos(file, records, logos, incomplete);
+    return new PublishedLogos(
+      file,
+      records,
+      logos,
+      incomplete,
+      toHash.length > 0 || records.size !== known.size,
+    );
   }
 
   /** Records a logo that was just moved into `final/` (its digests taken before the move). */
   set(logo: PublishedLogo): void {
     const { rel, webpRel: _webpRel, ...record } = logo;
     this.records.set(rel, record);
+    this.changed = true;
   }
 
+  /** Writes the records when they changed (a re-run with nothing new writes nothing). */
   async save(): Promise<void> {
+    if (!this.changed) return;
     const logos = Object.fromEntries([...this.records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     await writeJsonState(this.file, { version: 1, logos });
   }
