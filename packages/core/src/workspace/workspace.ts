@@ -33,7 +33,14 @@ interface LoadedFile {
   definitions: Definitions;
   /** The definitions file and the modules of its package it imported (only for fresh imports). */
   files: string[];
+  /** The JavaScript those modules ran as, by path (only for fresh imports). */
+  sources: Map<string, string>;
 }
+
+/** The preload that makes a run process load code locations from a snapshot (see code-snapshot.ts). */
+export const CODE_SNAPSHOT_PRELOAD = new URL('./code-snapshot.ts', import.meta.url).href;
+/** The environment variable naming the snapshot file for that preload. */
+export const CODE_SNAPSHOT_ENV = 'DAG_CODE_SNAPSHOT';
 
 /** A failed load of a definitions file, with the modules it had imported by then. */
 class DefinitionsLoadError extends DefinitionError {
@@ -54,9 +61,10 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
   }
   let mod: Record<string, unknown>;
   let files = [absolute];
+  let sources = new Map<string, string>();
   try {
     if (fresh) {
-      ({ module: mod, files } = await freshImport(absolute));
+      ({ module: mod, files, sources } = await freshImport(absolute));
     } else {
       mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
     }
@@ -78,9 +86,9 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
     );
   }
   const candidate = mod.default ?? mod.defs;
-  if (candidate instanceof Definitions) return { definitions: candidate, files };
+  if (candidate instanceof Definitions) return { definitions: candidate, files, sources };
   if (candidate && typeof candidate === 'object' && 'graph' in candidate && 'jobs' in candidate) {
-    return { definitions: candidate as Definitions, files };
+    return { definitions: candidate as Definitions, files, sources };
   }
   throw new DefinitionsLoadError(
     `Definitions file ${absolute} has no Definitions: add \`export default new Definitions({ assets: [...] })\`.`,
@@ -165,6 +173,8 @@ export class Workspace {
   #locations: CodeLocation[];
   readonly #errors = new Map<string, LocationLoadError>();
   readonly #files = new Map<string, Set<string>>();
+  /** The JavaScript of each location's last good load, by path (reloadable workspaces only). */
+  readonly #sources = new Map<string, Map<string, string>>();
   readonly #reloadable: boolean;
   #generation = 0;
   #reloading: Promise<unknown> = Promise.resolve();
@@ -172,11 +182,32 @@ export class Workspace {
   constructor(
     locations: CodeLocation[],
     readonly source: string,
-    options: { reloadable?: boolean; files?: Map<string, string[]> } = {},
+    options: {
+      reloadable?: boolean;
+      files?: Map<string, string[]>;
+      sources?: Map<string, Map<string, string>>;
+    } = {},
   ) {
     this.#locations = locations;
     this.#reloadable = options.reloadable ?? false;
-    for (const l of locations) this.#files.set(l.name, new Set(options.files?.get(l.name) ?? [l.file]));
+    for (const l of locations) {
+      this.#files.set(l.name, new Set(options.files?.get(l.name) ?? [l.file]));
+      const sources = options.sources?.get(l.name);
+      if (sources) this.#sources.set(l.name, sources);
+    }
+  }
+
+  /**
+   * The JavaScript every location's current definitions were loaded from, by path: a run
+   * process given this (see CODE_SNAPSHOT_PRELOAD) executes exactly these definitions.
+   * Undefined unless the workspace is reloadable.
+   */
+  codeSnapshot(): Record<string, string> | undefined {
+    if (!this.#reloadable) return undefined;
+    const files: Record<string, string> = {};
+    for (const l of this.#locations)
+      for (const [file, source] of this.#sources.get(l.name) ?? []) files[file] = source;
+    return files;
   }
 
   /** The current code locations (a new array after each reload that changed one). */
@@ -210,14 +241,17 @@ export class Workspace {
     const cwd = options.cwd ?? process.cwd();
     const fresh = options.reloadable ?? false;
     const files = new Map<string, string[]>();
+    const sources = new Map<string, Map<string, string>>();
     const load = async (name: string, file: string): Promise<CodeLocation> => {
       const loaded = await importDefinitions(file, fresh);
       files.set(name, loaded.files);
+      sources.set(name, loaded.sources);
       return { name, file, definitions: loaded.definitions };
     };
     if (options.file) {
       const file = path.resolve(cwd, options.file);
-      return new Workspace([await load(locationNameFor(file), file)], file, { reloadable: fresh, files });
+      const locations = [await load(locationNameFor(file), file)];
+      return new Workspace(locations, file, { reloadable: fresh, files, sources });
     }
     const workspaceFile = options.workspaceFile ?? (await findWorkspaceFile(cwd));
     if (!workspaceFile) {
@@ -253,7 +287,7 @@ export class Workspace {
       }
       locations.push(await load(name, file));
     }
-    return new Workspace(locations, workspaceFile, { reloadable: fresh, files });
+    return new Workspace(locations, workspaceFile, { reloadable: fresh, files, sources });
   }
 
   /**
@@ -280,6 +314,7 @@ export class Workspace {
     try {
       const loaded = await importDefinitions(current.file, true);
       this.#files.set(name, new Set(loaded.files));
+      this.#sources.set(name, loaded.sources);
       this.#locations = this.#locations.map((l) =>
         l.name === name ? { name, file: l.file, definitions: loaded.definitions } : l,
       );
