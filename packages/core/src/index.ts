@@ -192,4 +192,11 @@ export {
 } from './util/secrets.ts';
 export { type WorkspaceWatcher, watchWorkspace } from './workspace/watch-workspace.ts';
 export type { CodeLocation, LocationLoadError, LocationReload } from './workspace/workspace.ts';
-export { findWorkspaceFile, loadDefinitionsFile, WORKSPACE_FILE, Workspace } from './workspace/workspace.ts';
+export {
+  CODE_SNAPSHOT_ENV,
+  CODE_SNAPSHOT_PRELOAD,
+  findWorkspaceFile,
+  loadDefinitionsFile,
+  WORKSPACE_FILE,
+  Workspace,
+} from './workspace/workspace.ts';

@@ -280,11 +280,19 @@ describe('sensors', () => {
       fn: () => ({ skipReason: String(++fastCalls) }),
     });
     const d = daemon(new Definitions({ assets: [a], jobs: [job], sensors: [slow, fast] }), clock);
-    await d.tick({ waitForSensors: false });
+    // Ticks (no time passes) until the fast sensor has been evaluated `calls` times: a tick
+    // while its previous evaluation is still finishing skips it, the next one starts it.
+    const tickUntilFastEvaluated = async (calls: number) => {
+      const deadline = Date.now() + 20_000;
+      while (fastCalls < calls) {
+        if (Date.now() > deadline) throw new Error(`the fast sensor ran ${fastCalls} times, not ${calls}`);
+        await d.tick({ waitForSensors: false });
+      }
+    };
+    await tickUntilFastEvaluated(1);
     for (let i = 0; i < 3; i++) {
       clock.advance(31_000);
-      await d.tick({ waitForSensors: false });
-      await new Promise((r) => setTimeout(r, 20));
+      await tickUntilFastEvaluated(i + 2);
     }
     assert.equal(fastCalls, 4, 'the fast sensor ran at every interval while the slow one was still running');
     release();

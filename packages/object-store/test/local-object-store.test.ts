@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -89,10 +89,14 @@ describe('LocalObjectStore specifics', () => {
 
   it('ignores a stale sidecar when the file was replaced behind its back', async () => {
     await store.put('stale.txt', Buffer.from('first'), { metadata: { v: '1' } });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await writeFile(join(root, 'ds-src', 'stale.txt'), 'replaced by hand');
+    const file = join(root, 'ds-src', 'stale.txt');
+    const { mtime } = await stat(file);
+    // Same size, a later mtime: only the mtime tells the sidecar is stale. Set, not waited for.
+    await writeFile(file, 'fresh');
+    const later = new Date(mtime.getTime() + 5000);
+    await utimes(file, later, later);
     const head = await store.head('stale.txt');
-    assert.equal(head?.etag, createHash('md5').update('replaced by hand').digest('hex'));
+    assert.equal(head?.etag, createHash('md5').update('fresh').digest('hex'));
     assert.deepEqual(head?.metadata, {});
   });
 

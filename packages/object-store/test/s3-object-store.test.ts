@@ -274,8 +274,8 @@ describe('S3ObjectStore: the lean GET path (get and download without the AWS SDK
         );
       } else if (index === 1) {
         response.writeHead(200, { 'content-length': String(body.length) });
-        response.write(body.subarray(0, 4));
-        setTimeout(() => response.socket?.destroy(), 20);
+        // Cut the connection once the first bytes are out.
+        response.write(body.subarray(0, 4), () => response.socket?.destroy());
       } else {
         response.writeHead(200, {
           'content-length': String(body.length),
@@ -320,8 +320,8 @@ describe('S3ObjectStore: the lean GET path (get and download without the AWS SDK
     const body = Buffer.alloc(100_000, 3);
     const fake = await scriptedServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'image/png' });
-      response.write(body.subarray(0, 60_000));
-      setTimeout(() => response.end(body.subarray(60_000)), 5);
+      // The rest once the first chunk is out: two chunks, no Content-Length.
+      response.write(body.subarray(0, 60_000), () => response.end(body.subarray(60_000)));
     });
     try {
       const store = open({ endpoint: fake.endpoint, bucket: 'fake-bucket' });
@@ -337,8 +337,7 @@ describe('S3ObjectStore: the lean GET path (get and download without the AWS SDK
   it('gives up on a body that is always cut off with a named error, leaving the old file and no partial one', async () => {
     const fake = await scriptedServer((_request, response) => {
       response.writeHead(200, { 'content-length': '100' });
-      response.write(Buffer.alloc(40, 1));
-      setTimeout(() => response.socket?.destroy(), 10);
+      response.write(Buffer.alloc(40, 1), () => response.socket?.destroy());
     });
     try {
       const target = join(dir, 'cut', 'logo.png');

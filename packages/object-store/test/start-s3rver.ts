@@ -37,10 +37,17 @@ export async function startS3rver(buckets: string[] = []): Promise<RunningS3rver
   }
 }
 
+const READY_TIMEOUT_MS = 120_000;
+
 function waitForReady(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`s3rver did not start within 15 s: ${output}`)), 15_000);
+    // Generous: on a loaded CI machine a cold Node start with s3rver's dependencies takes
+    // well over 15 s. Readiness itself is awaited (its READY line), never guessed.
+    const timer = setTimeout(
+      () => reject(new Error(`s3rver did not start within ${READY_TIMEOUT_MS / 1000} s: ${output}`)),
+      READY_TIMEOUT_MS,
+    );
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /S3RVER_READY (\d+)/.exec(output);

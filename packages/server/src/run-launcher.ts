@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  CODE_SNAPSHOT_ENV,
+  CODE_SNAPSHOT_PRELOAD,
   type DagInstance,
   describeError,
   FINISHED_RUN_STATUSES,
@@ -69,6 +72,9 @@ const PRELOAD = [
   import.meta.resolve('tsx'),
   '--import',
   pathToFileURL(path.join(import.meta.dirname, 'redact-output.ts')).href,
+  // Loads the code locations from the server's snapshot when DAG_CODE_SNAPSHOT is set.
+  '--import',
+  CODE_SNAPSHOT_PRELOAD,
 ];
 
 /**
@@ -152,9 +158,44 @@ export class RunLauncher implements Launcher {
     return /\.ya?ml$/i.test(source) ? ['-w', source] : ['-f', source];
   }
 
-  private childEnv(): NodeJS.ProcessEnv {
+  private snapshot: { generation: number; file: Promise<string> } | undefined;
+
+  /**
+   * The file holding the JavaScript of the workspace's current definitions (a reloadable
+   * workspace only), written once per version under `<DAG_HOME>/code/`: the run process
+   * executes that, not whatever the files on disk hold now (half-edited, broken, or newer
+   * than what the launch was validated against).
+   */
+  private codeSnapshotFile(): Promise<string> | undefined {
+    const { workspace, instance } = this.options;
+    const files = workspace.codeSnapshot();
+    if (!files) return undefined;
+    if (this.snapshot?.generation !== workspace.generation) {
+      const body = JSON.stringify({ files });
+      const name = `${createHash('sha256').update(body).digest('hex').slice(0, 32)}.json`;
+      const file = path.join(instance.home, 'code', name);
+      const written = (async () => {
+        if (await stat(file).catch(() => undefined)) return file;
+        await mkdir(path.dirname(file), { recursive: true });
+        // Written whole, then renamed: a run never reads half a snapshot.
+        const partial = `${file}.${process.pid}.tmp`;
+        await writeFile(partial, body);
+        await rename(partial, file);
+        return file;
+      })();
+      this.snapshot = { generation: workspace.generation, file: written };
+      written.catch(() => {
+        if (this.snapshot?.file === written) this.snapshot = undefined;
+      });
+    }
+    return this.snapshot!.file;
+  }
+
+  private childEnv(snapshot: string | undefined): NodeJS.ProcessEnv {
     const { instance } = this.options;
     const env: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env), DAG_HOME: instance.home };
+    if (snapshot) env[CODE_SNAPSHOT_ENV] = snapshot;
+    else delete env[CODE_SNAPSHOT_ENV];
     // The server's token is no business of user code.
     delete env.DAG_UI_TOKEN;
     // The run process must use this server's database, whatever its environment says.
@@ -170,6 +211,7 @@ export class RunLauncher implements Launcher {
   async execute(runId: string): Promise<void> {
     if (this.processes.has(runId)) return;
     const logFile = this.logFile(runId);
+    const snapshot = await this.codeSnapshotFile();
     await mkdir(path.dirname(logFile), { recursive: true });
     const args = [this.options.cliPath ?? DEFAULT_CLI, ...this.sourceArgs(), 'execute-run', runId];
     await appendFile(
@@ -181,7 +223,7 @@ export class RunLauncher implements Launcher {
     try {
       child = spawn(process.execPath, [...PRELOAD, ...args], {
         cwd: this.options.cwd ?? process.cwd(),
-        env: this.childEnv(),
+        env: this.childEnv(snapshot),
         // Its own process group: signals to the server's terminal do not reach runs, and the
         // run's tree can be signalled as a group.
         detached: true,

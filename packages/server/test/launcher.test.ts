@@ -2,17 +2,28 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RunRecord, StoredEvent } from '@dag/core';
 import { processTree } from '../src/process-table.ts';
-import { call, processState, type ServerFixture, serverFixture, waitFor } from './support.ts';
+import {
+  call,
+  openGate,
+  processState,
+  type ServerFixture,
+  serverFixture,
+  useGates,
+  waitFor,
+} from './support.ts';
 
 type Json = Record<string, unknown>;
 
 describe('one process per run', () => {
   let fx: ServerFixture;
+  let removeGates: () => Promise<void>;
   before(async () => {
+    removeGates = await useGates();
     fx = await serverFixture();
   });
   after(async () => {
     await fx.close();
+    await removeGates();
   });
 
   test('terminate kills the run and every process it spawned', async () => {
@@ -87,6 +98,12 @@ describe('one process per run', () => {
     const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'crasher' } });
     assert.equal(launched.status, 201, launched.text);
     const { runId } = launched.body;
+    await waitFor('the line logged before the crash', async () =>
+      (await fx.test.instance.storage.getEvents(runId)).some((e) => e.message.includes('about to crash'))
+        ? true
+        : undefined,
+    );
+    await openGate(`crasher-${runId}`);
     await fx.launcher.waitFor(runId);
     const detail = await call<{ run: RunRecord; steps: Json[] }>(fx.app, `/api/runs/${runId}`);
     assert.equal(detail.body.run.status, 'FAILURE');

@@ -145,8 +145,10 @@ describe('dag dev reloads definitions', () => {
     assert.equal(error.line, 4);
     assert.match(error.message, /reloadable\.ts threw while loading: .*Unexpected ";"/s);
     assert.deepEqual(await assetKeys(), ['first', 'second']);
+    // The run process executes the definitions the server serves, not the broken file on disk.
     const run = await launch('first');
     assert.equal(run.status, 201, JSON.stringify(run.body));
+    assert.equal(await finished(run.body.runId), 'SUCCESS', output());
     assert.match(
       output(),
       /reloading reloadable failed \(its last good definitions stay loaded\): .*assets\.ts:4/,

@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Workspace } from '@dag/core';
 import type { Hono } from 'hono';
-import { freshInstance, type TestInstance } from '../../core/test/support.ts';
+import { freshInstance, type TestInstance, tempDir } from '../../core/test/support.ts';
+
+export { waitFor } from '../../core/test/support.ts';
+
 import { createApp } from '../src/create-app.ts';
 import type { AppOptions } from '../src/interfaces.ts';
 import { RunLauncher, type RunLauncherOptions } from '../src/run-launcher.ts';
@@ -123,21 +126,6 @@ export async function* readSse(res: Response): AsyncGenerator<SseMessage> {
   }
 }
 
-/** Polls until `check` returns a value (not undefined), or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** State of a process from /proc ('Z' zombie), or undefined when it is gone. */
 export async function processState(pid: number): Promise<string | undefined> {
   try {
@@ -146,4 +134,24 @@ export async function processState(pid: number): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Opens the gate a fixture step waits on (see `gate` in fixtures/server-defs.ts). Gates live
+ * in SERVER_TEST_GATES, which run processes inherit from this process.
+ */
+export async function openGate(name: string): Promise<void> {
+  const dir = process.env.SERVER_TEST_GATES;
+  if (!dir) throw new Error('Set SERVER_TEST_GATES (a temp folder) before launching a gated step.');
+  await writeFile(path.join(dir, name), '');
+}
+
+/** Points SERVER_TEST_GATES at a fresh temp folder; call the returned function to remove it. */
+export async function useGates(): Promise<() => Promise<void>> {
+  const dir = await tempDir('dag-gates-');
+  process.env.SERVER_TEST_GATES = dir;
+  return async () => {
+    delete process.env.SERVER_TEST_GATES;
+    await rm(dir, { recursive: true, force: true });
+  };
 }

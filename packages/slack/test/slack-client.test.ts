@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { ConfigError, describeError, serializeError } from '@dag/core';
 import { channelId, REPLICA_BOT, type SlackReplica, startSlackReplica } from '@dag/replica-slack';
+import { waitFor } from '../../core/test/support.ts';
 import {
   createSlackClient,
   postRunFailure,
@@ -163,7 +164,9 @@ describe('@dag/slack against the Slack replica', () => {
     assert.equal(postsSince(start).length, 3);
     // A timed-out call may still have posted: Slack (and the replica) finish what they received.
     // That is why the timeout is generous by default; a duplicate alert beats a lost one.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitFor('the three timed-out posts to arrive at the replica', async () =>
+      replica.messages.filter((m) => m.text === 'too slow').length >= 3 ? true : undefined,
+    );
     assert.equal(replica.messages.filter((m) => m.text === 'too slow').length, 3);
   });
 

@@ -29,13 +29,17 @@ describe('EtaReporter', () => {
   });
 
   it('logs a line with a rate and an ETA once an interval has passed', async () => {
-    const eta = new EtaReporter('downloaded', 'PNGs', 10, 20);
+    let now = 1_000_000;
+    const eta = new EtaReporter('downloaded', 'PNGs', 10, 20, () => now);
     const { ctx, lines } = recorder();
     eta.tick(ctx);
     assert.equal(lines.length, 0, 'no line from the first item alone');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    now += 19;
+    eta.tick(ctx);
+    assert.equal(lines.length, 0, 'no line before the interval has passed');
+    now += 1;
     eta.tick(ctx);
     assert.equal(lines.length, 1);
-    assert.match(lines[0] ?? '', /^downloaded 2\/10 PNGs \(20%\), [\d.]+\/s, ETA /);
+    assert.match(lines[0] ?? '', /^downloaded 3\/10 PNGs \(30%\), 150\.0\/s, ETA /);
   });
 });

@@ -7,7 +7,8 @@
  * their one instance: a second copy would break `instanceof` checks and shared registries.
  *
  * Runs in Node's module-hooks thread; reports each versioned module to the main thread
- * through the port given at registration, so the caller knows which files to watch.
+ * through the port given at registration, so the caller knows which files to watch, and
+ * the JavaScript it loaded, so that run processes can execute exactly that version.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -71,4 +72,29 @@ export async function resolve(
   url.searchParams.set(VERSION_PARAM, version);
   port?.postMessage({ version, file });
   return { ...resolved, url: url.href };
+}
+
+type Loaded = {
+  format?: string | null;
+  source?: string | ArrayBuffer | Uint8Array | null;
+  shortCircuit?: boolean;
+};
+
+export async function load(
+  url: string,
+  context: unknown,
+  nextLoad: (url: string, context: unknown) => Promise<Loaded>,
+): Promise<Loaded> {
+  const loaded = await nextLoad(url, context);
+  if (!url.startsWith('file:')) return loaded;
+  const parsed = new URL(url);
+  const version = parsed.searchParams.get(VERSION_PARAM);
+  if (version === null || loaded.format !== 'module' || loaded.source == null) return loaded;
+  const source =
+    typeof loaded.source === 'string'
+      ? loaded.source
+      : Buffer.from(loaded.source as Uint8Array).toString('utf8');
+  parsed.search = '';
+  port?.postMessage({ version, file: fileURLToPath(parsed), source });
+  return loaded;
 }

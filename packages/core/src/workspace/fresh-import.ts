@@ -18,25 +18,32 @@ export interface FreshImport {
   module: Record<string, unknown>;
   /** Absolute paths of the modules of this version: the file and what it imported from its package. */
   files: string[];
+  /** The JavaScript each of those modules ran as (after the TypeScript transform), by path. */
+  sources: Map<string, string>;
 }
 
-let channel:
-  | { port: MessagePort; files: Map<string, Set<string>>; flushes: Map<string, () => void> }
-  | undefined;
+interface Channel {
+  port: MessagePort;
+  files: Map<string, Set<string>>;
+  sources: Map<string, Map<string, string>>;
+  flushes: Map<string, () => void>;
+}
+
+let channel: Channel | undefined;
 let nextVersion = 0;
 
-function hooks(): NonNullable<typeof channel> {
+function hooks(): Channel {
   if (channel) return channel;
   const { port1, port2 } = new MessageChannel();
-  const state = {
-    port: port1,
-    files: new Map<string, Set<string>>(),
-    flushes: new Map<string, () => void>(),
-  };
-  port1.on('message', (message: { version?: string; file?: string; flush?: string }) => {
+  const state: Channel = { port: port1, files: new Map(), sources: new Map(), flushes: new Map() };
+  port1.on('message', (message: { version?: string; file?: string; source?: string; flush?: string }) => {
     if (message.flush !== undefined) {
       state.flushes.get(message.flush)?.();
       state.flushes.delete(message.flush);
+    } else if (message.version !== undefined && message.file !== undefined && message.source !== undefined) {
+      const sources = state.sources.get(message.version) ?? new Map<string, string>();
+      sources.set(message.file, message.source);
+      state.sources.set(message.version, sources);
     } else if (message.version !== undefined && message.file !== undefined) {
       const set = state.files.get(message.version) ?? new Set<string>();
       set.add(message.file);
@@ -60,7 +67,7 @@ export async function freshImport(file: string): Promise<FreshImport> {
   const version = `${process.pid}-${++nextVersion}`;
   const url = new URL(pathToFileURL(file).href);
   url.searchParams.set(VERSION_PARAM, version);
-  const collect = async (): Promise<string[]> => {
+  const collect = async (): Promise<{ files: string[]; sources: Map<string, string> }> => {
     const flush = `${FLUSH_SCHEME}${version}`;
     const flushed = new Promise<void>((resolve) => state.flushes.set(flush, resolve));
     state.port.ref();
@@ -71,16 +78,18 @@ export async function freshImport(file: string): Promise<FreshImport> {
       state.port.unref();
     }
     const files = [file, ...(state.files.get(version) ?? [])];
+    const sources = state.sources.get(version) ?? new Map<string, string>();
     state.files.delete(version);
-    return [...new Set(files)];
+    state.sources.delete(version);
+    return { files: [...new Set(files)], sources };
   };
   let module: Record<string, unknown>;
   try {
     module = (await import(url.href)) as Record<string, unknown>;
   } catch (error) {
-    throw new FreshImportError(error, await collect());
+    throw new FreshImportError(error, (await collect()).files);
   }
-  return { module, files: await collect() };
+  return { module, ...(await collect()) };
 }
 
 /** A failed fresh import: the error the module threw, and the files it had loaded. */

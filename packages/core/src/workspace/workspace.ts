@@ -34,7 +34,14 @@ interface LoadedFile {
   definitions: Definitions;
   /** The definitions file and the modules of its package it imported (only for fresh imports). */
   files: string[];
+  /** The JavaScript those modules ran as, by path (only for fresh imports). */
+  sources: Map<string, string>;
 }
+
+/** The preload that makes a run process load code locations from a snapshot (see code-snapshot.ts). */
+export const CODE_SNAPSHOT_PRELOAD = new URL('./code-snapshot.ts', import.meta.url).href;
+/** The environment variable naming the snapshot file for that preload. */
+export const CODE_SNAPSHOT_ENV = 'DAG_CODE_SNAPSHOT';
 
 /** A failed load of a definitions file, with the modules it had imported by then. */
 class DefinitionsLoadError extends DefinitionError {
@@ -55,9 +62,10 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
   }
   let mod: Record<string, unknown>;
   let files = [absolute];
+  let sources = new Map<string, string>();
   try {
     if (fresh) {
-      ({ module: mod, files } = await freshImport(absolute));
+      ({ module: mod, files, sources } = await freshImport(absolute));
     } else {
       mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
     }
@@ -87,7 +95,7 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
     // Before any of its assets can run: a secret is redacted even where user code reads
     // `process.env` directly instead of through the resource.
     registerResourceSecrets(definitions.resources.values());
-    return { definitions, files };
+    return { definitions, files, sources };
   }
   throw new DefinitionsLoadError(
     `Definitions file ${absolute} has no Definitions: add \`export default new Definitions({ assets: [...] })\`.`,
@@ -174,6 +182,8 @@ export class Workspace {
   #locations: CodeLocation[];
   readonly #errors = new Map<string, LocationLoadError>();
   readonly #files = new Map<string, Set<string>>();
+  /** The JavaScript of each location's last good load, by path (reloadable workspaces only). */
+  readonly #sources = new Map<string, Map<string, string>>();
   readonly #reloadable: boolean;
   #generation = 0;
   #reloading: Promise<unknown> = Promise.resolve();
@@ -181,11 +191,32 @@ export class Workspace {
   constructor(
     locations: CodeLocation[],
     readonly source: string,
-    options: { reloadable?: boolean; files?: Map<string, string[]> } = {},
+    options: {
+      reloadable?: boolean;
+      files?: Map<string, string[]>;
+      sources?: Map<string, Map<string, string>>;
+    } = {},
   ) {
     this.#locations = locations;
     this.#reloadable = options.reloadable ?? false;
-    for (const l of locations) this.#files.set(l.name, new Set(options.files?.get(l.name) ?? [l.file]));
+    for (const l of locations) {
+      this.#files.set(l.name, new Set(options.files?.get(l.name) ?? [l.file]));
+      const sources = options.sources?.get(l.name);
+      if (sources) this.#sources.set(l.name, sources);
+    }
+  }
+
+  /**
+   * The JavaScript every location's current definitions were loaded from, by path: a run
+   * process given this (see CODE_SNAPSHOT_PRELOAD) executes exactly these definitions.
+   * Undefined unless the workspace is reloadable.
+   */
+  codeSnapshot(): Record<string, string> | undefined {
+    if (!this.#reloadable) return undefined;
+    const files: Record<string, string> = {};
+    for (const l of this.#locations)
+      for (const [file, source] of this.#sources.get(l.name) ?? []) files[file] = source;
+    return files;
   }
 
   /** The current code locations (a new array after each reload that changed one). */
@@ -219,14 +250,17 @@ export class Workspace {
     const cwd = options.cwd ?? process.cwd();
     const fresh = options.reloadable ?? false;
     const files = new Map<string, string[]>();
+    const sources = new Map<string, Map<string, string>>();
     const load = async (name: string, file: string): Promise<CodeLocation> => {
       const loaded = await importDefinitions(file, fresh);
       files.set(name, loaded.files);
+      sources.set(name, loaded.sources);
       return { name, file, definitions: loaded.definitions };
     };
     if (options.file) {
       const file = path.resolve(cwd, options.file);
-      return new Workspace([await load(locationNameFor(file), file)], file, { reloadable: fresh, files });
+      const locations = [await load(locationNameFor(file), file)];
+      return new Workspace(locations, file, { reloadable: fresh, files, sources });
     }
     const workspaceFile = options.workspaceFile ?? (await findWorkspaceFile(cwd));
     if (!workspaceFile) {
@@ -262,7 +296,7 @@ export class Workspace {
       }
       locations.push(await load(name, file));
     }
-    return new Workspace(locations, workspaceFile, { reloadable: fresh, files });
+    return new Workspace(locations, workspaceFile, { reloadable: fresh, files, sources });
   }
 
   /**
@@ -289,6 +323,7 @@ export class Workspace {
     try {
       const loaded = await importDefinitions(current.file, true);
       this.#files.set(name, new Set(loaded.files));
+      this.#sources.set(name, loaded.sources);
       this.#locations = this.#locations.map((l) =>
         l.name === name ? { name, file: l.file, definitions: loaded.definitions } : l,
       );

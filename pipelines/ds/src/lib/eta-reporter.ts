@@ -5,9 +5,9 @@ import { formatDuration } from '@dag/core';
  * `downloaded 120/1,000 PNGs (12%), 45.2/s, ETA 19.5s`.
  */
 export class EtaReporter {
-  private readonly started = Date.now();
+  private readonly started: number;
   /** The first line waits one interval: a rate from the first item or two is mostly start-up. */
-  private last = this.started;
+  private last: number;
   /** Items counted by `tick`. */
   done = 0;
 
@@ -16,11 +16,16 @@ export class EtaReporter {
     private readonly noun: string,
     private readonly total: number,
     private readonly intervalMs = 2000,
-  ) {}
+    /** The time in milliseconds (tests pass their own clock). */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+    this.last = this.started;
+  }
 
   /** The line to log now, or undefined when the last one is too recent (the final one always passes). */
   line(done: number): string | undefined {
-    const now = Date.now();
+    const now = this.now();
     if (done < this.total && now - this.last < this.intervalMs) return undefined;
     this.last = now;
     const elapsed = now - this.started;
