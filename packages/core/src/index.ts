@@ -140,5 +140,6 @@ export {
   registerSecret,
   registerSecretsFromEnv,
 } from './util/secrets.ts';
+export { didYouMean } from './util/suggest.ts';
 export type { CodeLocation } from './workspace/workspace.ts';
 export { findWorkspaceFile, loadDefinitionsFile, WORKSPACE_FILE, Workspace } from './workspace/workspace.ts';
