@@ -90,7 +90,7 @@ export async function runModel(
   const exec = (sql: string, statement: string, offset: number, fn: () => Promise<unknown>) =>
     runModelSql(model, warehouse, sql, statement, offset, fn);
 
-  await exec('', '', 0, () => warehouse.ensureSchema(model.schema));
+  await exec('', '', 0, () => ensureSchemaOnce(warehouse, model.schema));
   const existing = (await exec('', '', 0, () => warehouse.relationType(model.schema, model.identifier))) as
     | 'table'
     | 'view'
@@ -140,6 +140,17 @@ export async function runModel(
     durationMs: performance.now() - started,
     incremental,
   };
+}
+
+const ensuredSchemas = new WeakMap<Warehouse, Set<string>>();
+
+/** Creates a model's schema the first time a warehouse connection sees it. */
+async function ensureSchemaOnce(warehouse: Warehouse, schema: string): Promise<void> {
+  const seen = ensuredSchemas.get(warehouse) ?? new Set<string>();
+  ensuredSchemas.set(warehouse, seen);
+  if (seen.has(schema)) return;
+  await warehouse.ensureSchema(schema);
+  seen.add(schema);
 }
 
 /** PostgreSQL refuses to drop a relation that views read; like dbt, those views go too and are rebuilt by their own models. */

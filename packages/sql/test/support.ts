@@ -42,3 +42,14 @@ export function normalizeRows(rows: Record<string, unknown>[]): Record<string, u
     return out;
   });
 }
+
+/** Writes a project (relative path -> text) into a fresh folder and returns the folder. */
+export async function writeProject(files: Record<string, string>): Promise<string> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const dir = await tempDir('dag-sql-project-');
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), text);
+  }
+  return dir;
+}

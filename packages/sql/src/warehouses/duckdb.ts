@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { ExecuteResult, QueryResult, Warehouse, WarehouseCallOptions } from '../warehouse.ts';
+import type {
+  ExecuteResult,
+  QueryResult,
+  Warehouse,
+  WarehouseCallOptions,
+  WarehouseColumn,
+} from '../warehouse.ts';
 import {
   InformationSchemaWarehouse,
   inTransaction,
@@ -77,6 +83,19 @@ export class DuckDBWarehouse extends InformationSchemaWarehouse implements Wareh
     );
   }
 
+  /** The result's own column types: much faster in DuckDB than information_schema. */
+  override async columns(schema: string, name: string): Promise<WarehouseColumn[]> {
+    if ((await this.relationType(schema, name)) === null) return [];
+    return (await this.query(`SELECT * FROM ${this.relation(schema, name)} LIMIT 0`)).columns;
+  }
+
+  override async relationType(schema: string, name: string): Promise<'table' | 'view' | null> {
+    const { rows } = await this.query(
+      `SELECT 'table' AS t FROM duckdb_tables() WHERE schema_name = ${literal(schema)} AND table_name = ${literal(name)} UNION ALL SELECT 'view' FROM duckdb_views() WHERE schema_name = ${literal(schema)} AND view_name = ${literal(name)}`,
+    );
+    return (rows[0]?.t as 'table' | 'view' | undefined) ?? null;
+  }
+
   async close(): Promise<void> {
     const opened = this.opened;
     this.opened = undefined;
@@ -94,4 +113,8 @@ export class DuckDBWarehouse extends InformationSchemaWarehouse implements Wareh
 function changed(result: { rowsChanged: number; columnNames(): string[] }): number | null {
   // A SELECT reports 0 changed rows; only statements that write report a count.
   return Number.isFinite(result.rowsChanged) ? result.rowsChanged : null;
+}
+
+function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
