@@ -117,16 +117,28 @@ function fail(file: string, line: number | undefined, message: string): never {
   throw new DefinitionError(`${file}${line ? `:${line}` : ''}: ${message}`);
 }
 
-/** The line of a nunjucks error: "[Line 3, Column 5]". */
-function jinjaLine(error: unknown): number | undefined {
-  const m = /\[Line (\d+), Column \d+\]/.exec(String((error as Error)?.message ?? error));
-  return m ? Number(m[1]) : undefined;
+/**
+ * The line of a nunjucks error in `source`: its "[Line 3, Column 5]" when it has one; else the
+ * call the message names (`var('x')`); else the last line for an unexpected end of file.
+ */
+function jinjaLine(error: unknown, source: string): number | undefined {
+  const message = String((error as Error)?.message ?? error);
+  const m = /\[Line (\d+), Column \d+\]/.exec(message);
+  if (m) return Number(m[1]);
+  const call = /\b([A-Za-z_][\w.]*)\('([^']*)'/.exec(message);
+  if (call) {
+    const line = lineOf(source, new RegExp(`${escapeRe(call[1]!)}\\(\\s*['"]${escapeRe(call[2]!)}['"]`));
+    if (line) return line;
+  }
+  if (/end of file/.test(message)) return source.replace(/\n+$/, '').split('\n').length;
+  return undefined;
 }
 
 function jinjaMessage(error: unknown): string {
   return String((error as Error)?.message ?? error)
     .replace(/^Template render error:\s*/, '')
-    .replace(/\([^)]*\)\s*\[Line \d+, Column \d+\]\s*/, '')
+    .replace(/\([^)]*\)\s*(\[Line \d+, Column \d+\])?\s*/, '')
+    .replace(/^\w*Error: /, '')
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -212,7 +224,7 @@ export class SqlProjectFiles {
         try {
           this.jinja.addMacros(text, rel);
         } catch (error) {
-          fail(rel, jinjaLine(error), `Jinja error in macro file: ${jinjaMessage(error)}`);
+          fail(rel, jinjaLine(error, text), `Jinja error in macro file: ${jinjaMessage(error)}`);
         }
       }
     }
@@ -263,14 +275,18 @@ export class SqlProjectFiles {
         try {
           template = this.jinja.compile(source, rel);
         } catch (error) {
-          fail(rel, jinjaLine(error), `Jinja syntax error in model '${name}': ${jinjaMessage(error)}`);
+          fail(
+            rel,
+            jinjaLine(error, source),
+            `Jinja syntax error in model '${name}': ${jinjaMessage(error)}`,
+          );
         }
         const docs = modelDocs.get(name);
         const state = this.recordingState(name);
         try {
           this.jinja.render(template, state);
         } catch (error) {
-          fail(rel, jinjaLine(error), `cannot render model '${name}': ${jinjaMessage(error)}`);
+          fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
         }
         const config = this.resolveConfig(
           [...inheritedConfig(folderConfig, parts.slice(0, -1)), docs?.config ?? {}, state.config],
@@ -501,13 +517,13 @@ export class SqlProjectFiles {
     try {
       template = this.jinja.compile(source, rel);
     } catch (error) {
-      fail(rel, jinjaLine(error), `Jinja syntax error in test: ${jinjaMessage(error)}`);
+      fail(rel, jinjaLine(error, source), `Jinja syntax error in test: ${jinjaMessage(error)}`);
     }
     const state = this.recordingState(path.basename(file, '.sql'));
     try {
       this.jinja.render(template, state);
     } catch (error) {
-      fail(rel, jinjaLine(error), `cannot render test: ${jinjaMessage(error)}`);
+      fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`);
     }
     const model = state.refs[0];
     if (!model) fail(rel, 1, 'a singular test must ref() the model it tests.');
