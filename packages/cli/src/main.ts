@@ -26,6 +26,7 @@ import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
 import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
+import { registerSqlCommands } from './sql-command.ts';
 
 /** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
 export const EXIT_OK = 0;
@@ -627,6 +628,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerAutomationCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),
     withInstance,
+    out: io.out,
+  });
+  registerSqlCommands(program, {
+    loadWorkspace: () => loadWorkspace(globals()),
+    location: () => globals().location,
     out: io.out,
   });
 
