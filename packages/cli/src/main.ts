@@ -29,6 +29,7 @@ import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
+import { registerSqlCommands } from './sql-command.ts';
 
 /** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
 export const EXIT_OK = 0;
@@ -561,6 +562,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerAutomationCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),
     withInstance,
+    out: io.out,
+  });
+  registerSqlCommands(program, {
+    loadWorkspace: () => loadWorkspace(globals()),
+    location: () => globals().location,
     out: io.out,
   });
 

@@ -1,38 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freshDatabase, tempDir } from '../../core/test/support.ts';
+import { dag } from './run-dag.ts';
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const bin = path.join(root, 'packages/cli/bin/dag.js');
 const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', `${name}.ts`);
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function dag(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('dag CLI against an external instance URL', () => {
   let env: NodeJS.ProcessEnv;

@@ -190,6 +190,7 @@ export {
   registerSecret,
   registerSecretsFromEnv,
 } from './util/secrets.ts';
+export { didYouMean } from './util/suggest.ts';
 export { type WorkspaceWatcher, watchWorkspace } from './workspace/watch-workspace.ts';
 export type { CodeLocation, LocationLoadError, LocationReload } from './workspace/workspace.ts';
 export {

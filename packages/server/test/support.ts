@@ -24,10 +24,12 @@ export interface ServerFixture {
 export async function serverFixture(
   options: Partial<Omit<AppOptions, 'workspace' | 'instance' | 'launcher'>> & {
     launcher?: Partial<RunLauncherOptions>;
+    /** The definitions file; default: the fixture definitions. */
+    file?: string;
   } = {},
 ): Promise<ServerFixture> {
   const test = await freshInstance();
-  const workspace = await Workspace.load({ file: FIXTURE });
+  const workspace = await Workspace.load({ file: options.file ?? FIXTURE });
   const launcher = new RunLauncher({
     instance: test.instance,
     workspace,
@@ -35,7 +37,7 @@ export async function serverFixture(
     treePollMs: 200,
     ...options.launcher,
   });
-  const { launcher: _, ...appOptions } = options;
+  const { launcher: _, file: __, ...appOptions } = options;
   const app = createApp({
     workspace,
     instance: test.instance,

@@ -1,4 +1,4 @@
-import { type AssetDefinition, type CodeLocation, SelectionError } from '@dag/core';
+import { type AssetDefinition, type CodeLocation, normalizeMetadata, SelectionError } from '@dag/core';
 import { Hono } from 'hono';
 import { notFound } from '../http/api-error.ts';
 import { sendJson } from '../http/json-response.ts';
@@ -132,6 +132,9 @@ export function assetsApi(options: AppOptions): Hono {
         configSchema: asset.configSchema ? configJsonSchema(asset.configSchema) : null,
         resources: Object.values(asset.resources).map((r) => r.name),
         retry: asset.retry ?? null,
+        external: asset.external,
+        /** What the definition declares (a SQL model: its file, relation and SQL). */
+        definitionMetadata: normalizeMetadata(asset.metadata),
         checks: summary.checks.map((check) => ({
           ...check,
           latest: executions.find((e) => e.checkName === check.name) ?? null,

@@ -52,6 +52,10 @@ export interface AssetDefinition {
   location?: string;
   /** Only in `GET /api/assets/:key`. */
   dependents?: string[];
+  /** Only in `GET /api/assets/:key`: produced outside this code location, never materialized. */
+  external?: boolean;
+  /** Only in `GET /api/assets/:key`: the definition's own metadata (a SQL model's SQL). */
+  definitionMetadata?: MetadataRecord;
   status?: NodeStatus;
   lastRunStatus?: RunStatus | null;
 }

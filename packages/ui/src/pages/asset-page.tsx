@@ -379,6 +379,12 @@ export function AssetPage({ assetKey, location }: { assetKey: string; location: 
               </>
             )}
           </div>
+          {asset.definitionMetadata && Object.keys(asset.definitionMetadata).length > 0 && (
+            <div className="panel" data-testid="definition-metadata">
+              <h2>{asset.external ? 'External asset' : 'Definition'}</h2>
+              <MetadataView metadata={asset.definitionMetadata} />
+            </div>
+          )}
           <div className="panel">
             <h2>Latest materialization</h2>
             {data?.latest ? (

@@ -1,0 +1,699 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { DefinitionError, didYouMean } from '@dag/core';
+import type nunjucks from 'nunjucks';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type { Dialect } from './dialect.ts';
+import { ProjectJinja, type RenderState } from './jinja.ts';
+
+/**
+ * A dbt-layout project, loaded: `dbt_project.yml`, models (`models/**\/*.sql`), their YAML
+ * (descriptions, sources, generic tests), singular tests and macros. Loading renders every
+ * model once with recording `ref()` / `source()` / `config()` to learn its upstream and
+ * configuration; no SQL runs. Every problem is a DefinitionError naming the file and line.
+ */
+
+export type Materialization = 'view' | 'table' | 'incremental' | 'ephemeral';
+export type IncrementalStrategy = 'merge' | 'append' | 'delete+insert';
+const MATERIALIZATIONS: readonly Materialization[] = ['view', 'table', 'incremental', 'ephemeral'];
+const STRATEGIES: readonly IncrementalStrategy[] = ['merge', 'append', 'delete+insert'];
+
+export interface ModelConfig {
+  materialized: Materialization;
+  schema: string | undefined;
+  alias: string | undefined;
+  tags: string[];
+  uniqueKey: string[] | undefined;
+  incrementalStrategy: IncrementalStrategy | undefined;
+  enabled: boolean;
+}
+
+export interface ColumnDoc {
+  name: string;
+  description: string | undefined;
+}
+
+export interface ModelNode {
+  /** The dbt name: the file name without `.sql`. */
+  name: string;
+  /** The asset key: `<first folder under models>/<name>`, or the bare name at the top. */
+  key: string;
+  /** Relative to the project folder, with '/' (`models/dim/dim_customer.sql`). */
+  file: string;
+  folder: string | undefined;
+  source: string;
+  template: nunjucks.Template;
+  config: ModelConfig;
+  refs: string[];
+  sources: [string, string][];
+  description: string | undefined;
+  columns: ColumnDoc[];
+  /** Where the relation lives: the configured schema, else the folder, else the default schema. */
+  schema: string;
+  identifier: string;
+}
+
+export interface SourceTable {
+  source: string;
+  table: string;
+  schema: string;
+  identifier: string;
+  description: string | undefined;
+  /** `meta.dag.asset_key`: the TypeScript asset that loads this table. */
+  assetKey: string | undefined;
+  file: string;
+}
+
+export type TestKind = 'not_null' | 'unique' | 'accepted_values' | 'relationships' | 'singular';
+
+export interface TestNode {
+  name: string;
+  kind: TestKind;
+  /** The dbt name of the model it tests. */
+  model: string;
+  column: string | undefined;
+  severity: 'ERROR' | 'WARN';
+  /** accepted_values: values, quote; relationships: to (model name or source), field. */
+  args: Record<string, unknown>;
+  file: string;
+  line: number;
+  /** Singular tests: the template of the failing-rows query. */
+  template?: nunjucks.Template;
+}
+
+export interface ProjectOptions {
+  dialect: Dialect;
+  /** Values that override `vars:` of dbt_project.yml. */
+  vars?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** The schema of models directly under the model folder. Default 'main'. */
+  defaultSchema?: string;
+}
+
+/** Files already read, by absolute path, reused when unchanged (`SqlProjectFiles.reload`). */
+export interface FileCache {
+  files: Map<string, { mtimeMs: number; size: number; text: string }>;
+}
+
+const CONFIG_NAMES = new Set([
+  'materialized',
+  'schema',
+  'alias',
+  'tags',
+  'unique_key',
+  'incremental_strategy',
+  'enabled',
+  'full_refresh',
+  'on_schema_change',
+  'docs',
+  'meta',
+  'persist_docs',
+  'database',
+  'post-hook',
+  'pre-hook',
+]);
+
+function fail(file: string, line: number | undefined, message: string): never {
+  throw new DefinitionError(`${file}${line ? `:${line}` : ''}: ${message}`);
+}
+
+/**
+ * The line of a nunjucks error in `source`: its "[Line 3, Column 5]" when it has one; else the
+ * call the message names (`var('x')`); else the last line for an unexpected end of file.
+ */
+function jinjaLine(error: unknown, source: string): number | undefined {
+  const message = String((error as Error)?.message ?? error);
+  const m = /\[Line (\d+), Column \d+\]/.exec(message);
+  if (m) return Number(m[1]);
+  const call = /\b([A-Za-z_][\w.]*)\('([^']*)'/.exec(message);
+  if (call) {
+    const line = lineOf(source, new RegExp(`${escapeRe(call[1]!)}\\(\\s*['"]${escapeRe(call[2]!)}['"]`));
+    if (line) return line;
+  }
+  if (/end of file/.test(message)) return source.replace(/\n+$/, '').split('\n').length;
+  return undefined;
+}
+
+function jinjaMessage(error: unknown): string {
+  return String((error as Error)?.message ?? error)
+    .replace(/^Template render error:\s*/, '')
+    .replace(/\([^)]*\)\s*(\[Line \d+, Column \d+\])?\s*/, '')
+    .replace(/^\w*Error: /, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The 1-based line of the first match of `re` in `text`. */
+function lineOf(text: string, re: RegExp): number | undefined {
+  const m = re.exec(text);
+  return m ? text.slice(0, m.index).split('\n').length : undefined;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function walk(dir: string, ext: RegExp, out: string[]): string[] {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full, ext, out);
+    else if (ext.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+function toList(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : String(value).split(','))
+    .map((v) => String(v).trim())
+    .filter(Boolean);
+}
+
+export class SqlProjectFiles {
+  readonly dir: string;
+  readonly name: string;
+  readonly models = new Map<string, ModelNode>();
+  readonly sources = new Map<string, SourceTable>();
+  readonly tests: TestNode[] = [];
+  readonly jinja: ProjectJinja;
+  readonly vars: Record<string, unknown>;
+  private readonly cache: FileCache;
+
+  constructor(
+    dir: string,
+    readonly options: ProjectOptions,
+    cache?: FileCache,
+  ) {
+    this.dir = path.resolve(dir);
+    this.cache = cache ?? { files: new Map() };
+    const projectFile = path.join(this.dir, 'dbt_project.yml');
+    const projectText = this.read(projectFile, 'dbt_project.yml', 'the project file');
+    const project = this.yaml(projectText, 'dbt_project.yml').toJS() as Record<string, unknown> | null;
+    if (!project || typeof project !== 'object')
+      fail('dbt_project.yml', 1, 'expected a mapping with at least `name:`.');
+    if (typeof project.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) {
+      fail(
+        'dbt_project.yml',
+        lineOf(projectText, /^name:/m),
+        `'name' must be a name like 'transformer' (letters, digits, underscores).`,
+      );
+    }
+    this.name = project.name;
+    this.vars = { ...((project.vars as Record<string, unknown>) ?? {}), ...(options.vars ?? {}) };
+    this.jinja = new ProjectJinja({
+      dialect: options.dialect,
+      vars: this.vars,
+      env: options.env ?? process.env,
+      targetName: 'dag',
+    });
+    const modelPaths = toList(project['model-paths'] ?? project.source_paths ?? 'models');
+    const macroPaths = toList(project['macro-paths'] ?? 'macros');
+    const testPaths = toList(project['test-paths'] ?? 'tests');
+    const folderConfig = ((project.models as Record<string, unknown> | undefined)?.[this.name] ??
+      {}) as Record<string, unknown>;
+
+    for (const mp of macroPaths) {
+      for (const file of walk(path.join(this.dir, mp), /\.sql$/, [])) {
+        const rel = this.rel(file);
+        const text = this.read(file, rel, 'a macro file');
+        try {
+          this.jinja.addMacros(text, rel);
+        } catch (error) {
+          fail(rel, jinjaLine(error, text), `Jinja error in macro file: ${jinjaMessage(error)}`);
+        }
+      }
+    }
+
+    // YAML first: descriptions, sources and the tests' declarations.
+    const modelDocs = new Map<
+      string,
+      { description?: string; columns: ColumnDoc[]; config: Record<string, unknown> }
+    >();
+    const pendingTests: Omit<TestNode, 'name'>[] = [];
+    for (const mp of modelPaths) {
+      for (const file of walk(path.join(this.dir, mp), /\.ya?ml$/, [])) {
+        this.loadYaml(file, modelDocs, pendingTests);
+      }
+    }
+
+    // Models: compile, then render with recording functions to learn config and upstream.
+    for (const mp of modelPaths) {
+      const root = path.join(this.dir, mp);
+      for (const file of walk(root, /\.sql$/, [])) {
+        const rel = this.rel(file);
+        const parts = path.relative(root, file).split(path.sep);
+        const name = path.basename(file, '.sql');
+        const folder = parts.length > 1 ? parts[0] : undefined;
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+          fail(
+            rel,
+            undefined,
+            `model name '${name}' must contain only letters, digits and underscores; rename the file.`,
+          );
+        }
+        if (folder !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(folder)) {
+          fail(
+            rel,
+            undefined,
+            `folder '${folder}' must be a name (letters, digits, underscores): it becomes the asset key '${folder}/${name}'.`,
+          );
+        }
+        const existing = this.models.get(name);
+        if (existing)
+          fail(
+            rel,
+            undefined,
+            `two models are named '${name}' (also ${existing.file}); model names must be unique.`,
+          );
+        const source = this.read(file, rel, 'a model');
+        let template: nunjucks.Template;
+        try {
+          template = this.jinja.compile(source, rel);
+        } catch (error) {
+          fail(
+            rel,
+            jinjaLine(error, source),
+            `Jinja syntax error in model '${name}': ${jinjaMessage(error)}`,
+          );
+        }
+        const docs = modelDocs.get(name);
+        const state = this.recordingState(name);
+        try {
+          this.jinja.render(template, state);
+        } catch (error) {
+          fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
+        }
+        const config = this.resolveConfig(
+          [...inheritedConfig(folderConfig, parts.slice(0, -1)), docs?.config ?? {}, state.config],
+          rel,
+          name,
+          source,
+        );
+        if (!config.enabled) continue;
+        const identifier = config.alias ?? name;
+        this.models.set(name, {
+          name,
+          key: folder ? `${folder}/${name}` : name,
+          file: rel,
+          folder,
+          source,
+          template,
+          config,
+          refs: [...new Set(state.refs)],
+          sources: state.sources,
+          description: docs?.description,
+          columns: docs?.columns ?? [],
+          schema: config.schema ?? folder ?? options.defaultSchema ?? 'main',
+          identifier,
+        });
+      }
+    }
+
+    for (const model of this.models.values()) {
+      for (const ref of model.refs) {
+        if (!this.models.has(ref)) {
+          fail(
+            model.file,
+            lineOf(model.source, new RegExp(`ref\\(\\s*['"]${escapeRe(ref)}['"]`)),
+            `model '${model.key}' refs '${ref}', which is not a model of this project.${didYouMean(ref, this.models.keys())}`,
+          );
+        }
+      }
+      for (const [src, table] of model.sources) {
+        if (!this.sources.has(`${src}.${table}`)) {
+          fail(
+            model.file,
+            lineOf(
+              model.source,
+              new RegExp(`source\\(\\s*['"]${escapeRe(src)}['"]\\s*,\\s*['"]${escapeRe(table)}['"]`),
+            ),
+            `model '${model.key}' reads source('${src}', '${table}'), which no sources: entry of the project's YAML declares.${didYouMean(`${src}.${table}`, this.sources.keys())} Declare it under 'sources:' in a .yml file next to the models.`,
+          );
+        }
+      }
+    }
+    this.checkCycles();
+
+    for (const tp of testPaths) {
+      for (const file of walk(path.join(this.dir, tp), /\.sql$/, []))
+        this.loadSingularTest(file, pendingTests);
+    }
+    const names = new Set<string>();
+    for (const t of pendingTests) {
+      if (!this.models.has(t.model)) {
+        fail(
+          t.file,
+          t.line,
+          `test '${t.kind}' is declared on model '${t.model}', which is not a model of this project.${didYouMean(t.model, this.models.keys())}`,
+        );
+      }
+      if (this.models.get(t.model)!.config.materialized === 'ephemeral') continue;
+      let name = testName(t);
+      for (let i = 2; names.has(name); i++) name = `${testName(t)}_${i}`;
+      names.add(name);
+      this.tests.push({ ...t, name });
+    }
+  }
+
+  private rel(file: string): string {
+    return path.relative(this.dir, file).split(path.sep).join('/');
+  }
+
+  private read(file: string, rel: string, what: string): string {
+    let st: import('node:fs').Stats;
+    try {
+      st = statSync(file);
+    } catch {
+      throw new DefinitionError(`${rel}: ${what} is missing in ${this.dir}.`);
+    }
+    const hit = this.cache.files.get(file);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
+    const text = readFileSync(file, 'utf8');
+    this.cache.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, text });
+    return text;
+  }
+
+  private yaml(text: string, rel: string) {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter });
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!;
+      fail(rel, e.linePos?.[0]?.line, `YAML error: ${e.message.split('\n')[0]}`);
+    }
+    return Object.assign(doc, { lineCounter });
+  }
+
+  private loadYaml(
+    file: string,
+    modelDocs: Map<string, { description?: string; columns: ColumnDoc[]; config: Record<string, unknown> }>,
+    tests: Omit<TestNode, 'name'>[],
+  ): void {
+    const rel = this.rel(file);
+    const doc = this.yaml(this.read(file, rel, 'a YAML file'), rel);
+    const lineAt = (node: unknown) => {
+      const range = (node as YamlNode | undefined)?.range;
+      return range ? doc.lineCounter.linePos(range[0]).line : undefined;
+    };
+    const root = doc.contents;
+    if (!isMap(root)) return;
+    const models = root.get('models', true);
+    if (isSeq(models)) {
+      for (const item of models.items) {
+        if (!isMap(item)) continue;
+        const m = item.toJSON() as Record<string, unknown>;
+        const name = String(m.name ?? '');
+        if (!name) fail(rel, lineAt(item), `a models: entry needs a name.`);
+        const columns: ColumnDoc[] = [];
+        const colSeq = item.get('columns', true);
+        for (const col of isSeq(colSeq) ? colSeq.items : []) {
+          if (!isMap(col)) continue;
+          const c = col.toJSON() as Record<string, unknown>;
+          columns.push({ name: String(c.name), description: c.description as string | undefined });
+          const testSeq = col.get('data_tests', true) ?? col.get('tests', true);
+          for (const t of isSeq(testSeq) ? testSeq.items : []) {
+            tests.push(this.genericTest(t, name, String(c.name), rel, lineAt(t) ?? lineAt(col)));
+          }
+        }
+        const modelTests = item.get('data_tests', true) ?? item.get('tests', true);
+        for (const t of isSeq(modelTests) ? modelTests.items : []) {
+          const spec = (isMap(t) ? t.toJSON() : {}) as Record<string, Record<string, unknown>>;
+          const args = Object.values(spec)[0] ?? {};
+          tests.push(this.genericTest(t, name, args.column_name as string | undefined, rel, lineAt(t)));
+        }
+        modelDocs.set(name, {
+          description: m.description as string | undefined,
+          columns,
+          config: (m.config as Record<string, unknown>) ?? {},
+        });
+      }
+    }
+    const sources = root.get('sources', true);
+    if (isSeq(sources)) {
+      for (const item of sources.items) {
+        const s = (isMap(item) ? item.toJSON() : {}) as Record<string, unknown>;
+        const sourceName = String(s.name ?? '');
+        if (!sourceName) fail(rel, lineAt(item), 'a sources: entry needs a name.');
+        for (const t of (s.tables as Record<string, unknown>[] | undefined) ?? []) {
+          const table = String(t.name ?? '');
+          const meta = (t.meta ?? s.meta) as { dag?: { asset_key?: unknown } } | undefined;
+          const assetKey = meta?.dag?.asset_key;
+          this.sources.set(`${sourceName}.${table}`, {
+            source: sourceName,
+            table,
+            schema: String(s.schema ?? sourceName),
+            identifier: String(t.identifier ?? table),
+            description: (t.description ?? undefined) as string | undefined,
+            assetKey: Array.isArray(assetKey) ? assetKey.join('/') : (assetKey as string | undefined),
+            file: rel,
+          });
+        }
+      }
+    }
+  }
+
+  private genericTest(
+    node: unknown,
+    model: string,
+    column: string | undefined,
+    file: string,
+    line: number | undefined,
+  ): Omit<TestNode, 'name'> {
+    let kind: string;
+    let args: Record<string, unknown> = {};
+    if (isScalar(node)) kind = String(node.value);
+    else if (isMap(node)) {
+      const spec = node.toJSON() as Record<string, Record<string, unknown>>;
+      kind = Object.keys(spec)[0] ?? '';
+      args = spec[kind] ?? {};
+    } else kind = '';
+    kind = kind.replace(/^dbt\./, '');
+    if (!['not_null', 'unique', 'accepted_values', 'relationships'].includes(kind)) {
+      fail(
+        file,
+        line,
+        `unsupported test '${kind}' on model '${model}': supported generic tests are not_null, unique, accepted_values, relationships; write others as singular tests in tests/*.sql.`,
+      );
+    }
+    if (!column)
+      fail(
+        file,
+        line,
+        `test '${kind}' on model '${model}' needs a column (declare it under columns:, or give column_name).`,
+      );
+    const config = { ...args, ...((args.config as Record<string, unknown>) ?? {}) };
+    const severity = String(config.severity ?? 'error').toLowerCase() === 'warn' ? 'WARN' : 'ERROR';
+    if (kind === 'accepted_values' && !Array.isArray(args.values)) {
+      fail(file, line, `accepted_values on ${model}.${column} needs 'values: [..]'.`);
+    }
+    if (kind === 'relationships') {
+      if (typeof args.to !== 'string' || typeof args.field !== 'string') {
+        fail(
+          file,
+          line,
+          `relationships on ${model}.${column} needs 'to: ref("model")' and 'field: <column>'.`,
+        );
+      }
+      const to = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(args.to);
+      if (!to)
+        fail(
+          file,
+          line,
+          `relationships on ${model}.${column}: 'to' must be ref('<model>'), got '${args.to}'.`,
+        );
+      args = { ...args, toModel: to[1] };
+    }
+    return { kind: kind as TestKind, model, column, severity, args, file, line: line ?? 1 };
+  }
+
+  private loadSingularTest(file: string, tests: Omit<TestNode, 'name'>[]): void {
+    const rel = this.rel(file);
+    const source = this.read(file, rel, 'a test');
+    let template: nunjucks.Template;
+    try {
+      template = this.jinja.compile(source, rel);
+    } catch (error) {
+      fail(rel, jinjaLine(error, source), `Jinja syntax error in test: ${jinjaMessage(error)}`);
+    }
+    const state = this.recordingState(path.basename(file, '.sql'));
+    try {
+      this.jinja.render(template, state);
+    } catch (error) {
+      fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`);
+    }
+    const model = state.refs[0];
+    if (!model) fail(rel, 1, 'a singular test must ref() the model it tests.');
+    const config = state.config as { severity?: string };
+    tests.push({
+      kind: 'singular',
+      model,
+      column: undefined,
+      severity: String(config.severity ?? 'error').toLowerCase() === 'warn' ? 'WARN' : 'ERROR',
+      args: { testName: path.basename(file, '.sql') },
+      file: rel,
+      line: lineOf(source, new RegExp(`ref\\(\\s*['"]${escapeRe(model)}['"]`)) ?? 1,
+      template,
+    });
+  }
+
+  /** A render that records calls; relations are placeholders (nothing runs). */
+  private recordingState(model: string): RenderState {
+    return {
+      model,
+      refs: [],
+      sources: [],
+      config: {},
+      isIncremental: false,
+      thisRelation: { schema: 'this', identifier: model, rendered: `"this"."${model}"` },
+      resolveRef: (name) => `"ref"."${name}"`,
+      resolveSource: (s, t) => `"${s}"."${t}"`,
+    };
+  }
+
+  private resolveConfig(
+    layers: Record<string, unknown>[],
+    file: string,
+    name: string,
+    source: string,
+  ): ModelConfig {
+    const merged: Record<string, unknown> = {};
+    for (const layer of layers) {
+      for (const [k, v] of Object.entries(layer)) {
+        const key = k.replace(/^\+/, '');
+        if (key === 'tags') merged.tags = [...toList(merged.tags), ...toList(v)];
+        else merged[key] = v;
+      }
+    }
+    const materialized = String(merged.materialized ?? 'view') as Materialization;
+    const where = () => lineOf(source, /config\s*\(/) ?? undefined;
+    if (!MATERIALIZATIONS.includes(materialized)) {
+      fail(
+        file,
+        where(),
+        `model '${name}': materialized='${materialized}' is not supported; use one of ${MATERIALIZATIONS.join(', ')}.`,
+      );
+    }
+    const strategy = merged.incremental_strategy as IncrementalStrategy | undefined;
+    if (strategy !== undefined && !STRATEGIES.includes(strategy)) {
+      fail(
+        file,
+        where(),
+        `model '${name}': incremental_strategy='${strategy}' is not supported; use one of ${STRATEGIES.join(', ')}.`,
+      );
+    }
+    const uniqueKey = merged.unique_key === undefined ? undefined : toList(merged.unique_key);
+    if (
+      materialized === 'incremental' &&
+      (strategy === 'merge' || strategy === 'delete+insert') &&
+      !uniqueKey?.length
+    ) {
+      fail(
+        file,
+        where(),
+        `model '${name}': incremental_strategy='${strategy}' needs a unique_key in config(...).`,
+      );
+    }
+    return {
+      materialized,
+      schema: merged.schema === undefined || merged.schema === null ? undefined : String(merged.schema),
+      alias: merged.alias === undefined ? undefined : String(merged.alias),
+      tags: [...new Set(toList(merged.tags))],
+      uniqueKey,
+      incrementalStrategy: strategy,
+      enabled: merged.enabled !== false,
+    };
+  }
+
+  private checkCycles(): void {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const stack: string[] = [];
+    const visit = (name: string): void => {
+      state.set(name, 'visiting');
+      stack.push(name);
+      const model = this.models.get(name)!;
+      for (const ref of model.refs) {
+        if (state.get(ref) === 'visiting') {
+          const cycle = [...stack.slice(stack.indexOf(ref)), ref];
+          const described = cycle.map((n) => `${n} (${this.models.get(n)!.file})`).join(' -> ');
+          fail(
+            model.file,
+            lineOf(model.source, new RegExp(`ref\\(\\s*['"]${escapeRe(ref)}['"]`)),
+            `cycle between models: ${described}. A model cannot ref() itself through its upstream; remove one of these refs.`,
+          );
+        }
+        if (!state.has(ref)) visit(ref);
+      }
+      stack.pop();
+      state.set(name, 'done');
+    };
+    for (const name of this.models.keys()) if (!state.has(name)) visit(name);
+  }
+
+  /** The models a model reads, with ephemeral ones looked through. */
+  upstreamModels(name: string): string[] {
+    const out = new Set<string>();
+    for (const ref of this.models.get(name)?.refs ?? []) {
+      const m = this.models.get(ref)!;
+      if (m.config.materialized === 'ephemeral') for (const u of this.upstreamModels(ref)) out.add(u);
+      else out.add(ref);
+    }
+    return [...out];
+  }
+
+  /** The sources a model reads, with ephemeral models looked through. */
+  upstreamSources(name: string): SourceTable[] {
+    const model = this.models.get(name)!;
+    const out = new Map<string, SourceTable>();
+    for (const [s, t] of model.sources) out.set(`${s}.${t}`, this.sources.get(`${s}.${t}`)!);
+    for (const ref of model.refs) {
+      if (this.models.get(ref)!.config.materialized === 'ephemeral') {
+        for (const src of this.upstreamSources(ref)) out.set(`${src.source}.${src.table}`, src);
+      }
+    }
+    return [...out.values()];
+  }
+}
+
+/** The `+config` of dbt_project.yml's `models:` for a model in `folders`, outermost first. */
+function inheritedConfig(root: Record<string, unknown>, folders: string[]): Record<string, unknown>[] {
+  const layers: Record<string, unknown>[] = [];
+  let node: Record<string, unknown> | undefined = root;
+  const own = (n: Record<string, unknown>) => {
+    const layer: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(n)) {
+      if (
+        k.startsWith('+') ||
+        (CONFIG_NAMES.has(k) && (typeof v !== 'object' || Array.isArray(v) || v === null))
+      ) {
+        layer[k] = v;
+      }
+    }
+    return layer;
+  };
+  if (node) layers.push(own(node));
+  for (const folder of folders) {
+    const next: unknown = node?.[folder];
+    if (!next || typeof next !== 'object') break;
+    node = next as Record<string, unknown>;
+    layers.push(own(node));
+  }
+  return layers;
+}
+
+function testName(t: Omit<TestNode, 'name'>): string {
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
+  switch (t.kind) {
+    case 'singular':
+      return clean(String(t.args.testName));
+    case 'relationships':
+      return clean(`relationships_${t.model}_${t.column}__${t.args.field}__${t.args.toModel}`);
+    default:
+      return clean(`${t.kind}_${t.model}_${t.column}`);
+  }
+}
+
+export { ProjectJinja };
