@@ -25,12 +25,10 @@ import pc from 'picocolors';
 import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
 
-/** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
-export const EXIT_OK = 0;
-export const EXIT_RUN_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE };
 
 interface GlobalOptions {
   file?: string;
@@ -628,6 +626,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     loadWorkspace: () => loadWorkspace(globals()),
     withInstance,
     out: io.out,
+    setExit,
   });
 
   return program;

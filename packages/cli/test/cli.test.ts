@@ -259,14 +259,32 @@ describe('dag CLI against an external instance URL', () => {
     assert.match(unknown.stderr, /Unknown schedule 'nope'/);
   });
 
-  test('sensors: tick queues a run once per run key; list shows the last tick', async () => {
+  test('sensors: tick queues a run once per run key, leaves the sensor stopped; a failed tick exits 1', async () => {
     const f = ['-f', fixture('automation')];
-    const first = JSON.parse((await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout) as {
+    const tick = await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env);
+    assert.equal(tick.code, 0, tick.stderr);
+    const first = JSON.parse(tick.stdout) as {
       status: string;
       runsRequested: string[];
       cursor: string;
     };
     assert.equal(first.status, 'SUCCESS');
+    // The tick stored a cursor; the sensor's on/off state is still its default (stopped).
+    const states = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], env)).stdout) as {
+      sensors: { name: string; status: string; cursor: string | null }[];
+    };
+    assert.deepEqual(
+      states.sensors.filter((s) => s.name === 'always_one').map((s) => [s.status, s.cursor]),
+      [['STOPPED', '1']],
+    );
+    const broken = await dag([...f, 'sensor', 'tick', 'broken_sensor', '--json'], env);
+    assert.equal(broken.code, 1, broken.stderr);
+    const failed = JSON.parse(broken.stdout) as { status: string; error: string };
+    assert.equal(failed.status, 'FAILURE');
+    assert.match(failed.error, /the bucket listing failed/);
+    const human = await dag([...f, 'sensor', 'tick', 'broken_sensor'], env);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /broken_sensor: FAILURE/);
     assert.equal(first.runsRequested.length, 1);
     const second = JSON.parse(
       (await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout,
