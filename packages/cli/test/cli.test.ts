@@ -305,6 +305,40 @@ describe('dag CLI against an external instance URL', () => {
     );
   });
 
+  test('--json: stdout is only the JSON; what user code prints goes to stderr and the run log', async () => {
+    const f = ['-f', fixture('prints')];
+    const commands = [
+      ['list', '--json'],
+      ['deps', 'chatty', '--json'],
+      ['materialize', '-s', 'chatty', '--json'],
+      ['job', 'execute', '-j', 'chatty_job', '--json'],
+      ['sensor', 'tick', 'chatty_sensor', '--json'],
+    ];
+    const results = await Promise.all(commands.map((args) => dag([...f, ...args], env)));
+    for (const [i, r] of results.entries()) {
+      const what = commands[i]!.join(' ');
+      assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+      assert.doesNotThrow(() => JSON.parse(r.stdout), `${what} printed more than JSON: ${r.stdout}`);
+      assert.match(r.stderr, /loading the definitions file/, what);
+    }
+    const [, , materialized, executed, ticked] = results;
+    assert.match(materialized!.stderr, /hello from chatty/);
+    assert.match(executed!.stderr, /hello from chatty/);
+    assert.match(ticked!.stderr, /the sensor looked/);
+    const runId = (JSON.parse(materialized!.stdout) as { runId: string }).runId;
+    const logs = (await dag(['logs', runId, '--json'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; stepKey: string; level: string; message: string });
+    assert.deepEqual(
+      logs.filter((e) => e.type === 'LOG').map((e) => [e.stepKey, e.level, e.message]),
+      [
+        ['chatty', 'info', 'hello from chatty'],
+        ['chatty', 'warn', 'a warning from chatty'],
+      ],
+    );
+  });
+
   test('instance info, migrate and purge', async () => {
     const info = await dag(['instance', 'info', '--json'], env);
     assert.equal(info.code, 0, info.stderr);
