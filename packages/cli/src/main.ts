@@ -13,9 +13,11 @@ import {
   type RunResult,
   type RunStatus,
   redact,
+  reexecutionOptions,
   resolveHome,
   type StepStatus,
   type StoredEvent,
+  type SubmitOptions,
   UsageError,
   Workspace,
 } from '@dag/core';
@@ -42,8 +44,11 @@ interface Io {
   isTTY: boolean;
 }
 
+/** Where the command's own output goes: stdout, unless `reserveStdout` took it over. */
+let writeOut = (text: string) => process.stdout.write(text);
+
 const defaultIo: Io = {
-  out: (text) => process.stdout.write(`${redact(text)}\n`),
+  out: (text) => writeOut(`${redact(text)}\n`),
   err: (text) => process.stderr.write(`${redact(text)}\n`),
   isTTY: Boolean(process.stderr.isTTY),
 };
@@ -81,6 +86,19 @@ async function readRunConfig(file: string | undefined): Promise<RunConfig | unde
   } catch (error) {
     throw new UsageError(
       `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** The run config a launcher writes to a run process's stdin (JSON), never stored anywhere. */
+async function readConfigFromStdin(runId: string): Promise<RunConfig> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as RunConfig;
+  } catch (error) {
+    throw new UsageError(
+      `--config-stdin: the config of run ${runId} on stdin is not valid JSON: ${(error as Error).message}`,
     );
   }
 }
@@ -152,7 +170,8 @@ function liveRenderer(io: Io, options: { quiet: boolean }) {
         break;
       }
       case 'LOG':
-        if (!options.quiet) {
+        // Lines user code printed itself (data.stream) are already on this process's output.
+        if (!options.quiet && event.data?.stream === undefined) {
           clearBar();
           io.err(
             `  ${pc.dim(step)} ${event.level === 'error' ? pc.red(event.message) : event.level === 'warn' ? pc.yellow(event.message) : event.message}`,
@@ -169,10 +188,16 @@ function liveRenderer(io: Io, options: { quiet: boolean }) {
   };
 }
 
+/**
+ * Executes a run in this process, rendering it live (or printing one JSON result), and
+ * returns the exit code. `reexecute` turns it into a re-execution of a stored run: what to
+ * run then comes from that run (through the same `reexecutionOptions` the API uses).
+ */
 async function runAndReport(
   io: Io,
-  location: CodeLocation,
+  location: CodeLocation | ((submit: SubmitOptions) => CodeLocation),
   options: {
+    reexecute?: { runId: string; fromFailure: boolean };
     job?: string;
     selection?: string;
     config?: string;
@@ -182,7 +207,7 @@ async function runAndReport(
     concurrency?: string;
   },
 ): Promise<number> {
-  const runConfig = await readRunConfig(options.config);
+  const givenConfig = await readRunConfig(options.config);
   const instance = await DagInstance.open();
   const controller = new AbortController();
   let interrupts = 0;
@@ -197,18 +222,29 @@ async function runAndReport(
   process.on('SIGTERM', onSignal);
   let result: RunResult;
   try {
+    let submit: SubmitOptions = {
+      ...(options.job ? { job: options.job } : {}),
+      ...(options.selection ? { selection: options.selection } : {}),
+      ...(givenConfig ? { runConfig: givenConfig } : {}),
+      tags: parseTags(options.tag),
+    };
+    if (options.reexecute) {
+      submit = await reexecutionOptions(instance, options.reexecute.runId, {
+        fromFailure: options.reexecute.fromFailure,
+        ...(givenConfig ? { runConfig: givenConfig } : {}),
+      });
+    }
+    const target = typeof location === 'function' ? location(submit) : location;
     const concurrency = options.concurrency === undefined ? undefined : Number(options.concurrency);
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       throw new UsageError(`--concurrency must be a positive integer, got '${options.concurrency}'.`);
     }
+    const { location: _, status: __, ...request } = submit;
     result = await executeRun({
       instance,
-      definitions: location.definitions,
-      location: location.name,
-      ...(options.job ? { job: options.job } : {}),
-      ...(options.selection ? { selection: options.selection } : {}),
-      ...(runConfig ? { runConfig } : {}),
-      tags: parseTags(options.tag),
+      definitions: target.definitions,
+      location: target.name,
+      ...request,
       ...(concurrency ? { maxConcurrency: concurrency } : {}),
       signal: controller.signal,
       ...(options.json ? {} : { onEvent: liveRenderer(io, { quiet: options.quiet ?? false }) }),
@@ -506,7 +542,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('execute a stored run in this process (used by `dag dev` run processes and workers)')
     .option('--json', 'print one JSON result and nothing else')
     .option('-q, --quiet', 'do not print log lines')
-    .action(async (runId: string, opts: { json?: boolean; quiet?: boolean }) => {
+    .option(
+      '--config-stdin',
+      "read the run's config, secrets included, as JSON from stdin (the stored one has them redacted)",
+    )
+    .action(async (runId: string, opts: { json?: boolean; quiet?: boolean; configStdin?: boolean }) => {
+      const runConfig = opts.configStdin ? await readConfigFromStdin(runId) : undefined;
       const workspace = await loadWorkspace(globals());
       await withInstance(async (instance) => {
         const run = await instance.storage.getRun(runId);
@@ -525,6 +566,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             definitions: location.definitions,
             location: location.name,
             runId,
+            ...(runConfig !== undefined ? { runConfig } : {}),
             signal: controller.signal,
             ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
           });
@@ -537,6 +579,47 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         }
       });
     });
+
+  const runCmd = program.command('run').description('act on a stored run');
+  runCmd
+    .command('reexecute <runId>')
+    .description(
+      'run a finished run again in this process: all its steps, or only those that did not succeed',
+    )
+    .option('--from-failure', 'only the steps that failed, were skipped or were canceled')
+    .option(
+      '-c, --config <file>',
+      "run config merged over the run's own (YAML or JSON): how secret values, never stored, are given again",
+    )
+    .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-q, --quiet', 'do not print log lines')
+    .option('--json', 'print one JSON result and nothing else')
+    .action(
+      async (
+        runId: string,
+        opts: {
+          fromFailure?: boolean;
+          config?: string;
+          concurrency?: string;
+          quiet?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const workspace = await loadWorkspace(globals());
+        setExit(
+          await runAndReport(
+            io,
+            // A single loaded location (e.g. -f) is used whatever the run recorded.
+            (submit) =>
+              workspace.location(
+                globals().location ??
+                  (workspace.locations.length === 1 ? undefined : (submit.location ?? undefined)),
+              ),
+            { ...opts, reexecute: { runId, fromFailure: opts.fromFailure ?? false } },
+          ),
+        );
+      },
+    );
 
   program
     .command('terminate <runId>')
@@ -632,8 +715,33 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   return program;
 }
 
+/**
+ * With `--json`, stdout carries the command's JSON and nothing else: every other write to
+ * process.stdout (a `console.log` in a definitions file, an asset or a sensor) goes to stderr
+ * until the returned function restores it.
+ */
+function reserveStdout(): () => void {
+  const original = process.stdout.write;
+  const toStdout = original.bind(process.stdout);
+  writeOut = (text) => toStdout(text);
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = original;
+    writeOut = (text) => process.stdout.write(text);
+  };
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const restoreStdout = io === defaultIo && argv.includes('--json') ? reserveStdout() : undefined;
+  try {
+    return await runMain(argv, io);
+  } finally {
+    restoreStdout?.();
+  }
+}
+
+async function runMain(argv: string[], io: Io): Promise<number> {
   let exit = EXIT_OK;
   const program = buildProgram(io, (code) => {
     exit = code;

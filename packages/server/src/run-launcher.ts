@@ -9,6 +9,7 @@ import {
   FINISHED_RUN_STATUSES,
   isProcessAlive,
   killProcessTree,
+  type RunConfig,
   type RunRecord,
   redact,
   submitRun,
@@ -104,7 +105,8 @@ export class RunLauncher implements Launcher {
       ...(request.stepKeys !== undefined ? { stepKeys: request.stepKeys } : {}),
     });
     try {
-      await this.execute(run.runId);
+      // The stored config has its secret values redacted; the run process gets the real one.
+      await this.execute(run.runId, request.runConfig);
     } catch (error) {
       await this.finishRun(
         run.runId,
@@ -135,12 +137,22 @@ export class RunLauncher implements Launcher {
   /**
    * Starts the process of a stored run: one `launch` just submitted, or one the daemon's
    * queue dequeued. Resolves once the process is spawned.
+   *
+   * `runConfig` is the run's config as given at launch, secrets included: the stored copy has
+   * them redacted (`***`), so it reaches the run process over its stdin, never the database,
+   * a file or its command line.
    */
-  async execute(runId: string): Promise<void> {
+  async execute(runId: string, runConfig?: RunConfig): Promise<void> {
     if (this.processes.has(runId)) return;
     const logFile = this.logFile(runId);
     await mkdir(path.dirname(logFile), { recursive: true });
-    const args = [this.options.cliPath ?? DEFAULT_CLI, ...this.sourceArgs(), 'execute-run', runId];
+    const args = [
+      this.options.cliPath ?? DEFAULT_CLI,
+      ...this.sourceArgs(),
+      'execute-run',
+      runId,
+      ...(runConfig !== undefined ? ['--config-stdin'] : []),
+    ];
     await appendFile(
       logFile,
       `[dag dev] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
@@ -154,10 +166,15 @@ export class RunLauncher implements Launcher {
         // Its own process group: signals to the server's terminal do not reach runs, and the
         // run's tree can be signalled as a group.
         detached: true,
-        stdio: ['ignore', fd, fd],
+        stdio: [runConfig !== undefined ? 'pipe' : 'ignore', fd, fd],
       });
     } finally {
       closeSync(fd);
+    }
+    if (runConfig !== undefined) {
+      // A process that dies before reading it makes the pipe fail; its exit is reported below.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(JSON.stringify(runConfig));
     }
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
       (resolve) => {

@@ -21,10 +21,12 @@ export interface ServerFixture {
 export async function serverFixture(
   options: Partial<Omit<AppOptions, 'workspace' | 'instance' | 'launcher'>> & {
     launcher?: Partial<RunLauncherOptions>;
+    /** A definitions file other than FIXTURE. */
+    file?: string;
   } = {},
 ): Promise<ServerFixture> {
   const test = await freshInstance();
-  const workspace = await Workspace.load({ file: FIXTURE });
+  const workspace = await Workspace.load({ file: options.file ?? FIXTURE });
   const launcher = new RunLauncher({
     instance: test.instance,
     workspace,
@@ -32,7 +34,7 @@ export async function serverFixture(
     treePollMs: 200,
     ...options.launcher,
   });
-  const { launcher: _, ...appOptions } = options;
+  const { launcher: _, file: __, ...appOptions } = options;
   const app = createApp({
     workspace,
     instance: test.instance,
