@@ -27,6 +27,7 @@ import pc from 'picocolors';
 import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { loadDotEnv } from './dotenv.ts';
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, progressBar, statusColor, stepIcon, summary, table } from './format.ts';
 
@@ -304,6 +305,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             location: l.name,
             deps: [...a.deps],
             kinds: [...a.kinds],
+            owners: [...a.owners],
             tags: { ...a.tags },
             description: a.description ?? null,
             checks: l.definitions.checksFor(a.key).map((c) => c.name),
@@ -478,36 +480,41 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('list runs, newest first')
     .addOption(new Option('--status <status>', 'only runs with this status').choices([...RUN_STATUSES]))
     .option('-j, --job <name>', 'only runs of this job')
+    .option('-t, --tag <key=value...>', 'only runs with this tag (repeat for several: all must match)')
     .option('-n, --limit <n>', 'how many runs', '20')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { status?: RunStatus; job?: string; limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit <= 0)
-        throw new UsageError(`--limit must be a positive integer, got '${opts.limit}'.`);
-      await withInstance(async (instance) => {
-        const page = await instance.storage.listRuns({
-          limit,
-          ...(opts.status ? { statuses: [opts.status] } : {}),
-          ...(opts.job ? { jobName: opts.job } : {}),
+    .action(
+      async (opts: { status?: RunStatus; job?: string; tag?: string[]; limit: string; json?: boolean }) => {
+        const tags = parseTags(opts.tag);
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit <= 0)
+          throw new UsageError(`--limit must be a positive integer, got '${opts.limit}'.`);
+        await withInstance(async (instance) => {
+          const page = await instance.storage.listRuns({
+            limit,
+            ...(opts.status ? { statuses: [opts.status] } : {}),
+            ...(opts.job ? { jobName: opts.job } : {}),
+            ...(Object.keys(tags).length > 0 ? { tags } : {}),
+          });
+          if (opts.json)
+            return io.out(JSON.stringify({ runs: page.runs, nextCursor: page.nextCursor }, null, 2));
+          if (page.runs.length === 0) return io.out('No runs.');
+          io.out(
+            table(
+              ['RUN ID', 'JOB', 'STATUS', 'CREATED', 'DURATION', 'STEPS'],
+              page.runs.map((r) => [
+                r.runId,
+                r.jobName,
+                statusColor(r.status),
+                r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+                r.startedAt && r.endedAt ? formatDuration(r.endedAt.getTime() - r.startedAt.getTime()) : '-',
+                r.assetSelection ? r.assetSelection.join(', ').slice(0, 50) : '-',
+              ]),
+            ),
+          );
         });
-        if (opts.json)
-          return io.out(JSON.stringify({ runs: page.runs, nextCursor: page.nextCursor }, null, 2));
-        if (page.runs.length === 0) return io.out('No runs.');
-        io.out(
-          table(
-            ['RUN ID', 'JOB', 'STATUS', 'CREATED', 'DURATION', 'STEPS'],
-            page.runs.map((r) => [
-              r.runId,
-              r.jobName,
-              statusColor(r.status),
-              r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
-              r.startedAt && r.endedAt ? formatDuration(r.endedAt.getTime() - r.startedAt.getTime()) : '-',
-              r.assetSelection ? r.assetSelection.join(', ').slice(0, 50) : '-',
-            ]),
-          ),
-        );
-      });
-    });
+      },
+    );
 
   program
     .command('logs <runId>')
@@ -743,6 +750,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
 async function runMain(argv: string[], io: Io): Promise<number> {
   let exit = EXIT_OK;
+  try {
+    loadDotEnv();
+  } catch (error) {
+    io.err(`${pc.red('Error:')} ${describeError(error)}`);
+    return EXIT_USAGE;
+  }
   const program = buildProgram(io, (code) => {
     exit = code;
   });

@@ -15,10 +15,10 @@ interface Result {
   stderr: string;
 }
 
-function dag(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+function dag(args: string[], env: NodeJS.ProcessEnv, cwd = root): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      cwd: root,
+      cwd,
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -337,6 +337,64 @@ describe('dag CLI against an external instance URL', () => {
         ['chatty', 'warn', 'a warning from chatty'],
       ],
     );
+  });
+
+  test('dev loop: .env is loaded, list shows owners, runs filter by tag, run reexecute --from-failure', async () => {
+    const dir = await tempDir('dag-dotenv-');
+    const token = 'tok-dotenv-5e1f0c77';
+    await writeFile(
+      path.join(dir, '.env'),
+      `# loaded like dagster dev does\nDEVLOOP_GREETING="from dotenv # not a comment"\nDEVLOOP_PRESET=from-file\nDEVLOOP_API_TOKEN=${token}\n`,
+    );
+    const f = ['-f', fixture('devloop')];
+    const local = { ...env, DEVLOOP_PRESET: 'from-env' };
+    try {
+      const [list, first] = await Promise.all([
+        dag([...f, 'list', '--json'], local, dir),
+        dag([...f, 'materialize', '-s', '*', '--tag', 'team=devloop', '--json'], local, dir),
+      ]);
+      const assets = (JSON.parse(list.stdout) as { assets: { key: string; owners: string[] }[] }).assets;
+      assert.deepEqual(assets.find((a) => a.key === 'greet')?.owners, ['data@example.com']);
+      assert.equal(first.code, 1, first.stderr);
+      const parent = JSON.parse(first.stdout) as { runId: string; steps: { key: string; status: string }[] };
+      assert.deepEqual(
+        parent.steps.map((s) => [s.key, s.status]),
+        [
+          ['greet', 'success'],
+          ['flaky', 'failure'],
+        ],
+      );
+      const logs = await dag(['logs', parent.runId, '--json'], local, dir);
+      assert.match(logs.stdout, /greeting=from dotenv # not a comment preset=from-env token=\*\*\*/);
+      assert.ok(!logs.stdout.includes(token) && !first.stderr.includes(token), 'the .env secret leaked');
+
+      const again = await dag(
+        [...f, 'run', 'reexecute', parent.runId, '--from-failure', '--json'],
+        { ...local, DEVLOOP_FLAKY_OK: '1' },
+        dir,
+      );
+      assert.equal(again.code, 0, again.stderr);
+      const child = JSON.parse(again.stdout) as { runId: string; status: string; steps: { key: string }[] };
+      assert.equal(child.status, 'SUCCESS');
+      assert.deepEqual(
+        child.steps.map((s) => s.key),
+        ['flaky'],
+      );
+      const tagged = JSON.parse(
+        (await dag(['runs', '--tag', 'team=devloop', '--json'], local, dir)).stdout,
+      ) as {
+        runs: { runId: string; parentRunId: string | null }[];
+      };
+      assert.deepEqual(
+        tagged.runs.map((r) => [r.runId, r.parentRunId]),
+        [
+          [child.runId, parent.runId],
+          [parent.runId, null],
+        ],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('instance info, migrate and purge', async () => {
