@@ -305,6 +305,25 @@ describe('dag CLI against an external instance URL', () => {
     );
   });
 
+  test('a failed blocking ERROR check fails the run: exit 1, the check named in its error', async () => {
+    const run = await dag(['-f', fixture('blocking-check'), 'materialize', '-s', '*', '--json'], env);
+    assert.equal(run.code, 1, run.stderr);
+    const result = JSON.parse(run.stdout) as {
+      status: string;
+      error: string;
+      steps: { key: string; status: string }[];
+    };
+    assert.equal(result.status, 'FAILURE');
+    assert.match(result.error, /orders \(blocking check 'orders_not_empty' failed\)/);
+    assert.deepEqual(
+      result.steps.map((s) => [s.key, s.status]),
+      [
+        ['orders', 'failure'],
+        ['orders_report', 'skipped'],
+      ],
+    );
+  });
+
   test('--json: stdout is only the JSON; what user code prints goes to stderr and the run log', async () => {
     const f = ['-f', fixture('prints')];
     const commands = [
