@@ -11,12 +11,15 @@ import {
 } from '@dag/core';
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { EXIT_RUN_FAILED } from './exit-codes.ts';
 import { table } from './format.ts';
 
 export interface AutomationContext {
   loadWorkspace: () => Promise<Workspace>;
   withInstance: <T>(fn: (instance: DagInstance) => Promise<T>) => Promise<T>;
   out: (text: string) => void;
+  /** Sets the exit code of the command (EXIT_RUN_FAILED: the evaluated sensor failed). */
+  setExit: (code: number) => void;
 }
 
 /** The schedule or sensor named `name` in any code location, or a UsageError listing them. */
@@ -208,6 +211,7 @@ export function registerAutomationCommands(program: Command, ctx: AutomationCont
           error: last?.error ?? null,
           cursor: last?.cursor ?? null,
         };
+        if (result.status === 'FAILURE') ctx.setExit(EXIT_RUN_FAILED);
         if (opts.json) return ctx.out(JSON.stringify(result, null, 2));
         ctx.out(
           `Sensor ${name}: ${result.status}${result.runsRequested.length ? `, queued ${result.runsRequested.length} run(s): ${result.runsRequested.join(', ')}` : ''}${result.skipReason ? ` (${result.skipReason})` : ''}${result.error ? `\n${pc.red(result.error)}` : ''}`,

@@ -79,7 +79,8 @@ export function liveRenderer(io: Io, options: { quiet: boolean }): (event: Store
         break;
       }
       case 'LOG':
-        if (!options.quiet) {
+        // Lines user code printed itself (data.stream) are already on this process's output.
+        if (!options.quiet && !event.data?.stream) {
           clearBar();
           io.err(
             `  ${pc.dim(step)} ${event.level === 'error' ? pc.red(event.message) : event.level === 'warn' ? pc.yellow(event.message) : event.message}`,

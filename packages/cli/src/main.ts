@@ -14,9 +14,11 @@ import {
   type RunResult,
   type RunStatus,
   redact,
+  reexecutionOptions,
   resolveHome,
   type StepStatus,
   type StoredEvent,
+  type SubmitOptions,
   terminateRun,
   UsageError,
   Workspace,
@@ -27,14 +29,13 @@ import pc from 'picocolors';
 import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { loadDotEnv } from './dotenv.ts';
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
 import { registerSqlCommands } from './sql-command.ts';
 
-/** Exit codes: 0 success, 1 run failed, 2 usage or definition error. */
-export const EXIT_OK = 0;
-export const EXIT_RUN_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE };
 
 interface GlobalOptions {
   file?: string;
@@ -42,8 +43,11 @@ interface GlobalOptions {
   location?: string;
 }
 
+/** Where the command's own output goes: stdout, unless `reserveStdout` took it over. */
+let writeOut = (text: string) => process.stdout.write(text);
+
 const defaultIo: Io = {
-  out: (text) => process.stdout.write(`${redact(text)}\n`),
+  out: (text) => writeOut(`${redact(text)}\n`),
   err: (text) => process.stderr.write(`${redact(text)}\n`),
   isTTY: Boolean(process.stderr.isTTY),
 };
@@ -85,6 +89,19 @@ async function readRunConfig(file: string | undefined): Promise<RunConfig | unde
   }
 }
 
+/** The run config a launcher writes to a run process's stdin (JSON), never stored anywhere. */
+async function readConfigFromStdin(runId: string): Promise<RunConfig> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as RunConfig;
+  } catch (error) {
+    throw new UsageError(
+      `--config-stdin: the config of run ${runId} on stdin is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
 function parseTags(values: string[] | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const value of values ?? []) {
@@ -95,10 +112,16 @@ function parseTags(values: string[] | undefined): Record<string, string> {
   return tags;
 }
 
+/**
+ * Executes a run in this process, rendering it live (or printing one JSON result), and
+ * returns the exit code. `reexecute` turns it into a re-execution of a stored run: what to
+ * run then comes from that run (through the same `reexecutionOptions` the API uses).
+ */
 async function runAndReport(
   io: Io,
-  location: CodeLocation,
+  location: CodeLocation | ((submit: SubmitOptions) => CodeLocation),
   options: {
+    reexecute?: { runId: string; fromFailure: boolean };
     job?: string;
     selection?: string;
     config?: string;
@@ -108,7 +131,7 @@ async function runAndReport(
     concurrency?: string;
   },
 ): Promise<number> {
-  const runConfig = await readRunConfig(options.config);
+  const givenConfig = await readRunConfig(options.config);
   const instance = await DagInstance.open();
   const controller = new AbortController();
   let interrupts = 0;
@@ -123,18 +146,29 @@ async function runAndReport(
   process.on('SIGTERM', onSignal);
   let result: RunResult;
   try {
+    let submit: SubmitOptions = {
+      ...(options.job ? { job: options.job } : {}),
+      ...(options.selection ? { selection: options.selection } : {}),
+      ...(givenConfig ? { runConfig: givenConfig } : {}),
+      tags: parseTags(options.tag),
+    };
+    if (options.reexecute) {
+      submit = await reexecutionOptions(instance, options.reexecute.runId, {
+        fromFailure: options.reexecute.fromFailure,
+        ...(givenConfig ? { runConfig: givenConfig } : {}),
+      });
+    }
+    const target = typeof location === 'function' ? location(submit) : location;
     const concurrency = options.concurrency === undefined ? undefined : Number(options.concurrency);
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       throw new UsageError(`--concurrency must be a positive integer, got '${options.concurrency}'.`);
     }
+    const { location: _, status: __, ...request } = submit;
     result = await executeRun({
       instance,
-      definitions: location.definitions,
-      location: location.name,
-      ...(options.job ? { job: options.job } : {}),
-      ...(options.selection ? { selection: options.selection } : {}),
-      ...(runConfig ? { runConfig } : {}),
-      tags: parseTags(options.tag),
+      definitions: target.definitions,
+      location: target.name,
+      ...request,
       ...(concurrency ? { maxConcurrency: concurrency } : {}),
       signal: controller.signal,
       ...(options.json ? {} : { onEvent: liveRenderer(io, { quiet: options.quiet ?? false }) }),
@@ -193,6 +227,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             location: l.name,
             deps: [...a.deps],
             kinds: [...a.kinds],
+            owners: [...a.owners],
             tags: { ...a.tags },
             description: a.description ?? null,
             checks: l.definitions.checksFor(a.key).map((c) => c.name),
@@ -367,40 +402,45 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('list runs, newest first')
     .addOption(new Option('--status <status>', 'only runs with this status').choices([...RUN_STATUSES]))
     .option('-j, --job <name>', 'only runs of this job')
+    .option('-t, --tag <key=value...>', 'only runs with this tag (repeat for several: all must match)')
     .option('-n, --limit <n>', 'how many runs', '20')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { status?: RunStatus; job?: string; limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit <= 0)
-        throw new UsageError(`--limit must be a positive integer, got '${opts.limit}'.`);
-      await withInstance(async (instance) => {
-        const page = await instance.storage.listRuns({
-          limit,
-          ...(opts.status ? { statuses: [opts.status] } : {}),
-          ...(opts.job ? { jobName: opts.job } : {}),
+    .action(
+      async (opts: { status?: RunStatus; job?: string; tag?: string[]; limit: string; json?: boolean }) => {
+        const tags = parseTags(opts.tag);
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit <= 0)
+          throw new UsageError(`--limit must be a positive integer, got '${opts.limit}'.`);
+        await withInstance(async (instance) => {
+          const page = await instance.storage.listRuns({
+            limit,
+            ...(opts.status ? { statuses: [opts.status] } : {}),
+            ...(opts.job ? { jobName: opts.job } : {}),
+            ...(Object.keys(tags).length > 0 ? { tags } : {}),
+          });
+          if (opts.json)
+            return io.out(JSON.stringify({ runs: page.runs, nextCursor: page.nextCursor }, null, 2));
+          if (page.runs.length === 0) return io.out('No runs.');
+          io.out(
+            table(
+              ['RUN ID', 'JOB', 'STATUS', 'CREATED', 'DURATION', 'STEPS'],
+              page.runs.map((r) => [
+                r.runId,
+                r.jobName,
+                statusColor(r.status),
+                r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+                r.startedAt && r.endedAt ? formatDuration(r.endedAt.getTime() - r.startedAt.getTime()) : '-',
+                r.assetSelection ? r.assetSelection.join(', ').slice(0, 50) : '-',
+              ]),
+            ),
+          );
+          // Why queued runs are still waiting (a limit, a code location not loaded).
+          for (const r of page.runs) {
+            if (r.status === 'QUEUED' && r.queueReason) io.out(`${r.runId} waits: ${r.queueReason}`);
+          }
         });
-        if (opts.json)
-          return io.out(JSON.stringify({ runs: page.runs, nextCursor: page.nextCursor }, null, 2));
-        if (page.runs.length === 0) return io.out('No runs.');
-        io.out(
-          table(
-            ['RUN ID', 'JOB', 'STATUS', 'CREATED', 'DURATION', 'STEPS'],
-            page.runs.map((r) => [
-              r.runId,
-              r.jobName,
-              statusColor(r.status),
-              r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
-              r.startedAt && r.endedAt ? formatDuration(r.endedAt.getTime() - r.startedAt.getTime()) : '-',
-              r.assetSelection ? r.assetSelection.join(', ').slice(0, 50) : '-',
-            ]),
-          ),
-        );
-        // Why queued runs are still waiting (a limit, a code location not loaded).
-        for (const r of page.runs) {
-          if (r.status === 'QUEUED' && r.queueReason) io.out(`${r.runId} waits: ${r.queueReason}`);
-        }
-      });
-    });
+      },
+    );
 
   program
     .command('logs <runId>')
@@ -435,7 +475,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('execute a stored run in this process (used by `dag dev` run processes and workers)')
     .option('--json', 'print one JSON result and nothing else')
     .option('-q, --quiet', 'do not print log lines')
-    .action(async (runId: string, opts: { json?: boolean; quiet?: boolean }) => {
+    .option(
+      '--config-stdin',
+      "read the run's config, secrets included, as JSON from stdin (the stored one has them redacted)",
+    )
+    .action(async (runId: string, opts: { json?: boolean; quiet?: boolean; configStdin?: boolean }) => {
+      const runConfig = opts.configStdin ? await readConfigFromStdin(runId) : undefined;
       const workspace = await loadWorkspace(globals());
       await withInstance(async (instance) => {
         const run = await instance.storage.getRun(runId);
@@ -454,6 +499,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             definitions: location.definitions,
             location: location.name,
             runId,
+            ...(runConfig !== undefined ? { runConfig } : {}),
             signal: controller.signal,
             ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
           });
@@ -466,6 +512,47 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         }
       });
     });
+
+  const runCmd = program.command('run').description('act on a stored run');
+  runCmd
+    .command('reexecute <runId>')
+    .description(
+      'run a finished run again in this process: all its steps, or only those that did not succeed',
+    )
+    .option('--from-failure', 'only the steps that failed, were skipped or were canceled')
+    .option(
+      '-c, --config <file>',
+      "run config merged over the run's own (YAML or JSON): how secret values, never stored, are given again",
+    )
+    .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-q, --quiet', 'do not print log lines')
+    .option('--json', 'print one JSON result and nothing else')
+    .action(
+      async (
+        runId: string,
+        opts: {
+          fromFailure?: boolean;
+          config?: string;
+          concurrency?: string;
+          quiet?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const workspace = await loadWorkspace(globals());
+        setExit(
+          await runAndReport(
+            io,
+            // A single loaded location (e.g. -f) is used whatever the run recorded.
+            (submit) =>
+              workspace.location(
+                globals().location ??
+                  (workspace.locations.length === 1 ? undefined : (submit.location ?? undefined)),
+              ),
+            { ...opts, reexecute: { runId, fromFailure: opts.fromFailure ?? false } },
+          ),
+        );
+      },
+    );
 
   program
     .command('terminate <runId>')
@@ -563,6 +650,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     loadWorkspace: () => loadWorkspace(globals()),
     withInstance,
     out: io.out,
+    setExit,
   });
   registerSqlCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),
@@ -573,9 +661,40 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   return program;
 }
 
+/**
+ * With `--json`, stdout carries the command's JSON and nothing else: every other write to
+ * process.stdout (a `console.log` in a definitions file, an asset or a sensor) goes to stderr
+ * until the returned function restores it.
+ */
+function reserveStdout(): () => void {
+  const original = process.stdout.write;
+  const toStdout = original.bind(process.stdout);
+  writeOut = (text) => toStdout(text);
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = original;
+    writeOut = (text) => process.stdout.write(text);
+  };
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const restoreStdout = io === defaultIo && argv.includes('--json') ? reserveStdout() : undefined;
+  try {
+    return await runMain(argv, io);
+  } finally {
+    restoreStdout?.();
+  }
+}
+
+async function runMain(argv: string[], io: Io): Promise<number> {
   let exit = EXIT_OK;
+  try {
+    loadDotEnv();
+  } catch (error) {
+    io.err(`${pc.red('Error:')} ${describeError(error)}`);
+    return EXIT_USAGE;
+  }
   const program = buildProgram(io, (code) => {
     exit = code;
   });

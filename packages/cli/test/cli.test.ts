@@ -232,14 +232,32 @@ describe('dag CLI against an external instance URL', () => {
     assert.match(unknown.stderr, /Unknown schedule 'nope'/);
   });
 
-  test('sensors: tick queues a run once per run key; list shows the last tick', async () => {
+  test('sensors: tick queues a run once per run key, leaves the sensor stopped; a failed tick exits 1', async () => {
     const f = ['-f', fixture('automation')];
-    const first = JSON.parse((await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout) as {
+    const tick = await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env);
+    assert.equal(tick.code, 0, tick.stderr);
+    const first = JSON.parse(tick.stdout) as {
       status: string;
       runsRequested: string[];
       cursor: string;
     };
     assert.equal(first.status, 'SUCCESS');
+    // The tick stored a cursor; the sensor's on/off state is still its default (stopped).
+    const states = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], env)).stdout) as {
+      sensors: { name: string; status: string; cursor: string | null }[];
+    };
+    assert.deepEqual(
+      states.sensors.filter((s) => s.name === 'always_one').map((s) => [s.status, s.cursor]),
+      [['STOPPED', '1']],
+    );
+    const broken = await dag([...f, 'sensor', 'tick', 'broken_sensor', '--json'], env);
+    assert.equal(broken.code, 1, broken.stderr);
+    const failed = JSON.parse(broken.stdout) as { status: string; error: string };
+    assert.equal(failed.status, 'FAILURE');
+    assert.match(failed.error, /the bucket listing failed/);
+    const human = await dag([...f, 'sensor', 'tick', 'broken_sensor'], env);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /broken_sensor: FAILURE/);
     assert.equal(first.runsRequested.length, 1);
     const second = JSON.parse(
       (await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout,
@@ -258,6 +276,117 @@ describe('dag CLI against an external instance URL', () => {
       runs.runs.map((r) => r.status),
       ['QUEUED'],
     );
+  });
+
+  test('a failed blocking ERROR check fails the run: exit 1, the check named in its error', async () => {
+    const run = await dag(['-f', fixture('blocking-check'), 'materialize', '-s', '*', '--json'], env);
+    assert.equal(run.code, 1, run.stderr);
+    const result = JSON.parse(run.stdout) as {
+      status: string;
+      error: string;
+      steps: { key: string; status: string }[];
+    };
+    assert.equal(result.status, 'FAILURE');
+    assert.match(result.error, /orders \(blocking check 'orders_not_empty' failed\)/);
+    assert.deepEqual(
+      result.steps.map((s) => [s.key, s.status]),
+      [
+        ['orders', 'failure'],
+        ['orders_report', 'skipped'],
+      ],
+    );
+  });
+
+  test('--json: stdout is only the JSON; what user code prints goes to stderr and the run log', async () => {
+    const f = ['-f', fixture('prints')];
+    const commands = [
+      ['list', '--json'],
+      ['deps', 'chatty', '--json'],
+      ['materialize', '-s', 'chatty', '--json'],
+      ['job', 'execute', '-j', 'chatty_job', '--json'],
+      ['sensor', 'tick', 'chatty_sensor', '--json'],
+    ];
+    const results = await Promise.all(commands.map((args) => dag([...f, ...args], env)));
+    for (const [i, r] of results.entries()) {
+      const what = commands[i]!.join(' ');
+      assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+      assert.doesNotThrow(() => JSON.parse(r.stdout), `${what} printed more than JSON: ${r.stdout}`);
+      assert.match(r.stderr, /loading the definitions file/, what);
+    }
+    const [, , materialized, executed, ticked] = results;
+    assert.match(materialized!.stderr, /hello from chatty/);
+    assert.match(executed!.stderr, /hello from chatty/);
+    assert.match(ticked!.stderr, /the sensor looked/);
+    const runId = (JSON.parse(materialized!.stdout) as { runId: string }).runId;
+    const logs = (await dag(['logs', runId, '--json'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; stepKey: string; level: string; message: string });
+    assert.deepEqual(
+      logs.filter((e) => e.type === 'LOG').map((e) => [e.stepKey, e.level, e.message]),
+      [
+        ['chatty', 'info', 'hello from chatty'],
+        ['chatty', 'warn', 'a warning from chatty'],
+      ],
+    );
+  });
+
+  test('dev loop: .env is loaded, list shows owners, runs filter by tag, run reexecute --from-failure', async () => {
+    const dir = await tempDir('dag-dotenv-');
+    const token = 'tok-dotenv-5e1f0c77';
+    await writeFile(
+      path.join(dir, '.env'),
+      `# loaded like dagster dev does\nDEVLOOP_GREETING="from dotenv # not a comment"\nDEVLOOP_PRESET=from-file\nDEVLOOP_API_TOKEN=${token}\n`,
+    );
+    const f = ['-f', fixture('devloop')];
+    const local = { ...env, DEVLOOP_PRESET: 'from-env' };
+    try {
+      const [list, first] = await Promise.all([
+        dag([...f, 'list', '--json'], local, dir),
+        dag([...f, 'materialize', '-s', '*', '--tag', 'team=devloop', '--json'], local, dir),
+      ]);
+      const assets = (JSON.parse(list.stdout) as { assets: { key: string; owners: string[] }[] }).assets;
+      assert.deepEqual(assets.find((a) => a.key === 'greet')?.owners, ['data@example.com']);
+      assert.equal(first.code, 1, first.stderr);
+      const parent = JSON.parse(first.stdout) as { runId: string; steps: { key: string; status: string }[] };
+      assert.deepEqual(
+        parent.steps.map((s) => [s.key, s.status]),
+        [
+          ['greet', 'success'],
+          ['flaky', 'failure'],
+        ],
+      );
+      const logs = await dag(['logs', parent.runId, '--json'], local, dir);
+      assert.match(logs.stdout, /greeting=from dotenv # not a comment preset=from-env token=\*\*\*/);
+      assert.ok(!logs.stdout.includes(token) && !first.stderr.includes(token), 'the .env secret leaked');
+
+      const again = await dag(
+        [...f, 'run', 'reexecute', parent.runId, '--from-failure', '--json'],
+        { ...local, DEVLOOP_FLAKY_OK: '1' },
+        dir,
+      );
+      assert.equal(again.code, 0, again.stderr);
+      const child = JSON.parse(again.stdout) as { runId: string; status: string; steps: { key: string }[] };
+      assert.equal(child.status, 'SUCCESS');
+      assert.deepEqual(
+        child.steps.map((s) => s.key),
+        ['flaky'],
+      );
+      const tagged = JSON.parse(
+        (await dag(['runs', '--tag', 'team=devloop', '--json'], local, dir)).stdout,
+      ) as {
+        runs: { runId: string; parentRunId: string | null }[];
+      };
+      assert.deepEqual(
+        tagged.runs.map((r) => [r.runId, r.parentRunId]),
+        [
+          [child.runId, parent.runId],
+          [parent.runId, null],
+        ],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('instance info, migrate and purge', async () => {

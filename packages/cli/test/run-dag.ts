@@ -10,11 +10,11 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs the `dag` CLI as a child process from the repository root and collects its output. */
-export function dag(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+/** Runs the `dag` CLI as a child process (from the repository root by default) and collects its output. */
+export function dag(args: string[], env: NodeJS.ProcessEnv, cwd = root): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      cwd: root,
+      cwd,
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

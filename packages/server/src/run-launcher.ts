@@ -13,6 +13,7 @@ import {
   FINISHED_RUN_STATUSES,
   finishRun,
   killProcessTree,
+  type RunConfig,
   type RunLiveness,
   type RunRecord,
   redact,
@@ -96,6 +97,12 @@ const PRELOAD = [
 export class RunLauncher implements Launcher {
   private readonly options: RunLauncherOptions;
   private readonly processes = new Map<string, RunProcess>();
+  /**
+   * The run config of each queued run this launcher submitted, as given (secrets included),
+   * until the queue starts it. Lost with the process: such a run then refuses to start with
+   * its redacted config and names the fields to supply on re-execution.
+   */
+  private readonly queuedConfigs = new Map<string, RunConfig>();
   private treeTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -137,11 +144,14 @@ export class RunLauncher implements Launcher {
       ...(this.options.queue ? { status: 'QUEUED' as const } : {}),
     });
     if (this.options.queue) {
+      // Held here until the queue starts the run: the stored copy has its secrets redacted.
+      if (request.runConfig !== undefined) this.queuedConfigs.set(run.runId, request.runConfig);
       this.options.queue.onQueued();
       return run;
     }
     try {
-      await this.execute(run.runId);
+      // The stored config has its secret values redacted; the run process gets the real one.
+      await this.execute(run.runId, request.runConfig);
     } catch (error) {
       await this.finishRun(
         run.runId,
@@ -207,13 +217,25 @@ export class RunLauncher implements Launcher {
   /**
    * Starts the process of a stored run: one `launch` just submitted, or one the daemon's
    * queue dequeued. Resolves once the process is spawned.
+   *
+   * `runConfig` is the run's config as given at launch, secrets included: the stored copy has
+   * them redacted (`***`), so it reaches the run process over its stdin, never the database,
+   * a file or its command line.
    */
-  async execute(runId: string): Promise<void> {
+  async execute(runId: string, runConfig?: RunConfig): Promise<void> {
     if (this.processes.has(runId)) return;
+    runConfig ??= this.queuedConfigs.get(runId);
+    this.queuedConfigs.delete(runId);
     const logFile = this.logFile(runId);
     const snapshot = await this.codeSnapshotFile();
     await mkdir(path.dirname(logFile), { recursive: true });
-    const args = [this.options.cliPath ?? DEFAULT_CLI, ...this.sourceArgs(), 'execute-run', runId];
+    const args = [
+      this.options.cliPath ?? DEFAULT_CLI,
+      ...this.sourceArgs(),
+      'execute-run',
+      runId,
+      ...(runConfig !== undefined ? ['--config-stdin'] : []),
+    ];
     await appendFile(
       logFile,
       `[dag dev] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
@@ -227,10 +249,15 @@ export class RunLauncher implements Launcher {
         // Its own process group: signals to the server's terminal do not reach runs, and the
         // run's tree can be signalled as a group.
         detached: true,
-        stdio: ['ignore', fd, fd],
+        stdio: [runConfig !== undefined ? 'pipe' : 'ignore', fd, fd],
       });
     } finally {
       closeSync(fd);
+    }
+    if (runConfig !== undefined) {
+      // A process that dies before reading it makes the pipe fail; its exit is reported below.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(JSON.stringify(runConfig));
     }
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
       (resolve) => {

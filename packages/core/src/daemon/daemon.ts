@@ -342,7 +342,12 @@ export class Daemon {
     state: InstigatorState | undefined,
     now: Date,
   ): { tick?: NewTick; next: Date | undefined } {
-    const base = { type: 'schedule' as const, name: schedule.name, daemonId: this.daemonId };
+    const base = {
+      type: 'schedule' as const,
+      name: schedule.name,
+      daemonId: this.daemonId,
+      statusIfNew: schedule.defaultStatus,
+    };
     const next = ticksBetween(schedule, now, new Date(now.getTime() + 366 * 86_400_000), 1)[0];
     if (!state?.cursor) {
       // First evaluation since the schedule was turned on: start from now, no backfill.
@@ -469,7 +474,12 @@ export class Daemon {
     now: Date,
     summary: TickSummary,
   ): Promise<void> {
-    const base = { type: 'sensor' as const, name: sensor.name, tickTime: now };
+    const base = {
+      type: 'sensor' as const,
+      name: sensor.name,
+      tickTime: now,
+      statusIfNew: sensor.defaultStatus,
+    };
     const log = this.sensorLogger(sensor.name);
     try {
       if (sensor.type === 'standard') {
@@ -517,7 +527,12 @@ export class Daemon {
     summary: TickSummary,
   ): Promise<void> {
     const storage = this.options.instance.storage;
-    const base = { type: 'sensor' as const, name: sensor.name, tickTime: now };
+    const base = {
+      type: 'sensor' as const,
+      name: sensor.name,
+      tickTime: now,
+      statusIfNew: sensor.defaultStatus,
+    };
     if (!state?.cursor) {
       // Turned on now: react to runs that finish from here on, not to history.
       await this.commit(
@@ -590,7 +605,12 @@ export class Daemon {
     summary: TickSummary,
   ): Promise<void> {
     const storage = this.options.instance.storage;
-    const base = { type: 'sensor' as const, name: sensor.name, tickTime: now };
+    const base = {
+      type: 'sensor' as const,
+      name: sensor.name,
+      tickTime: now,
+      statusIfNew: sensor.defaultStatus,
+    };
     const assetKey = sensor.assetKey!;
     if (!state?.cursor) {
       const [record] = await storage.getAssetRecords([assetKey]);

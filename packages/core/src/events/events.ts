@@ -70,7 +70,11 @@ export interface EventDataByType {
     metadata: MetadataRecord;
   };
   /** `extra` is the second argument of `ctx.log.info(message, extra)`. */
-  LOG: { extra: Record<string, unknown> } | null;
+  LOG: {
+    extra?: Record<string, unknown>;
+    /** Set when the line is what the step's code printed itself, on this stream. */
+    stream?: 'stdout' | 'stderr';
+  } | null;
   ENGINE_EVENT: null;
 }
 

@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { availableParallelism, hostname } from 'node:os';
 import { MaterializeResult } from '../definitions/asset.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { RunConfig } from '../definitions/job.ts';
@@ -88,6 +89,41 @@ const PROGRESS_INTERVAL_MS = 500;
 /** Events a run may hold in memory while the database cannot be reached. */
 const MAX_PENDING_EVENTS = 100_000;
 
+type OutputSink = (text: string, stream: 'stdout' | 'stderr') => void;
+
+/** The step whose user code runs in this async context: what it prints is logged to its run. */
+const stepOutput = new AsyncLocalStorage<OutputSink>();
+let outputCaptured = false;
+
+/**
+ * Makes what user code writes to process.stdout / process.stderr (console.log, a library's
+ * warnings) also a LOG event of the step that wrote it, found through the async context, so
+ * it is in `dag logs` and the UI and not only on the terminal of the process. The write
+ * itself still happens. Installed once, by the first run of the process.
+ */
+function captureStepOutput(): void {
+  if (outputCaptured) return;
+  outputCaptured = true;
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
+    const write = stream.write;
+    stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+      const sink = stepOutput.getStore();
+      if (sink) {
+        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+        try {
+          sink(text, name);
+        } catch {
+          // Logging a step's output must never break the write itself.
+        }
+      }
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as NodeJS.WriteStream['write'];
+  }
+}
+
 /**
  * Writes a run's events in order. Each event is persisted before the next one is written;
  * `flush()` waits for everything queued so far. While the database cannot be reached, events
@@ -119,6 +155,11 @@ class EventWriter {
   }
 
   write(event: NewEvent): Promise<void> {
+    // Outside any step's context: what listeners print (the CLI's live output) is not step output.
+    return stepOutput.exit(() => this.append(event));
+  }
+
+  private append(event: NewEvent): Promise<void> {
     if (++this.pending > MAX_PENDING_EVENTS) {
       this.fail(
         new InstanceError(
@@ -662,8 +703,21 @@ class RunExecution {
 
   /** The one error boundary around user code: names the asset or op, the step and the run. */
   private async callUserCode<T>(where: string, stepKey: string, fn: () => T | Promise<T>): Promise<T> {
+    captureStepOutput();
+    const assetKey = this.states.get(stepKey)?.step.asset?.key;
+    const sink: OutputSink = (text, stream) => {
+      const message = text.replace(/\r?\n$/, '');
+      if (message.trim() === '') return;
+      void this.emit('LOG', message, {
+        stepKey,
+        ...(assetKey ? { assetKey } : {}),
+        level: stream === 'stderr' ? 'warn' : 'info',
+        // Already on the process's own output: renderers of the live log need not print it again.
+        data: { stream },
+      });
+    };
     try {
-      return await fn();
+      return await stepOutput.run(sink, fn);
     } catch (error) {
       throw new UserCodeError(
         `Error in ${where} (step '${stepKey}', run ${this.plan.runId}): ${describeError(error)}`,

@@ -49,7 +49,8 @@ export interface PlanOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function mergeRunConfig(base: RunConfig, override: RunConfig): RunConfig {
+/** `override` over `base`: per step its config object, per resource each config field. */
+export function mergeRunConfig(base: RunConfig, override: RunConfig): RunConfig {
   const ops: Record<string, { config?: unknown }> = { ...(base.ops ?? {}) };
   for (const [k, v] of Object.entries(override.ops ?? {})) ops[k] = { ...(ops[k] ?? {}), ...v };
   const resources: Record<string, { config?: Record<string, unknown> }> = { ...(base.resources ?? {}) };

@@ -6,7 +6,7 @@ import type { RunRecord } from '../instance/storage.ts';
 import type { RunResult, RunStatus } from '../types.ts';
 import { REDACTED } from '../util/secrets.ts';
 import { type ExecuteOptions, executeRun, notStartedResult } from './executor.ts';
-import { ASSET_JOB_NAME, planRun } from './plan.ts';
+import { ASSET_JOB_NAME, mergeRunConfig, planRun } from './plan.ts';
 import { failBeforeStart } from './run-lifecycle.ts';
 
 export interface SubmitOptions {
@@ -65,6 +65,12 @@ export async function executeStoredRun(
     'job' | 'selection' | 'runConfig' | 'tags' | 'stepKeys' | 'runId' | 'existingRun'
   > & {
     runId: string;
+    /**
+     * The run's config with its secret values, handed over by whoever submitted it (a
+     * launcher, over the run process's stdin). The stored config has secrets as `***`; without
+     * this, a run whose stored config holds redacted values fails before it starts.
+     */
+    runConfig?: RunConfig;
   },
 ): Promise<RunResult> {
   const storage = options.instance.storage;
@@ -77,13 +83,23 @@ export async function executeStoredRun(
   const selection =
     run.selection ?? (isJob ? undefined : (run.assetSelection ?? []).map((k) => `key:"${k}"`).join(' or '));
   try {
+    const runConfig = options.runConfig ?? (run.runConfig as RunConfig);
+    if (options.runConfig === undefined) {
+      const missing = redactedPaths(run.runConfig);
+      if (missing.length > 0) {
+        // Running with `***` as a password would only fail later, and less clearly.
+        throw new UsageError(
+          `Run ${run.runId}'s config holds secret values that are never stored (${missing.join(', ')}); the process that submitted it must hand the config over (execute-run --config-stdin).`,
+        );
+      }
+    }
     return await executeRun({
       ...options,
       existingRun: true,
       ...(isJob ? { job: run.jobName } : {}),
       ...(selection ? { selection } : {}),
       ...(run.stepKeys ? { stepKeys: run.stepKeys } : {}),
-      runConfig: run.runConfig as RunConfig,
+      runConfig,
       tags: run.tags,
     });
   } catch (error) {
@@ -94,6 +110,16 @@ export async function executeStoredRun(
   }
 }
 
+/** Paths of a stored run config whose value was a secret, stored as `***`: `resources.db.config.password`. */
+export function redactedPaths(value: unknown, prefix = ''): string[] {
+  if (value === REDACTED) return [prefix];
+  if (Array.isArray(value)) return value.flatMap((v, i) => redactedPaths(v, `${prefix}[${i}]`));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => redactedPaths(v, prefix ? `${prefix}.${k}` : k));
+  }
+  return [];
+}
+
 /**
  * What a re-execution of a finished run needs: its job, selection and config, and (from
  * failure) only the steps that did not succeed.
@@ -101,7 +127,14 @@ export async function executeStoredRun(
 export async function reexecutionOptions(
   instance: DagInstance,
   parentRunId: string,
-  options: { fromFailure?: boolean } = {},
+  options: {
+    fromFailure?: boolean;
+    /**
+     * Merged over the parent's stored config (as a job's config is merged under a launch's):
+     * how the secret values the parent's stored config lacks are given again.
+     */
+    runConfig?: RunConfig;
+  } = {},
 ): Promise<SubmitOptions> {
   const parent = await instance.storage.getRun(parentRunId);
   if (!parent) throw new UsageError(`Unknown run '${parentRunId}'.`);
@@ -116,10 +149,17 @@ export async function reexecutionOptions(
     const planned = (events.find((e) => e.type === 'RUN_START')?.data?.steps as string[] | undefined) ?? [];
     const succeeded = new Set(events.filter((e) => e.type === 'STEP_SUCCESS').map((e) => e.stepKey));
     stepKeys = planned.filter((k) => !succeeded.has(k));
+    if (stepKeys.length === 0) {
+      throw new UsageError(`Run ${parentRunId} has no failed, skipped or canceled step to re-execute.`);
+    }
   }
-  if (JSON.stringify(parent.runConfig).includes(`"${REDACTED}"`)) {
+  const runConfig = options.runConfig
+    ? mergeRunConfig(parent.runConfig as RunConfig, options.runConfig)
+    : (parent.runConfig as RunConfig);
+  const missing = redactedPaths(runConfig);
+  if (missing.length > 0) {
     throw new UsageError(
-      `Run ${parentRunId}'s config held secret values, which are never stored; launch a new run with the config instead of re-executing (or give secrets through resource environment variables).`,
+      `Run ${parentRunId}'s config held secret values, which are never stored: ${missing.join(', ')}. Give ${missing.length === 1 ? 'it' : 'them'} again in the re-execution's run config (\`dag run reexecute ${parentRunId} --config <file>\`, or "runConfig" in the API request), e.g. ${JSON.stringify(exampleConfig(missing))}.`,
     );
   }
   const isJob = parent.jobName !== ASSET_JOB_NAME;
@@ -130,10 +170,25 @@ export async function reexecutionOptions(
     location: parent.location,
     ...(isJob ? { job: parent.jobName } : {}),
     ...(selection ? { selection } : {}),
-    runConfig: parent.runConfig as RunConfig,
+    runConfig,
     tags: parent.tags,
     parentRunId: parent.runId,
     rootRunId: parent.rootRunId ?? parent.runId,
     ...(stepKeys ? { stepKeys } : {}),
   };
+}
+
+/** `{ resources: { db: { config: { password: '...' } } } }` for the path `resources.db.config.password`. */
+function exampleConfig(paths: string[]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const path of paths) {
+    const parts = path.split('.');
+    let node = root;
+    for (const part of parts.slice(0, -1)) {
+      node[part] ??= {};
+      node = node[part] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]!] = '...';
+  }
+  return root;
 }

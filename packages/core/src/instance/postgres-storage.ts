@@ -721,9 +721,14 @@ export class PostgresStorage implements InstanceStorage {
       if (cursors.length > 0) {
         await client.query(
           `INSERT INTO instigators (type, name, status, cursor)
-           SELECT ty, n, 'RUNNING', c FROM unnest($1::text[], $2::text[], $3::text[]) AS x(ty, n, c)
+           SELECT ty, n, st, c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(ty, n, st, c)
            ON CONFLICT (type, name) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
-          [cursors.map((t) => t.type), cursors.map((t) => t.name), cursors.map((t) => t.cursor ?? null)],
+          [
+            cursors.map((t) => t.type),
+            cursors.map((t) => t.name),
+            cursors.map((t) => t.statusIfNew ?? 'RUNNING'),
+            cursors.map((t) => t.cursor ?? null),
+          ],
         );
       }
       const { rows } = await client.query<{ id: string }>(

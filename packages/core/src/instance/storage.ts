@@ -154,6 +154,12 @@ export interface NewTick {
   runs?: TickRun[];
   /** The new cursor; undefined leaves the stored one unchanged. */
   cursor?: string | null;
+  /**
+   * The on/off state to record when a cursor is stored for an instigator that has no stored
+   * state yet: its definition's default status. A tick never changes an existing state.
+   * Default RUNNING.
+   */
+  statusIfNew?: InstigatorStatus;
   error?: string | null;
   skipReason?: string | null;
   daemonId?: string;

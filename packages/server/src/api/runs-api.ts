@@ -215,10 +215,12 @@ export function runsApi(options: AppOptions): Hono {
   api.post('/runs/:id/reexecute', async (c) => {
     const parent = await getRun(c.req.param('id'));
     const body = await readJsonObject(c);
-    checkKeys(body, ['fromFailure']);
+    checkKeys(body, ['fromFailure', 'runConfig']);
     if (body.fromFailure !== undefined && typeof body.fromFailure !== 'boolean') {
       throw badRequest(`'fromFailure' must be true or false.`);
     }
+    // Merged over the parent's stored config: how secret values, never stored, are given again.
+    const runConfig = body.runConfig as RunConfig | undefined | null;
     if (!FINISHED_RUN_STATUSES.includes(parent.status)) {
       throw new ApiError(
         409,
@@ -228,10 +230,8 @@ export function runsApi(options: AppOptions): Hono {
     }
     const submit = await reexecutionOptions(instance, parent.runId, {
       fromFailure: body.fromFailure === true,
+      ...(runConfig !== undefined && runConfig !== null ? { runConfig } : {}),
     });
-    if (submit.stepKeys && submit.stepKeys.length === 0) {
-      throw badRequest(`Run ${parent.runId} has no failed, skipped or canceled step to re-execute.`);
-    }
     const location = workspace.location(submit.location ?? undefined);
     const run = await launcher.launch({
       location,
