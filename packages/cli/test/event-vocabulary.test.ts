@@ -139,7 +139,8 @@ describe('the CLI, the server API and the UI read the same events the same way',
       flaky: 'success',
       broken: 'failure',
       after_broken: 'skipped',
-      checked: 'success',
+      // A failed blocking ERROR check fails its step (the asset is materialized all the same).
+      checked: 'failure',
       after_checked: 'skipped',
     });
     const detail = await get<{ steps: RunStep[] }>(app, `/api/runs/${run.runId}`);
@@ -147,12 +148,13 @@ describe('the CLI, the server API and the UI read the same events the same way',
     // The run failed, but the assets it materialized are materialized in the catalog and the graph.
     const statuses = await assetStatuses();
     assert.deepEqual(
-      [statuses.ok_source, statuses.ok_down, statuses.flaky, statuses.checked],
-      ['materialized', 'materialized', 'materialized', 'materialized'],
+      [statuses.ok_source, statuses.ok_down, statuses.flaky],
+      ['materialized', 'materialized', 'materialized'],
     );
+    // The checked asset's latest step failed (its blocking check), after its materialization.
     assert.deepEqual(
-      [statuses.broken, statuses.after_broken, statuses.after_checked],
-      ['failed', 'never', 'never'],
+      [statuses.broken, statuses.after_broken, statuses.checked, statuses.after_checked],
+      ['failed', 'never', 'failed', 'never'],
     );
   });
 

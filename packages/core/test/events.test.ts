@@ -166,9 +166,9 @@ describe('the derivation on events the engine stores', () => {
     assert.equal(await statusFromLog(afterBroken), 'never');
   });
 
-  test('a blocking check failure: the asset materialized, its downstream was skipped', async () => {
+  test('a blocking check failure: the asset materialized, its step failed, its downstream was skipped', async () => {
     const result = await run({ instance: t.instance, definitions: defs, selection: 'ev_checked+' });
-    assert.deepEqual(await derived(result), { ev_checked: ['success', 1], ev_after_checked: ['skipped', 0] });
+    assert.deepEqual(await derived(result), { ev_checked: ['failure', 1], ev_after_checked: ['skipped', 0] });
     const events = await eventsOf(result.runId);
     const evaluation = events.find(
       (e): e is EventOf<'ASSET_CHECK_EVALUATION'> => e.type === 'ASSET_CHECK_EVALUATION',
@@ -177,7 +177,8 @@ describe('the derivation on events the engine stores', () => {
       [evaluation.data.checkName, evaluation.data.passed, evaluation.data.severity, evaluation.data.blocking],
       ['ev_gate', false, 'ERROR', true],
     );
-    assert.equal(await statusFromLog(checked), 'materialized');
+    assert.ok(events.some((e) => e.type === 'ASSET_MATERIALIZATION' && e.assetKey === 'ev_checked'));
+    assert.equal(await statusFromLog(checked), 'failed');
     assert.equal(await statusFromLog(afterChecked), 'never');
   });
 
