@@ -33,7 +33,7 @@ import {
   type StepResult,
   type StepStatus,
 } from '../types.ts';
-import { redact } from '../util/secrets.ts';
+import { RedactingBuffer, redact } from '../util/secrets.ts';
 import { type ExecutionPlan, type PlanOptions, type PlanStep, planRun } from './plan.ts';
 import { spawnProcess } from './process-tree.ts';
 import { retryDelay } from './retry.ts';
@@ -705,17 +705,25 @@ class RunExecution {
   private async callUserCode<T>(where: string, stepKey: string, fn: () => T | Promise<T>): Promise<T> {
     captureStepOutput();
     const assetKey = this.states.get(stepKey)?.step.asset?.key;
-    const sink: OutputSink = (text, stream) => {
-      const message = text.replace(/\r?\n$/, '');
-      if (message.trim() === '') return;
-      void this.emit('LOG', message, {
-        stepKey,
-        ...(assetKey ? { assetKey } : {}),
-        level: stream === 'stderr' ? 'warn' : 'info',
-        // Already on the process's own output: renderers of the live log need not print it again.
-        data: { stream },
-      });
+    // Whole lines, redacted before they are stored: a secret split across two writes (or
+    // across a line break) is caught.
+    const buffers = {
+      stdout: new RedactingBuffer({ lines: true }),
+      stderr: new RedactingBuffer({ lines: true }),
     };
+    const log = (text: string, stream: 'stdout' | 'stderr') => {
+      for (const line of text.split(/\r?\n/)) {
+        if (line.trim() === '') continue;
+        void this.emit('LOG', line, {
+          stepKey,
+          ...(assetKey ? { assetKey } : {}),
+          level: stream === 'stderr' ? 'warn' : 'info',
+          // Already on the process's own output: renderers of the live log need not print it again.
+          data: { stream },
+        });
+      }
+    };
+    const sink: OutputSink = (text, stream) => log(buffers[stream].push(text), stream);
     try {
       return await stepOutput.run(sink, fn);
     } catch (error) {
@@ -727,6 +735,9 @@ class RunExecution {
           runId: this.plan.runId,
         },
       );
+    } finally {
+      log(buffers.stdout.flush(), 'stdout');
+      log(buffers.stderr.flush(), 'stderr');
     }
   }
 

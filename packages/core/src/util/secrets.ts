@@ -109,11 +109,12 @@ export function redact(text: string): string {
 }
 
 /**
- * Where in `text` output can be cut so that no secret straddles the cut: before the longest
- * suffix that could be the start of a secret, and before any whole secret that would
- * otherwise be cut. Everything from the returned index on is held back until more text comes.
+ * Where in `text` output can be cut, at `limit` or before it, so that no secret straddles the
+ * cut: before the longest suffix that could be the start of a secret, and before any whole
+ * secret that would otherwise be cut. Everything from the returned index on is held back
+ * until more text comes.
  */
-function safeCut(text: string): number {
+function safeCut(text: string, limit = text.length): number {
   let cut = text.length;
   const from = Math.max(0, text.length - longestForm + 1);
   for (let i = from; i < text.length && cut === text.length; i++) {
@@ -122,6 +123,7 @@ function safeCut(text: string): number {
     const tail = text.slice(i);
     if (candidates.some((form) => form.length > tail.length && form.startsWith(tail))) cut = i;
   }
+  cut = Math.min(cut, limit);
   for (let moved = cut < text.length; moved; ) {
     moved = false;
     const re = secretPattern();
@@ -134,6 +136,37 @@ function safeCut(text: string): number {
     }
   }
   return cut;
+}
+
+/** Text held back at most before it is let through anyway (a stream that never ends a line). */
+const MAX_HELD_CHARS = 64 * 1024;
+
+/**
+ * Output written in pieces, redacted whole: each piece is redacted together with what was held
+ * before it, and text that could be the start of a secret (or, with `lines`, an unfinished
+ * line) is held back until the next piece shows what it is, or `flush()`. So a secret split
+ * across two writes, even one with a newline inside, is caught.
+ */
+export class RedactingBuffer {
+  private held = '';
+  constructor(private readonly options: { lines?: boolean } = {}) {}
+
+  /** Takes a piece; returns the redacted text that can be let through now. */
+  push(piece: string): string {
+    const text = this.held + piece;
+    let limit = text.length;
+    if (this.options.lines && text.length <= MAX_HELD_CHARS) limit = text.lastIndexOf('\n') + 1;
+    const cut = forms.size === 0 ? limit : safeCut(text, limit);
+    this.held = text.slice(cut);
+    return redact(text.slice(0, cut));
+  }
+
+  /** Everything still held, redacted. */
+  flush(): string {
+    const text = this.held;
+    this.held = '';
+    return redact(text);
+  }
 }
 
 let streamsRedacted = false;
@@ -159,12 +192,10 @@ export function redactStandardStreams(): void {
       callback?: (error?: Error | null) => void,
     ) => boolean;
     const decoder = new StringDecoder('utf8');
-    let held = '';
+    const buffer = new RedactingBuffer();
     const flush = () => {
-      if (held === '') return;
-      const text = held;
-      held = '';
-      write(redact(text), 'utf8');
+      const text = buffer.flush();
+      if (text !== '') write(text, 'utf8');
     };
     stream.write = ((
       chunk: string | Uint8Array,
@@ -177,15 +208,12 @@ export function redactStandardStreams(): void {
       // encoding argument is ignored); bytes are decoded as UTF-8 across writes, so a
       // character split between two chunks stays whole.
       const text =
-        held +
-        (typeof chunk === 'string'
+        typeof chunk === 'string'
           ? other
             ? decoder.write(Buffer.from(chunk, other))
             : chunk
-          : decoder.write(Buffer.from(chunk)));
-      const cut = forms.size === 0 ? text.length : safeCut(text);
-      held = text.slice(cut);
-      return write(redact(text.slice(0, cut)), 'utf8', cb);
+          : decoder.write(Buffer.from(chunk));
+      return write(buffer.push(text), 'utf8', cb);
     }) as NodeJS.WriteStream['write'];
     process.once('exit', flush);
   }
