@@ -133,7 +133,12 @@ describe('HTTP API', () => {
       preview: { type: 'markdown', value: '**ok**' },
     });
     assert.equal(clean.lastRunStatus, 'SUCCESS');
-    assert.deepEqual(clean.freshness, { maximumLagMinutes: 60, stale: false });
+    const { lagMinutes, ...freshness } = clean.freshness as { lagMinutes: number };
+    assert.deepEqual(freshness, { maximumLagMinutes: 60, stale: false });
+    assert.ok(lagMinutes >= 0 && lagMinutes < 60, `lag ${lagMinutes} min since the fixture's run`);
+    // The catalog's status is the graph's (clean is stale: raw was materialized after it).
+    assert.equal(clean.status, 'stale');
+    assert.equal(byKey.get('chatty')!.status, 'never');
     assert.equal(byKey.get('flaky')!.lastRunStatus, 'FAILURE');
     assert.equal(byKey.get('chatty')!.latest, null);
     assert.equal(byKey.get('chatty')!.lastRunStatus, null);
