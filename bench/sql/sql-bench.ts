@@ -6,7 +6,7 @@
  *   node --import tsx bench/sql/sql-bench.ts
  */
 import { execFile } from 'node:child_process';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,8 @@ import { generateProject } from './generate.ts';
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const work = await mkdtemp(path.join(tmpdir(), 'bench-sql-'));
+// 0755: the embedded PostgreSQL runs as another OS user when the bench runs as root.
+await chmod(work, 0o755);
 const big = path.join(work, 'big');
 const small = path.join(work, 'small');
 await generateProject(big, 1000);
