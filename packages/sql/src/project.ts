@@ -93,6 +93,12 @@ export interface ProjectOptions {
 /** Files already read, by absolute path, reused when unchanged (`SqlProjectFiles.reload`). */
 export interface FileCache {
   files: Map<string, { mtimeMs: number; size: number; text: string }>;
+  /** The Jinja environment, while the project file, macros and vars are the same. */
+  jinja?: { key: string; jinja: ProjectJinja };
+  /** Models compiled and rendered for their refs and config, by absolute path and text. */
+  parsed: Map<string, { text: string; template: nunjucks.Template; state: RenderState }>;
+  /** Parsed YAML documents, by their text. */
+  yaml: Map<string, ReturnType<typeof parseDocument> & { lineCounter: LineCounter }>;
 }
 
 const CONFIG_NAMES = new Set([
@@ -190,7 +196,7 @@ export class SqlProjectFiles {
     cache?: FileCache,
   ) {
     this.dir = path.resolve(dir);
-    this.cache = cache ?? { files: new Map() };
+    this.cache = cache ?? { files: new Map(), parsed: new Map(), yaml: new Map() };
     const projectFile = path.join(this.dir, 'dbt_project.yml');
     const projectText = this.read(projectFile, 'dbt_project.yml', 'the project file');
     const project = this.yaml(projectText, 'dbt_project.yml').toJS() as Record<string, unknown> | null;
@@ -205,28 +211,38 @@ export class SqlProjectFiles {
     }
     this.name = project.name;
     this.vars = { ...((project.vars as Record<string, unknown>) ?? {}), ...(options.vars ?? {}) };
-    this.jinja = new ProjectJinja({
-      dialect: options.dialect,
-      vars: this.vars,
-      env: options.env ?? process.env,
-      targetName: 'dag',
-    });
     const modelPaths = toList(project['model-paths'] ?? project.source_paths ?? 'models');
     const macroPaths = toList(project['macro-paths'] ?? 'macros');
     const testPaths = toList(project['test-paths'] ?? 'tests');
     const folderConfig = ((project.models as Record<string, unknown> | undefined)?.[this.name] ??
       {}) as Record<string, unknown>;
 
-    for (const mp of macroPaths) {
-      for (const file of walk(path.join(this.dir, mp), /\.sql$/, [])) {
-        const rel = this.rel(file);
-        const text = this.read(file, rel, 'a macro file');
+    // The Jinja environment (and every model's parse) is reused while the project file, the
+    // macros and the vars are unchanged: a one-model change re-parses that model only.
+    const macroFiles = macroPaths.flatMap((mp) => walk(path.join(this.dir, mp), /\.sql$/, []));
+    const macroTexts = macroFiles.map((file) => [
+      this.rel(file),
+      this.read(file, this.rel(file), 'a macro file'),
+    ]);
+    const jinjaKey = JSON.stringify([projectText, macroTexts, this.vars, options.dialect]);
+    if (this.cache.jinja?.key === jinjaKey) {
+      this.jinja = this.cache.jinja.jinja;
+    } else {
+      this.jinja = new ProjectJinja({
+        dialect: options.dialect,
+        vars: this.vars,
+        env: options.env ?? process.env,
+        targetName: 'dag',
+      });
+      for (const [rel, text] of macroTexts) {
         try {
-          this.jinja.addMacros(text, rel);
+          this.jinja.addMacros(text!, rel!);
         } catch (error) {
-          fail(rel, jinjaLine(error, text), `Jinja error in macro file: ${jinjaMessage(error)}`);
+          fail(rel!, jinjaLine(error, text!), `Jinja error in macro file: ${jinjaMessage(error)}`);
         }
       }
+      this.cache.jinja = { key: jinjaKey, jinja: this.jinja };
+      this.cache.parsed.clear();
     }
 
     // YAML first: descriptions, sources and the tests' declarations.
@@ -271,23 +287,29 @@ export class SqlProjectFiles {
             `two models are named '${name}' (also ${existing.file}); model names must be unique.`,
           );
         const source = this.read(file, rel, 'a model');
-        let template: nunjucks.Template;
-        try {
-          template = this.jinja.compile(source, rel);
-        } catch (error) {
-          fail(
-            rel,
-            jinjaLine(error, source),
-            `Jinja syntax error in model '${name}': ${jinjaMessage(error)}`,
-          );
-        }
         const docs = modelDocs.get(name);
-        const state = this.recordingState(name);
-        try {
-          this.jinja.render(template, state);
-        } catch (error) {
-          fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
+        let parsed = this.cache.parsed.get(file);
+        if (parsed?.text !== source) {
+          let template: nunjucks.Template;
+          try {
+            template = this.jinja.compile(source, rel);
+          } catch (error) {
+            fail(
+              rel,
+              jinjaLine(error, source),
+              `Jinja syntax error in model '${name}': ${jinjaMessage(error)}`,
+            );
+          }
+          const recorded = this.recordingState(name);
+          try {
+            this.jinja.render(template, recorded);
+          } catch (error) {
+            fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
+          }
+          parsed = { text: source, template, state: recorded };
+          this.cache.parsed.set(file, parsed);
         }
+        const { template, state } = parsed;
         const config = this.resolveConfig(
           [...inheritedConfig(folderConfig, parts.slice(0, -1)), docs?.config ?? {}, state.config],
           rel,
@@ -379,13 +401,17 @@ export class SqlProjectFiles {
   }
 
   private yaml(text: string, rel: string) {
+    const cached = this.cache.yaml.get(text);
+    if (cached) return cached;
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter });
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       fail(rel, e.linePos?.[0]?.line, `YAML error: ${e.message.split('\n')[0]}`);
     }
-    return Object.assign(doc, { lineCounter });
+    const parsed = Object.assign(doc, { lineCounter });
+    this.cache.yaml.set(text, parsed);
+    return parsed;
   }
 
   private loadYaml(

@@ -84,7 +84,7 @@ export function sqlProject(options: SqlProjectOptions, cache?: FileCache): SqlPr
   const env = options.env ?? process.env;
   const warehouseUrl = options.warehouse ?? (env.WAREHOUSE_URL || defaultWarehouseUrl());
   const dialect = warehouseKind(warehouseUrl);
-  const fileCache: FileCache = cache ?? { files: new Map() };
+  const fileCache: FileCache = cache ?? { files: new Map(), parsed: new Map(), yaml: new Map() };
   const files = new SqlProjectFiles(
     dir,
     { dialect, vars: options.vars, env, defaultSchema: options.defaultSchema },

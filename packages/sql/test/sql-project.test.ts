@@ -147,7 +147,10 @@ for (const kind of ['duckdb', 'postgres'] as const) {
         runConfig: { ops: { 'fct/fct_order': { config: { full_refresh: true } } } },
       });
       const fct = result.steps.find((s) => s.key === 'fct/fct_order')!;
-      assert.equal(fct.status, 'success');
+      // The model was built; its failed blocking ERROR test fails its step and the run.
+      assert.equal(fct.status, 'failure');
+      assert.equal(result.status, 'FAILURE');
+      assert.match(result.error ?? '', /unique_fct_order_order_id/);
       assert.deepEqual(
         fct.checks.find((c) => c.name === 'unique_fct_order_order_id'),
         { name: 'unique_fct_order_order_id', passed: false, severity: 'ERROR' },
