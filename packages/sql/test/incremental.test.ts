@@ -11,7 +11,8 @@ const incrementalModel = (
 ) => `{{ config(materialized='incremental', unique_key='id', incremental_strategy='${strategy}') }}
 select id, amount, updated_at from {{ source('raw', 'events') }}
 {% if is_incremental() %}
-where updated_at >= (select {{ dbt.dateadd('hour', -var('lookback_hours'), 'max(updated_at)') }} from {{ this }})
+-- coalesce: a first run that found no rows leaves an empty table, whose max() is null
+where updated_at >= (select coalesce({{ dbt.dateadd('hour', -var('lookback_hours'), 'max(updated_at)') }}, timestamp '1900-01-01') from {{ this }})
 {% endif %}
 `;
 
