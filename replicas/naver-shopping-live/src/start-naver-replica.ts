@@ -36,10 +36,14 @@ export interface RequestFaults {
   rateLimit?: { every: number; burst: number; retryAfterSeconds?: number; scope?: FaultScope };
   /** Fraction (0..1) of requests answered with 500, 502 or 503. */
   errorRate?: number;
+  /** Deterministic errors: every `errorEvery`-th request in `errorScope` that is not rate-limited gets 500, 502 or 503. */
+  errorEvery?: number;
   errorScope?: FaultScope;
   /** Delay before answering, in ms, for `slowRate` (default all) of the requests in `slowScope`. */
   slowMs?: number;
   slowRate?: number;
+  /** Deterministic delays: every `slowEvery`-th request in `slowScope` is slowed by `slowMs` (instead of `slowRate`). */
+  slowEvery?: number;
   slowScope?: FaultScope;
   /**
    * Serve the security-check block page (HTTP 405) to every API request after this many
@@ -172,6 +176,8 @@ export async function startNaverReplica(options: NaverReplicaOptions = {}): Prom
     log: [],
   };
   let rateLimitCounter = 0;
+  let errorCounter = 0;
+  let slowCounter = 0;
   let apiRequestsSinceFaults = 0;
   let base = '';
 
@@ -481,7 +487,10 @@ export async function startNaverReplica(options: NaverReplicaOptions = {}): Prom
     if (
       slowMs > 0 &&
       (forced === 'slow' ||
-        (inScope(faults.slowScope, kind, 'all') && faultRandom.chance(faults.slowRate ?? 1)))
+        (inScope(faults.slowScope, kind, 'all') &&
+          (faults.slowEvery
+            ? ++slowCounter % Math.max(1, faults.slowEvery) === 0
+            : faultRandom.chance(faults.slowRate ?? 1))))
     ) {
       stats.slowed += 1;
       await sleep(slowMs);
@@ -523,7 +532,10 @@ export async function startNaverReplica(options: NaverReplicaOptions = {}): Prom
       forced === '500' || forced === '502' || forced === '503' ? Number(forced) : undefined;
     if (
       forcedStatus ||
-      (faults.errorRate && inScope(faults.errorScope, kind, 'api') && faultRandom.chance(faults.errorRate))
+      (inScope(faults.errorScope, kind, 'api') &&
+        (faults.errorEvery
+          ? ++errorCounter % Math.max(1, faults.errorEvery) === 0
+          : !!faults.errorRate && faultRandom.chance(faults.errorRate)))
     ) {
       stats.serverErrors += 1;
       const status = forcedStatus ?? faultRandom.pick([500, 502, 503]);
@@ -603,6 +615,8 @@ export async function startNaverReplica(options: NaverReplicaOptions = {}): Prom
     setFaults(next) {
       faults = { ...next };
       rateLimitCounter = 0;
+      errorCounter = 0;
+      slowCounter = 0;
       apiRequestsSinceFaults = 0;
     },
     logoUrl,

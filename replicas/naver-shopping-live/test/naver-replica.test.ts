@@ -309,6 +309,17 @@ describe('Naver Shopping Live replica: faults', () => {
     replica.setFaults({});
   });
 
+  it('fails every n-th request with 5xx when errorEvery is set', async () => {
+    replica.setFaults({ errorEvery: 3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i += 1) statuses.push((await fetch(gatheringUrl(replica.url, 'dc:2'))).status);
+    assert.deepEqual(
+      statuses.map((s) => (s >= 500 ? 'error' : s)),
+      [200, 200, 'error', 200, 200, 'error', 200, 200, 'error'],
+    );
+    replica.setFaults({});
+  });
+
   it('slows responses down', async () => {
     replica.setFaults({ slowMs: 300 });
     const started = Date.now();
