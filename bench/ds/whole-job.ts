@@ -62,7 +62,10 @@ try {
         const s3 = mode === 's3' ? await startS3rver(['ds-logos-src', 'ds-logos-tgt']) : undefined;
         try {
           const spec = JSON.stringify({ mode, logos, root, adminUrl: server.url, s3Endpoint: s3?.endpoint });
-          const shell = await runShell(`node --import tsx bench/ds/whole-job-worker.ts '${spec}'`);
+          // BENCH_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to the worker process.
+          const shell = await runShell(
+            `node ${process.env.BENCH_NODE_FLAGS ?? ''} --import tsx bench/ds/whole-job-worker.ts '${spec}'`,
+          );
           const report = JSON.parse(shell.stdout.trim().split('\n').at(-1) ?? '{}') as Report;
           if (report.problems.length > 0) {
             throw new Error(`${mode} ${logos}: the job's outcome is wrong: ${report.problems.join('; ')}`);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Dirent, type Stats } from 'node:fs';
+import { createReadStream, type Dirent, readFileSync, type Stats, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -84,20 +84,33 @@ export class LocalObjectStore implements ObjectStore {
     const matching = keys.filter((key) => key.startsWith(prefix));
     // S3 orders keys by their UTF-8 bytes; a plain string sort orders by UTF-16 units.
     matching.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    // The stat and sidecar read of each object are small file-system calls: a page of them at
-    // once, so a listing waits for one round trip through libuv's pool per page, not per object.
+    // The stat and sidecar read of each object are tiny file-system calls: made synchronously,
+    // a page at a time (microseconds each, where an asynchronous readFile queues four round
+    // trips through libuv's pool: open, fstat, read, close). Only an object without a valid
+    // sidecar is hashed, asynchronously. The event loop gets a turn between pages.
     for (let start = 0; start < matching.length; start += LIST_PAGE) {
       const page = await Promise.all(
         matching.slice(start, start + LIST_PAGE).map(async (key): Promise<ObjectInfo | undefined> => {
           const path = this.#objectPath(key);
-          const info = await statFile(path);
+          const info = statFileSync(path);
           if (!info) return undefined;
-          const sidecar = await this.#sidecar(key, path, info);
-          return { key, size: info.size, etag: sidecar.etag, lastModified: info.mtime };
+          const etag = this.#sidecarSync(key, info)?.etag ?? (await this.#sidecar(key, path, info)).etag;
+          return { key, size: info.size, etag, lastModified: info.mtime };
         }),
       );
       for (const object of page) if (object) yield object;
     }
+  }
+
+  /** The sidecar when it is there and still describes the file; undefined otherwise. */
+  #sidecarSync(key: string, info: Stats): Sidecar | undefined {
+    try {
+      const parsed = JSON.parse(readFileSync(this.#sidecarPath(key), 'utf8')) as Sidecar;
+      if (parsed.size === info.size && parsed.mtimeMs === info.mtimeMs) return parsed;
+    } catch {
+      // Missing or unreadable: the caller falls back to hashing the file.
+    }
+    return undefined;
   }
 
   async get(key: string): Promise<Buffer> {
@@ -319,6 +332,16 @@ export class LocalObjectStore implements ObjectStore {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function statFileSync(path: string): Stats | undefined {
+  try {
+    const info = statSync(path);
+    return info.isFile() ? info : undefined;
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw new ObjectStoreError(`Cannot read ${path}.`, { cause: error });
+  }
 }
 
 async function statFile(path: string): Promise<Stats | undefined> {

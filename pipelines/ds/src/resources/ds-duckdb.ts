@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS ds_logo_updates (
  */
 export async function openDsDuckDb(file: string): Promise<DsDuckDb> {
   await mkdir(path.dirname(file), { recursive: true });
+  // The table is created by the first use, not by an open of its own: each open and close of
+  // the file costs a checkpoint (~100 ms), a large share of a re-run that has nothing to do.
+  let tableEnsured = false;
   const withConnection = async <T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
     let instance: DuckDBInstance;
     try {
@@ -54,15 +57,16 @@ export async function openDsDuckDb(file: string): Promise<DsDuckDb> {
     }
     const connection = await instance.connect();
     try {
+      if (!tableEnsured) {
+        await connection.run(LOGO_UPDATES_DDL);
+        tableEnsured = true;
+      }
       return await fn(connection);
     } finally {
       connection.closeSync();
       instance.closeSync();
     }
   };
-  await withConnection(async (c) => {
-    await c.run(LOGO_UPDATES_DDL);
-  });
   return { path: file, withConnection };
 }
 
