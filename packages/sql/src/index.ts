@@ -17,5 +17,3 @@ export { ModelRunError, runModel, runTest } from './run.ts';
 export type { CompiledSql, SqlProject, SqlProjectOptions } from './sql-project.ts';
 export { sqlProject, sqlProjectOf } from './sql-project.ts';
 export type * from './warehouse.ts';
-export { DuckDBWarehouse } from './warehouses/duckdb.ts';
-export { PostgresWarehouse } from './warehouses/postgres.ts';

@@ -22,6 +22,8 @@ export interface RenderState {
   thisRelation: { schema: string; identifier: string; rendered: string };
   resolveRef(name: string): string;
   resolveSource(source: string, table: string): string;
+  /** When set, the names `env_var()` reads are recorded here (loading keys its cache by them). */
+  envRead?: string[];
 }
 
 type Kwargs = Record<string, unknown> & { __keywords?: true };
@@ -142,6 +144,7 @@ export class ProjectJinja {
     });
     g('env_var', (name: unknown, ...rest: unknown[]) => {
       const key = String(name);
+      this.current?.envRead?.push(key);
       const value = options.env[key];
       if (value !== undefined) return value;
       if (rest.length > 0) return rest[0];

@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { ConfigError, maskConnectionString, registerSecret } from '@dag/core';
 import type { Warehouse, WarehouseKind } from './warehouse.ts';
-import { DuckDBWarehouse } from './warehouses/duckdb.ts';
-import { PostgresWarehouse } from './warehouses/postgres.ts';
 
 /** The embedded default: a DuckDB file in the working directory, no set-up. */
 export const DEFAULT_WAREHOUSE_FILE = path.join('data', 'warehouse.duckdb');
 
 /** Where the BigQuery engine lives; loaded only for `bigquery://` URLs. */
 const BIGQUERY_MODULE = './warehouses/bigquery.ts';
+
+// The engines are imported when a warehouse of their kind is opened, not with the package:
+// loading a project (`dag list`) needs none of them, and DuckDB's native module alone takes
+// seconds to load on a busy machine.
 
 export function defaultWarehouseUrl(cwd = process.cwd()): string {
   return `duckdb://${path.resolve(cwd, DEFAULT_WAREHOUSE_FILE)}`;
@@ -37,8 +39,12 @@ function duckdbFile(url: string): string {
  */
 export async function openWarehouse(url: string, env: NodeJS.ProcessEnv = process.env): Promise<Warehouse> {
   const kind = warehouseKind(url);
-  if (kind === 'duckdb') return new DuckDBWarehouse(duckdbFile(url));
+  if (kind === 'duckdb') {
+    const { DuckDBWarehouse } = await import('./warehouses/duckdb.ts');
+    return new DuckDBWarehouse(duckdbFile(url));
+  }
   if (kind === 'postgres') {
+    const { PostgresWarehouse } = await import('./warehouses/postgres.ts');
     try {
       const password = new URL(url).password;
       if (password) registerSecret(decodeURIComponent(password));

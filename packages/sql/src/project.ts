@@ -5,6 +5,7 @@ import type nunjucks from 'nunjucks';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Dialect } from './dialect.ts';
 import { ProjectJinja, type RenderState } from './jinja.ts';
+import { contentHash, PartialParseCache, type RecordedModel } from './partial-parse.ts';
 
 /**
  * A dbt-layout project, loaded: `dbt_project.yml`, models (`models/**\/*.sql`), their YAML
@@ -93,12 +94,31 @@ export interface ProjectOptions {
 /** Files already read, by absolute path, reused when unchanged (`SqlProjectFiles.reload`). */
 export interface FileCache {
   files: Map<string, { mtimeMs: number; size: number; text: string }>;
-  /** The Jinja environment, while the project file, macros and vars are the same. */
-  jinja?: { key: string; jinja: ProjectJinja };
-  /** Models compiled and rendered for their refs and config, by absolute path and text. */
-  parsed: Map<string, { text: string; template: nunjucks.Template; state: RenderState }>;
-  /** Parsed YAML documents, by their text. */
-  yaml: Map<string, ReturnType<typeof parseDocument> & { lineCounter: LineCounter }>;
+  /**
+   * The Jinja environment and the partial-parse cache, while the project file, macros, vars
+   * and dialect are the same.
+   */
+  jinja?: { key: string; jinja: ProjectJinja; partial: PartialParseCache };
+  /** Compiled templates, by absolute path and text: compiled when first rendered. */
+  templates: Map<string, { text: string; template: nunjucks.Template }>;
+}
+
+export function newFileCache(): FileCache {
+  return { files: new Map(), templates: new Map() };
+}
+
+/** What a YAML file of the models declares; kept in the partial-parse cache. */
+interface YamlExtract {
+  models: { name: string; description?: string; columns: ColumnDoc[]; config: Record<string, unknown> }[];
+  tests: Omit<TestNode, 'name'>[];
+  sources: SourceTable[];
+}
+
+/** What a singular test file declares; kept in the partial-parse cache. */
+interface RecordedTest {
+  model: string;
+  severity: 'ERROR' | 'WARN';
+  line: number;
 }
 
 const CONFIG_NAMES = new Set([
@@ -189,6 +209,7 @@ export class SqlProjectFiles {
   readonly jinja: ProjectJinja;
   readonly vars: Record<string, unknown>;
   private readonly cache: FileCache;
+  private readonly partial: PartialParseCache;
 
   constructor(
     dir: string,
@@ -196,7 +217,7 @@ export class SqlProjectFiles {
     cache?: FileCache,
   ) {
     this.dir = path.resolve(dir);
-    this.cache = cache ?? { files: new Map(), parsed: new Map(), yaml: new Map() };
+    this.cache = cache ?? newFileCache();
     const projectFile = path.join(this.dir, 'dbt_project.yml');
     const projectText = this.read(projectFile, 'dbt_project.yml', 'the project file');
     const project = this.yaml(projectText, 'dbt_project.yml').toJS() as Record<string, unknown> | null;
@@ -224,7 +245,8 @@ export class SqlProjectFiles {
       this.rel(file),
       this.read(file, this.rel(file), 'a macro file'),
     ]);
-    const jinjaKey = JSON.stringify([projectText, macroTexts, this.vars, options.dialect]);
+    const jinjaKey = contentHash(JSON.stringify([projectText, macroTexts, this.vars, options.dialect]));
+    const targetDir = path.resolve(this.dir, String(project['target-path'] ?? 'target'));
     if (this.cache.jinja?.key === jinjaKey) {
       this.jinja = this.cache.jinja.jinja;
     } else {
@@ -241,9 +263,15 @@ export class SqlProjectFiles {
           fail(rel!, jinjaLine(error, text!), `Jinja error in macro file: ${jinjaMessage(error)}`);
         }
       }
-      this.cache.jinja = { key: jinjaKey, jinja: this.jinja };
-      this.cache.parsed.clear();
+      this.cache.jinja = {
+        key: jinjaKey,
+        jinja: this.jinja,
+        partial: PartialParseCache.open(targetDir, jinjaKey, options.env ?? process.env),
+      };
+      this.cache.templates.clear();
     }
+    this.partial = this.cache.jinja.partial;
+    this.partial.begin();
 
     // YAML first: descriptions, sources and the tests' declarations.
     const modelDocs = new Map<
@@ -288,28 +316,25 @@ export class SqlProjectFiles {
           );
         const source = this.read(file, rel, 'a model');
         const docs = modelDocs.get(name);
-        let parsed = this.cache.parsed.get(file);
-        if (parsed?.text !== source) {
-          let template: nunjucks.Template;
-          try {
-            template = this.jinja.compile(source, rel);
-          } catch (error) {
-            fail(
-              rel,
-              jinjaLine(error, source),
-              `Jinja syntax error in model '${name}': ${jinjaMessage(error)}`,
-            );
-          }
-          const recorded = this.recordingState(name);
+        let state = this.partial.get<RecordedModel>(rel, source);
+        if (!state) {
+          const template = this.template(
+            file,
+            rel,
+            source,
+            (message) => `Jinja syntax error in model '${name}': ${message}`,
+          );
+          const recorded = { ...this.recordingState(name), envRead: [] as string[] };
           try {
             this.jinja.render(template, recorded);
           } catch (error) {
             fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
           }
-          parsed = { text: source, template, state: recorded };
-          this.cache.parsed.set(file, parsed);
+          const envNames = [...new Set(recorded.envRead)];
+          state = { refs: recorded.refs, sources: recorded.sources, config: recorded.config, envNames };
+          this.partial.set(rel, source, state, envNames);
         }
-        const { template, state } = parsed;
+        const files = this;
         const config = this.resolveConfig(
           [...inheritedConfig(folderConfig, parts.slice(0, -1)), docs?.config ?? {}, state.config],
           rel,
@@ -324,7 +349,10 @@ export class SqlProjectFiles {
           file: rel,
           folder,
           source,
-          template,
+          // Compiled when first rendered: loading needs only what the parse recorded.
+          get template() {
+            return files.template(file, rel, source, (m) => `Jinja syntax error in model '${name}': ${m}`);
+          },
           config,
           refs: [...new Set(state.refs)],
           sources: state.sources,
@@ -380,6 +408,26 @@ export class SqlProjectFiles {
       names.add(name);
       this.tests.push({ ...t, name });
     }
+    this.partial.save();
+  }
+
+  /** A file's compiled template, compiled once per text; a syntax error names file and line. */
+  private template(
+    file: string,
+    rel: string,
+    source: string,
+    describe: (message: string) => string,
+  ): nunjucks.Template {
+    const hit = this.cache.templates.get(file);
+    if (hit?.text === source) return hit.template;
+    let template: nunjucks.Template;
+    try {
+      template = this.jinja.compile(source, rel);
+    } catch (error) {
+      fail(rel, jinjaLine(error, source), describe(jinjaMessage(error)));
+    }
+    this.cache.templates.set(file, { text: source, template });
+    return template;
   }
 
   private rel(file: string): string {
@@ -401,17 +449,13 @@ export class SqlProjectFiles {
   }
 
   private yaml(text: string, rel: string) {
-    const cached = this.cache.yaml.get(text);
-    if (cached) return cached;
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter });
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       fail(rel, e.linePos?.[0]?.line, `YAML error: ${e.message.split('\n')[0]}`);
     }
-    const parsed = Object.assign(doc, { lineCounter });
-    this.cache.yaml.set(text, parsed);
-    return parsed;
+    return Object.assign(doc, { lineCounter });
   }
 
   private loadYaml(
@@ -420,13 +464,28 @@ export class SqlProjectFiles {
     tests: Omit<TestNode, 'name'>[],
   ): void {
     const rel = this.rel(file);
-    const doc = this.yaml(this.read(file, rel, 'a YAML file'), rel);
+    const text = this.read(file, rel, 'a YAML file');
+    let extract = this.partial.get<YamlExtract>(rel, text);
+    if (!extract) {
+      extract = this.extractYaml(rel, text);
+      this.partial.set(rel, text, extract);
+    }
+    for (const { name, ...doc } of extract.models) modelDocs.set(name, doc);
+    tests.push(...extract.tests);
+    for (const src of extract.sources) this.sources.set(`${src.source}.${src.table}`, src);
+  }
+
+  /** The models' docs, tests and sources a YAML file declares. */
+  private extractYaml(rel: string, text: string): YamlExtract {
+    const extract: YamlExtract = { models: [], tests: [], sources: [] };
+    const tests = extract.tests;
+    const doc = this.yaml(text, rel);
     const lineAt = (node: unknown) => {
       const range = (node as YamlNode | undefined)?.range;
       return range ? doc.lineCounter.linePos(range[0]).line : undefined;
     };
     const root = doc.contents;
-    if (!isMap(root)) return;
+    if (!isMap(root)) return extract;
     const models = root.get('models', true);
     if (isSeq(models)) {
       for (const item of models.items) {
@@ -451,8 +510,9 @@ export class SqlProjectFiles {
           const args = Object.values(spec)[0] ?? {};
           tests.push(this.genericTest(t, name, args.column_name as string | undefined, rel, lineAt(t)));
         }
-        modelDocs.set(name, {
-          description: m.description as string | undefined,
+        extract.models.push({
+          name,
+          ...(m.description === undefined ? {} : { description: m.description as string }),
           columns,
           config: (m.config as Record<string, unknown>) ?? {},
         });
@@ -468,7 +528,7 @@ export class SqlProjectFiles {
           const table = String(t.name ?? '');
           const meta = (t.meta ?? s.meta) as { dag?: { asset_key?: unknown } } | undefined;
           const assetKey = meta?.dag?.asset_key;
-          this.sources.set(`${sourceName}.${table}`, {
+          extract.sources.push({
             source: sourceName,
             table,
             schema: String(s.schema ?? sourceName),
@@ -480,6 +540,7 @@ export class SqlProjectFiles {
         }
       }
     }
+    return extract;
   }
 
   private genericTest(
@@ -539,30 +600,38 @@ export class SqlProjectFiles {
   private loadSingularTest(file: string, tests: Omit<TestNode, 'name'>[]): void {
     const rel = this.rel(file);
     const source = this.read(file, rel, 'a test');
-    let template: nunjucks.Template;
-    try {
-      template = this.jinja.compile(source, rel);
-    } catch (error) {
-      fail(rel, jinjaLine(error, source), `Jinja syntax error in test: ${jinjaMessage(error)}`);
+    const describe = (message: string) => `Jinja syntax error in test: ${message}`;
+    let recorded = this.partial.get<RecordedTest>(rel, source);
+    if (!recorded) {
+      const template = this.template(file, rel, source, describe);
+      const state = { ...this.recordingState(path.basename(file, '.sql')), envRead: [] as string[] };
+      try {
+        this.jinja.render(template, state);
+      } catch (error) {
+        fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`);
+      }
+      const model = state.refs[0];
+      if (!model) fail(rel, 1, 'a singular test must ref() the model it tests.');
+      const config = state.config as { severity?: string };
+      recorded = {
+        model,
+        severity: String(config.severity ?? 'error').toLowerCase() === 'warn' ? 'WARN' : 'ERROR',
+        line: lineOf(source, new RegExp(`ref\\(\\s*['"]${escapeRe(model)}['"]`)) ?? 1,
+      };
+      this.partial.set(rel, source, recorded, [...new Set(state.envRead)]);
     }
-    const state = this.recordingState(path.basename(file, '.sql'));
-    try {
-      this.jinja.render(template, state);
-    } catch (error) {
-      fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`);
-    }
-    const model = state.refs[0];
-    if (!model) fail(rel, 1, 'a singular test must ref() the model it tests.');
-    const config = state.config as { severity?: string };
+    const files = this;
     tests.push({
       kind: 'singular',
-      model,
+      model: recorded.model,
       column: undefined,
-      severity: String(config.severity ?? 'error').toLowerCase() === 'warn' ? 'WARN' : 'ERROR',
+      severity: recorded.severity,
       args: { testName: path.basename(file, '.sql') },
       file: rel,
-      line: lineOf(source, new RegExp(`ref\\(\\s*['"]${escapeRe(model)}['"]`)) ?? 1,
-      template,
+      line: recorded.line,
+      get template() {
+        return files.template(file, rel, source, describe);
+      },
     });
   }
 

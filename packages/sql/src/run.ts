@@ -1,7 +1,7 @@
 import { md } from '@dag/core';
 import { compileModel, compileTest } from './compile.ts';
 import type { ModelNode, SqlProjectFiles, TestNode } from './project.ts';
-import type { Warehouse, WarehouseCallOptions } from './warehouse.ts';
+import { TMP_SUFFIX, type Warehouse, type WarehouseCallOptions } from './warehouse.ts';
 import { WarehouseConnectError } from './warehouses/common.ts';
 
 /**
@@ -30,24 +30,23 @@ export class ModelRunError extends Error {
   override name = 'ModelRunError';
 }
 
-const TMP_SUFFIX = '__dag_tmp';
-
-/** "LINE 3:" (DuckDB) or a character position (PostgreSQL), as a line of `sql`. */
-function errorLine(error: unknown, statement: string): number | undefined {
+/**
+ * The line of the failing statement an engine's error names: `line` (PostgreSQL, set by its
+ * engine from the character position), "LINE 3:" (DuckDB), "at [3:5]" (BigQuery).
+ */
+function errorLine(error: unknown): number | undefined {
+  const line = (error as { line?: unknown })?.line;
+  if (typeof line === 'number') return line;
   const message = String((error as Error)?.message ?? '');
-  const m = /LINE (\d+):/.exec(message);
-  if (m) return Number(m[1]);
-  const position = Number((error as { position?: string }).position);
-  if (Number.isFinite(position) && position > 0) return statement.slice(0, position - 1).split('\n').length;
-  return undefined;
+  const m = /LINE (\d+):/.exec(message) ?? /at \[(\d+):\d+\]/.exec(message);
+  return m ? Number(m[1]) : undefined;
 }
 
-/** Runs `statement`, whose line `offset + 1` is the compiled SQL's line 1; errors name the model. */
+/** Runs a statement whose line `offset + 1` is the compiled SQL's line 1; errors name the model. */
 async function runModelSql<T>(
   model: ModelNode,
   warehouse: Warehouse,
   sql: string,
-  statement: string,
   offset: number,
   fn: () => Promise<T>,
 ): Promise<T> {
@@ -57,7 +56,8 @@ async function runModelSql<T>(
     if (error instanceof WarehouseConnectError) {
       throw new ModelRunError(`Model '${model.key}' (${model.file}): ${error.message}`, { cause: error });
     }
-    const line = errorLine(error, statement);
+    if (error instanceof ModelRunError) throw error;
+    const line = errorLine(error);
     const sqlLine = line !== undefined ? line - offset : undefined;
     const lines = sql.split('\n');
     const firstLine = String((error as Error).message ?? error).split('\n')[0];
@@ -87,45 +87,34 @@ export async function runModel(
   const target = warehouse.relation(model.schema, model.identifier);
   const tmpName = `${model.identifier}${TMP_SUFFIX}`;
   const tmp = warehouse.relation(model.schema, tmpName);
-  const exec = (sql: string, statement: string, offset: number, fn: () => Promise<unknown>) =>
-    runModelSql(model, warehouse, sql, statement, offset, fn);
 
-  await exec('', '', 0, () => ensureSchemaOnce(warehouse, model.schema));
-  const existing = (await exec('', '', 0, () => warehouse.relationType(model.schema, model.identifier))) as
-    | 'table'
-    | 'view'
-    | null;
-  const dropExisting = (kind: 'table' | 'view' | null) =>
-    kind === null
-      ? []
-      : [`DROP ${kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target}${cascade(warehouse)}`];
+  await runModelSql(model, warehouse, '', 0, () => ensureSchemaOnce(warehouse, model.schema));
+  const existing = await runModelSql(model, warehouse, '', 0, () =>
+    warehouse.relationType(model.schema, model.identifier),
+  );
   const { materialized } = model.config;
   const incremental = materialized === 'incremental' && existing === 'table' && options.fullRefresh !== true;
   const sql = compileModel(files, warehouse, model.name, incremental);
 
   let rows: number | null = null;
-  if (materialized === 'view') {
-    const create = `CREATE VIEW ${target} AS\n${sql}`;
-    await exec(sql, create, 1, () => warehouse.transaction([...dropExisting(existing), create], call));
+  if (!incremental) {
+    // Each engine swaps atomically its own way (the warehouse contract's replaceRelation).
+    const kind = materialized === 'view' ? 'view' : 'table';
+    const written = await runModelSql(model, warehouse, sql, 1, () =>
+      warehouse.replaceRelation(model.schema, model.identifier, kind, sql, {
+        existing,
+        signal: options.signal,
+      }),
+    );
+    if (kind === 'table') rows = written.rows ?? (await count(warehouse, target, call));
   } else {
     await warehouse.execute(`DROP TABLE IF EXISTS ${tmp}`, call);
     const build = `CREATE TABLE ${tmp} AS\n${sql}`;
     try {
-      await exec(sql, build, 1, () => warehouse.execute(build, call));
-      if (!incremental) {
-        await exec(sql, '', 0, () =>
-          warehouse.transaction(
-            [
-              ...dropExisting(existing),
-              `ALTER TABLE ${tmp} RENAME TO ${warehouse.quoteIdentifier(model.identifier)}`,
-            ],
-            call,
-          ),
-        );
-        rows = await count(warehouse, target, call);
-      } else {
-        rows = await mergeIncremental(warehouse, model, { target, tmp, tmpName }, call);
-      }
+      await runModelSql(model, warehouse, sql, 1, () => warehouse.execute(build, call));
+      rows = await runModelSql(model, warehouse, '', 0, () =>
+        mergeIncremental(warehouse, model, { target, tmp, tmpName }, call),
+      );
     } finally {
       await warehouse.execute(`DROP TABLE IF EXISTS ${tmp}`).catch(() => {});
     }
@@ -151,11 +140,6 @@ async function ensureSchemaOnce(warehouse: Warehouse, schema: string): Promise<v
   if (seen.has(schema)) return;
   await warehouse.ensureSchema(schema);
   seen.add(schema);
-}
-
-/** PostgreSQL refuses to drop a relation that views read; like dbt, those views go too and are rebuilt by their own models. */
-function cascade(warehouse: Warehouse): string {
-  return warehouse.kind === 'postgres' ? ' CASCADE' : '';
 }
 
 async function count(warehouse: Warehouse, relation: string, call: WarehouseCallOptions): Promise<number> {
@@ -205,20 +189,12 @@ async function mergeIncremental(
       );
     }
   }
-  const cols = newColumns.map((c) => warehouse.quoteIdentifier(c.name)).join(', ');
-  const insert = `INSERT INTO ${rel.target} (${cols}) SELECT ${cols} FROM ${rel.tmp}`;
-  const statements: string[] = [];
-  if (strategy !== 'append' && uniqueKey?.length) {
-    const match = uniqueKey
-      .map(
-        (k) => `${rel.tmp}.${warehouse.quoteIdentifier(k)} = ${rel.target}.${warehouse.quoteIdentifier(k)}`,
-      )
-      .join(' AND ');
-    statements.push(`DELETE FROM ${rel.target} WHERE EXISTS (SELECT 1 FROM ${rel.tmp} WHERE ${match})`);
-  }
-  statements.push(insert);
-  const results = await warehouse.transaction(statements, call);
-  return results[results.length - 1]?.rowsAffected ?? 0;
+  return await warehouse.mergeRows(
+    model.schema,
+    model.identifier,
+    { tmpName: rel.tmpName, columns: newColumns.map((c) => c.name), strategy, uniqueKey },
+    call,
+  );
 }
 
 /** The metadata of a model's materialization. */
@@ -272,7 +248,7 @@ export async function runTest(
     };
   } catch (error) {
     if (error instanceof ModelRunError) throw error;
-    const line = errorLine(error, sql);
+    const line = errorLine(error);
     throw new ModelRunError(
       `${where}: ${warehouse.kind} rejected the test's SQL${line ? ` (line ${line - 1})` : ''}: ${String((error as Error).message).split('\n')[0]}\n${sql}`,
       { cause: error },

@@ -13,7 +13,7 @@ import {
 import { z } from 'zod';
 import { compileModel } from './compile.ts';
 import { defaultWarehouseUrl, openWarehouse, warehouseKind } from './open-warehouse.ts';
-import { type FileCache, SqlProjectFiles } from './project.ts';
+import { type FileCache, newFileCache, SqlProjectFiles } from './project.ts';
 import { modelMetadata, runModel, runTest } from './run.ts';
 import type { Warehouse } from './warehouse.ts';
 
@@ -84,7 +84,7 @@ export function sqlProject(options: SqlProjectOptions, cache?: FileCache): SqlPr
   const env = options.env ?? process.env;
   const warehouseUrl = options.warehouse ?? (env.WAREHOUSE_URL || defaultWarehouseUrl());
   const dialect = warehouseKind(warehouseUrl);
-  const fileCache: FileCache = cache ?? { files: new Map(), parsed: new Map(), yaml: new Map() };
+  const fileCache: FileCache = cache ?? newFileCache();
   const files = new SqlProjectFiles(
     dir,
     { dialect, vars: options.vars, env, defaultSchema: options.defaultSchema },

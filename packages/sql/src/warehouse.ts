@@ -8,6 +8,9 @@
  * do it there, so the runner never builds a relation name by hand.
  */
 
+/** The suffix of a relation built beside its model's relation before it takes its place. */
+export const TMP_SUFFIX = '__dag_tmp';
+
 export type WarehouseKind = 'duckdb' | 'postgres' | 'bigquery';
 
 export interface WarehouseColumn {
@@ -31,6 +34,23 @@ export interface WarehouseCallOptions {
   signal?: AbortSignal;
 }
 
+export type RelationKind = 'table' | 'view';
+
+export interface ReplaceOptions extends WarehouseCallOptions {
+  /** What is at the name now (from `relationType`), so the engine knows what it replaces. */
+  existing: RelationKind | null;
+}
+
+/** New rows, built into the table `tmpName` next to the target, and how they go in. */
+export interface MergeSpec {
+  tmpName: string;
+  /** The new rows' columns, all present in the target. */
+  columns: readonly string[];
+  /** `merge` and `delete+insert` replace the target's rows with the same key; `append` only inserts. */
+  strategy: 'merge' | 'delete+insert' | 'append';
+  uniqueKey?: readonly string[];
+}
+
 export interface Warehouse {
   readonly kind: WarehouseKind;
   /** Where it is, fit to print: passwords and keys are masked. */
@@ -49,6 +69,26 @@ export interface Warehouse {
    * TRANSACTION). Returns each statement's result in order.
    */
   transaction(statements: readonly string[], options?: WarehouseCallOptions): Promise<ExecuteResult[]>;
+  /**
+   * Builds `select` as the table or view `schema.name`, replacing whatever is there, as one
+   * atomic step: when the statement fails or the process dies, the previous relation is whole.
+   * Each engine swaps its own way (DuckDB: `CREATE OR REPLACE`; PostgreSQL: build beside, then
+   * drop and rename in one transaction; BigQuery: `CREATE OR REPLACE`, atomic by itself).
+   * An error's line is counted in the statement that runs `select`, whose line 2 is the select's
+   * line 1. Returns the table's row count when the engine reports it for free, else null.
+   */
+  replaceRelation(
+    schema: string,
+    name: string,
+    kind: RelationKind,
+    select: string,
+    options: ReplaceOptions,
+  ): Promise<{ rows: number | null }>;
+  /**
+   * Puts the new rows of `spec.tmpName` into the table `schema.name` as one atomic step (all or
+   * nothing). Returns the number of new rows written.
+   */
+  mergeRows(schema: string, name: string, spec: MergeSpec, options?: WarehouseCallOptions): Promise<number>;
   /** Creates the schema (dataset) if it does not exist. */
   ensureSchema(schema: string): Promise<void>;
   /** Whether a table or view exists, and which. */

@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DefinitionError, Definitions, materialize } from '@dag/core';
 import { freshInstance, type TestInstance } from '../../core/test/support.ts';
-import { ModelRunError, openWarehouse, runModel, sqlProject } from '../src/index.ts';
-import { freshWarehouse, type TestWarehouse, writeProject } from './support.ts';
+import { ModelRunError, runModel, sqlProject } from '../src/index.ts';
+import { freshWarehouse, literally, type TestWarehouse, writeProject } from './support.ts';
 
 let t: TestInstance;
 before(async () => {
@@ -79,7 +79,7 @@ describe('bad input is a clear error naming the file, line and model', () => {
     );
   });
 
-  for (const kind of ['duckdb', 'postgres'] as const) {
+  for (const kind of ['duckdb', 'postgres', 'bigquery'] as const) {
     describe(`on ${kind}`, () => {
       let w: TestWarehouse;
       before(async () => {
@@ -95,16 +95,16 @@ describe('bad input is a clear error naming the file, line and model', () => {
           ...BASE,
           'models/dim/dim_item.sql': `{{ config(materialized='table') }}\n${good}`,
         });
-        const wh = await openWarehouse(w.url);
+        const wh = await w.open();
         try {
-          const p1 = sqlProject({ dir, warehouse: w.url });
+          const p1 = sqlProject({ dir, warehouse: w.url, env: w.env });
           await runModel(p1.files, wh, p1.files.models.get('dim_item')!);
           const { writeFile } = await import('node:fs/promises');
           await writeFile(
             `${dir}/models/dim/dim_item.sql`,
             "{{ config(materialized='table') }}\nselect 1 as id,\n  no_such_column as name\nfrom (select 1 as x) s",
           );
-          const p2 = sqlProject({ dir, warehouse: w.url });
+          const p2 = sqlProject({ dir, warehouse: w.url, env: w.env });
           await assert.rejects(runModel(p2.files, wh, p2.files.models.get('dim_item')!), (e: Error) => {
             assert.ok(e instanceof ModelRunError);
             assert.match(
@@ -114,7 +114,9 @@ describe('bad input is a clear error naming the file, line and model', () => {
             assert.match(e.message, /no_such_column/);
             return true;
           });
-          const { rows } = await wh.query('SELECT id, name FROM dim.dim_item ORDER BY id');
+          const { rows } = await wh.query(
+            `SELECT id, name FROM ${wh.relation('dim', 'dim_item')} ORDER BY id`,
+          );
           assert.deepEqual(rows, [
             { id: 1, name: 'a' },
             { id: 2, name: 'b' },
@@ -131,7 +133,7 @@ describe('bad input is a clear error naming the file, line and model', () => {
           'models/dim/schema.yml':
             'version: 2\nmodels:\n  - name: dim_item\n    columns:\n      - name: id\n        data_tests: [unique]\n      - name: sku\n        data_tests:\n          - not_null\n',
         });
-        const p = sqlProject({ dir, warehouse: w.url });
+        const p = sqlProject({ dir, warehouse: w.url, env: w.env });
         const result = await materialize({
           instance: t.instance,
           definitions: new Definitions({ assets: [...p.assets], assetChecks: [...p.checks] }),
@@ -152,9 +154,14 @@ describe('bad input is a clear error naming the file, line and model', () => {
         const failed = events.find(
           (e) => (e.data as { checkName: string }).checkName === 'not_null_dim_item_sku',
         )!;
+        const wh = await w.open();
+        const relation = wh.relation('dim', 'dim_item');
+        await wh.close();
         assert.match(
           String((failed.data as { description: string }).description),
-          /models\/dim\/schema\.yml:9: test 'not_null_dim_item_sku' on model 'dim\/dim_item': column 'sku' does not exist in "dim"\."dim_item" \(its columns: id\)/,
+          new RegExp(
+            `models/dim/schema\\.yml:9: test 'not_null_dim_item_sku' on model 'dim/dim_item': column 'sku' does not exist in ${literally(relation)} \\(its columns: id\\)`,
+          ),
         );
       });
     });

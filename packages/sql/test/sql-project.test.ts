@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { asset, Definitions, type MetadataRecord, materialize } from '@dag/core';
 import { freshInstance, type TestInstance } from '../../core/test/support.ts';
-import { openWarehouse, sqlProject, type Warehouse } from '../src/index.ts';
-import { freshWarehouse, normalizeRows, SHOP, type TestWarehouse } from './support.ts';
+import { sqlProject, type Warehouse } from '../src/index.ts';
+import {
+  type EngineKind,
+  freshWarehouse,
+  normalizeRows,
+  SHOP,
+  SOURCE_TYPES,
+  type TestWarehouse,
+} from './support.ts';
 
 let t: TestInstance;
 before(async () => {
@@ -26,31 +33,40 @@ const ORDERS = [
   [14, 4, 700, 'paid', '2026-03-02 13:00:00'],
 ];
 
-async function seedOrders(wh: Warehouse, rows: unknown[][]): Promise<void> {
+/** raw.orders, "written by another system": BigQuery's writes DATETIME, as dbt.dateadd returns. */
+async function seedOrders(wh: Warehouse, kind: EngineKind, rows: unknown[][]): Promise<void> {
+  const ty = SOURCE_TYPES[kind];
   await wh.ensureSchema('raw');
-  await wh.execute(
-    'CREATE TABLE IF NOT EXISTS raw.orders (order_id integer, customer_id integer, amount_cents integer, status varchar, updated_at timestamp)',
-  );
-  for (const r of rows) {
+  const orders = wh.relation('raw', 'orders');
+  if ((await wh.relationType('raw', 'orders')) === null) {
     await wh.execute(
-      `INSERT INTO raw.orders VALUES (${r[0]}, ${r[1]}, ${r[2]}, '${r[3]}', timestamp '${r[4]}')`,
+      `CREATE TABLE ${orders} (order_id ${ty.int}, customer_id ${ty.int}, amount_cents ${ty.int}, status ${ty.text}, updated_at ${ty.datetime})`,
     );
   }
+  await wh.execute(
+    `INSERT INTO ${orders} (order_id, customer_id, amount_cents, status, updated_at) VALUES ${rows
+      .map((r) => `(${r[0]}, ${r[1]}, ${r[2]}, '${r[3]}', ${ty.datetime} '${r[4]}')`)
+      .join(', ')}`,
+  );
 }
 
 /** The shop project with its TypeScript loader of raw.customers, on one warehouse. */
-function shopDefinitions(url: string) {
-  const shop = sqlProject({ dir: SHOP, warehouse: url });
+function shopDefinitions(w: TestWarehouse, vars?: Record<string, unknown>) {
+  const shop = sqlProject({ dir: SHOP, warehouse: w.url, env: w.env, ...(vars ? { vars } : {}) });
   const srcCustomer = asset(
     { name: 'src_customer', group: 'shop', resources: { warehouse: shop.warehouse }, io: false },
     async (ctx) => {
       const wh = ctx.resources.warehouse;
       await wh.ensureSchema('raw');
-      await wh.transaction([
-        'DROP TABLE IF EXISTS raw.customers',
-        'CREATE TABLE raw.customers (customer_id integer, first_name varchar, last_name varchar, email varchar, status varchar, created_at timestamp)',
-        `INSERT INTO raw.customers VALUES ${CUSTOMERS.map((c) => `(${c[0]}, '${c[1]}', '${c[2]}', '${c[3]}', '${c[4]}', timestamp '2026-01-0${c[0]} 00:00:00')`).join(', ')}`,
-      ]);
+      // Portable SQL, swapped in atomically by each engine.
+      const select = CUSTOMERS.map(
+        (c, i) =>
+          `select ${c[0]}${i === 0 ? ' as customer_id' : ''}, '${c[1]}'${i === 0 ? ' as first_name' : ''}, '${c[2]}'${i === 0 ? ' as last_name' : ''}, '${c[3]}'${i === 0 ? ' as email' : ''}, '${c[4]}'${i === 0 ? ' as status' : ''}, timestamp '2026-01-0${c[0]} 00:00:00'${i === 0 ? ' as created_at' : ''}`,
+      ).join('\nunion all\n');
+      await wh.replaceRelation('raw', 'customers', 'table', select, {
+        existing: await wh.relationType('raw', 'customers'),
+        signal: ctx.signal,
+      });
     },
   );
   return {
@@ -59,9 +75,11 @@ function shopDefinitions(url: string) {
   };
 }
 
+/** Per engine: the mart after the first run, and fct_order after an incremental run. */
 const tables: Record<string, Record<string, unknown>[]> = {};
+const afterIncremental: Record<string, Record<string, unknown>[]> = {};
 
-for (const kind of ['duckdb', 'postgres'] as const) {
+for (const kind of ['duckdb', 'postgres', 'bigquery'] as const) {
   describe(`a dbt-layout project on ${kind}`, () => {
     let w: TestWarehouse;
     before(async () => {
@@ -72,10 +90,10 @@ for (const kind of ['duckdb', 'postgres'] as const) {
     });
 
     test('every model materializes as an asset, tests run as checks, metadata describes the result', async () => {
-      const seed = await openWarehouse(w.url);
-      await seedOrders(seed, ORDERS);
+      const seed = await w.open();
+      await seedOrders(seed, kind, ORDERS);
       await seed.close();
-      const { definitions } = shopDefinitions(w.url);
+      const { definitions } = shopDefinitions(w);
       const result = await materialize({ instance: t.instance, definitions, selection: '*' });
       assert.equal(result.status, 'SUCCESS', result.error);
       const byKey = new Map(result.steps.map((s) => [s.key, s]));
@@ -88,7 +106,8 @@ for (const kind of ['duckdb', 'postgres'] as const) {
       const fct = byKey.get('fct/fct_order')!;
       const meta = fct.metadata as MetadataRecord;
       assert.deepEqual(meta.row_count, { type: 'int', value: 5 });
-      assert.equal((meta.relation as { value: string }).value, '"fct"."fct_order"');
+      const wh = await w.open();
+      assert.equal((meta.relation as { value: string }).value, wh.relation('fct', 'fct_order'));
       assert.match((meta.sql as { value: string }).value, /with __dbt__cte__stg_orders as/);
       const cols = meta.columns as { type: 'table'; rows: unknown[][] };
       assert.deepEqual(
@@ -112,12 +131,11 @@ for (const kind of ['duckdb', 'postgres'] as const) {
         'a warn test does not block downstream',
       );
 
-      const wh = await openWarehouse(w.url);
       try {
         assert.equal(await wh.relationType('mart', 'customer_revenue'), 'view');
         assert.equal(await wh.relationType('dim', 'dim_customer'), 'table');
         const { rows } = await wh.query(
-          'SELECT customer_id, full_name, orders, revenue, avg_order, last_order_day FROM mart.customer_revenue ORDER BY customer_id',
+          `SELECT customer_id, full_name, orders, revenue, avg_order, last_order_day FROM ${wh.relation('mart', 'customer_revenue')} ORDER BY customer_id`,
         );
         tables[kind] = normalizeRows(rows);
         assert.deepEqual(tables[kind]![0], {
@@ -134,11 +152,66 @@ for (const kind of ['duckdb', 'postgres'] as const) {
       }
     });
 
+    test('an incremental run merges new and changed rows; a failed model leaves the table whole', async () => {
+      // Order 13 changes, order 15 arrives; 12 and 14 fall in the 12-hour lookback again.
+      const seed = await w.open();
+      await seed.execute(
+        `UPDATE ${seed.relation('raw', 'orders')} SET amount_cents = 200, updated_at = ${SOURCE_TYPES[kind].datetime} '2026-03-02 15:00:00' WHERE order_id = 13`,
+      );
+      await seedOrders(seed, kind, [[15, 3, 300, 'paid', '2026-03-02 14:00:00']]);
+      await seed.close();
+      const result = await materialize({
+        instance: t.instance,
+        definitions: shopDefinitions(w).definitions,
+        selection: 'fct/fct_order+',
+      });
+      assert.equal(result.status, 'SUCCESS', result.error);
+      const meta = result.steps.find((s) => s.key === 'fct/fct_order')!.metadata as MetadataRecord;
+      assert.deepEqual(meta.materialized, { type: 'text', value: 'incremental (merged)' });
+      assert.deepEqual(meta.rows_affected, { type: 'int', value: 4 });
+      const read = async () => {
+        const wh = await w.open();
+        try {
+          const { rows } = await wh.query(
+            `SELECT order_id, customer_id, amount, status FROM ${wh.relation('fct', 'fct_order')} ORDER BY order_id`,
+          );
+          return { rows: normalizeRows(rows), tmp: await wh.relationType('fct', 'fct_order__dag_tmp') };
+        } finally {
+          await wh.close();
+        }
+      };
+      afterIncremental[kind] = (await read()).rows;
+      assert.deepEqual(
+        afterIncremental[kind]!.map((r) => [r.order_id, r.amount]),
+        [
+          [10, 12.5],
+          [11, 9.9],
+          [12, 50],
+          [13, 2],
+          [14, 7],
+          [15, 3],
+        ],
+      );
+
+      // The same model with SQL the warehouse rejects: the step fails, the table is whole.
+      const failed = await materialize({
+        instance: t.instance,
+        definitions: shopDefinitions(w, { lookback_hours: 'not a number' }).definitions,
+        selection: 'fct/fct_order',
+      });
+      assert.equal(failed.status, 'FAILURE');
+      assert.match(
+        failed.steps.find((s) => s.key === 'fct/fct_order')?.error ?? '',
+        /Model 'fct\/fct_order' \(models\/fct\/fct_order\.sql\): \w+ rejected the compiled SQL/,
+      );
+      assert.deepEqual(await read(), { rows: afterIncremental[kind], tmp: null });
+    });
+
     test('an ERROR test that fails blocks downstream models; the failing rows are sampled', async () => {
-      const wh = await openWarehouse(w.url);
-      await wh.execute(`INSERT INTO raw.orders VALUES (10, 1, 1, 'paid', timestamp '2026-03-03 00:00:00')`);
+      const wh = await w.open();
+      await seedOrders(wh, kind, [[10, 1, 1, 'paid', '2026-03-03 00:00:00']]);
       await wh.close();
-      const { definitions } = shopDefinitions(w.url);
+      const { definitions } = shopDefinitions(w);
       // fct_order rebuilt in full: order 10 now twice in the source, so the unique test fails.
       const result = await materialize({
         instance: t.instance,
@@ -171,7 +244,11 @@ for (const kind of ['duckdb', 'postgres'] as const) {
   });
 }
 
-test('one project gives the same table contents on DuckDB and on PostgreSQL', () => {
-  assert.ok(tables.duckdb && tables.postgres, 'both engines ran');
+test('one project gives the same table contents on DuckDB, PostgreSQL and BigQuery', () => {
+  assert.ok(tables.duckdb && tables.postgres && tables.bigquery, 'every engine ran');
   assert.deepEqual(tables.postgres, tables.duckdb);
+  assert.deepEqual(tables.bigquery, tables.duckdb);
+  assert.ok(afterIncremental.duckdb && afterIncremental.postgres && afterIncremental.bigquery);
+  assert.deepEqual(afterIncremental.postgres, afterIncremental.duckdb);
+  assert.deepEqual(afterIncremental.bigquery, afterIncremental.duckdb);
 });

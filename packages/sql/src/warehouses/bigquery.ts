@@ -5,11 +5,16 @@ import { BigQuery, type Job, type TableField, type TableSchema } from '@google-c
 import { PassThroughClient } from 'google-auth-library';
 import type {
   ExecuteResult,
+  MergeSpec,
   QueryResult,
+  RelationKind,
+  ReplaceOptions,
   Warehouse,
   WarehouseCallOptions,
   WarehouseColumn,
 } from '../warehouse.ts';
+import { TMP_SUFFIX } from '../warehouse.ts';
+import { deleteInsertStatements } from './common.ts';
 
 export interface BigQueryWarehouseOptions {
   /** `bigquery://<project>/<dataset-prefix>?location=asia-northeast3`. */
@@ -296,6 +301,64 @@ export class BigQueryWarehouse implements Warehouse {
       affected.set(index, rows === undefined || rows === null ? null : Number(rows));
     }
     return statements.map((_, i) => ({ rowsAffected: affected.get(i) ?? null }));
+  }
+
+  /**
+   * `CREATE OR REPLACE TABLE|VIEW ... AS`: BigQuery applies it atomically, and refuses table DDL
+   * inside a transaction, so this is the swap. BigQuery replaces a table only by a table and a
+   * view only by a view: when the model changed kind, the new SQL is first built under
+   * `<name>__dag_tmp` (so bad SQL leaves the old relation in place), then the old relation is
+   * dropped and the new one created; only that change of kind is not a single atomic step.
+   */
+  async replaceRelation(
+    schema: string,
+    name: string,
+    kind: RelationKind,
+    select: string,
+    options: ReplaceOptions,
+  ): Promise<{ rows: number | null }> {
+    const target = this.relation(schema, name);
+    const create = (relation: string) =>
+      `CREATE OR REPLACE ${kind === 'table' ? 'TABLE' : 'VIEW'} ${relation} AS\n${select}`;
+    if (options.existing !== null && options.existing !== kind) {
+      const tmp = this.relation(schema, `${name}${TMP_SUFFIX}`);
+      await this.run(create(tmp), options.signal);
+      await this.run(`DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${tmp}`, options.signal);
+      await this.run(
+        `DROP ${options.existing === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target}`,
+        options.signal,
+      );
+    }
+    await this.run(create(target), options.signal);
+    return { rows: null };
+  }
+
+  /**
+   * `merge`: one `MERGE` statement (atomic by itself), as dbt-bigquery writes it. `delete+insert`
+   * and `append`: DML in one `BEGIN TRANSACTION ... COMMIT TRANSACTION` script.
+   */
+  async mergeRows(
+    schema: string,
+    name: string,
+    spec: MergeSpec,
+    options: WarehouseCallOptions = {},
+  ): Promise<number> {
+    if (spec.strategy === 'merge' && spec.uniqueKey?.length) {
+      const q = (c: string) => this.quoteIdentifier(c);
+      const on = spec.uniqueKey.map((k) => `dag_new.${q(k)} = dag_old.${q(k)}`).join(' AND ');
+      const set = spec.columns.map((c) => `${q(c)} = dag_new.${q(c)}`).join(', ');
+      const cols = spec.columns.map(q).join(', ');
+      const merge = [
+        `MERGE INTO ${this.relation(schema, name)} AS dag_old`,
+        `USING ${this.relation(schema, spec.tmpName)} AS dag_new`,
+        `ON ${on}`,
+        `WHEN MATCHED THEN UPDATE SET ${set}`,
+        `WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${cols})`,
+      ].join('\n');
+      return (await this.execute(merge, options)).rowsAffected ?? 0;
+    }
+    const results = await this.transaction(deleteInsertStatements(this, schema, name, spec), options);
+    return results[results.length - 1]?.rowsAffected ?? 0;
   }
 
   async ensureSchema(schema: string): Promise<void> {

@@ -1,4 +1,11 @@
-import type { ExecuteResult, QueryResult, WarehouseCallOptions, WarehouseColumn } from '../warehouse.ts';
+import type {
+  ExecuteResult,
+  MergeSpec,
+  QueryResult,
+  Warehouse,
+  WarehouseCallOptions,
+  WarehouseColumn,
+} from '../warehouse.ts';
 
 /** What the DuckDB and PostgreSQL engines share: quoting, JSON-safe values, ordering, aborts. */
 
@@ -88,6 +95,16 @@ export async function inTransaction(
 export abstract class InformationSchemaWarehouse {
   abstract query(sql: string, options?: WarehouseCallOptions): Promise<QueryResult>;
   abstract execute(sql: string, options?: WarehouseCallOptions): Promise<ExecuteResult>;
+  abstract transaction(
+    statements: readonly string[],
+    options?: WarehouseCallOptions,
+  ): Promise<ExecuteResult[]>;
+
+  /** Delete the rows with the new keys and insert the new rows, in one transaction. */
+  async mergeRows(schema: string, name: string, spec: MergeSpec, options?: WarehouseCallOptions) {
+    const results = await this.transaction(deleteInsertStatements(this, schema, name, spec), options);
+    return results[results.length - 1]?.rowsAffected ?? 0;
+  }
 
   relation(schema: string, name: string): string {
     return `${quoteDouble(schema)}.${quoteDouble(name)}`;
@@ -119,4 +136,30 @@ export abstract class InformationSchemaWarehouse {
 
 function literal(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * The statements that put new rows into a table, in the SQL all three engines accept: delete the
+ * target's rows whose key is among the new rows (unless appending), then insert the new rows.
+ * Run them in one transaction.
+ */
+export function deleteInsertStatements(
+  warehouse: Pick<Warehouse, 'relation' | 'quoteIdentifier'>,
+  schema: string,
+  name: string,
+  spec: MergeSpec,
+): string[] {
+  const target = warehouse.relation(schema, name);
+  const tmp = warehouse.relation(schema, spec.tmpName);
+  const q = (c: string) => warehouse.quoteIdentifier(c);
+  const cols = spec.columns.map(q).join(', ');
+  const statements: string[] = [];
+  if (spec.strategy !== 'append' && spec.uniqueKey?.length) {
+    const match = spec.uniqueKey.map((k) => `dag_new.${q(k)} = dag_old.${q(k)}`).join(' AND ');
+    statements.push(
+      `DELETE FROM ${target} AS dag_old WHERE EXISTS (SELECT 1 FROM ${tmp} AS dag_new WHERE ${match})`,
+    );
+  }
+  statements.push(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${tmp}`);
+  return statements;
 }

@@ -4,6 +4,8 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type {
   ExecuteResult,
   QueryResult,
+  RelationKind,
+  ReplaceOptions,
   Warehouse,
   WarehouseCallOptions,
   WarehouseColumn,
@@ -81,6 +83,37 @@ export class DuckDBWarehouse extends InformationSchemaWarehouse implements Wareh
     return await this.run(options, (c) =>
       inTransaction(async (sql) => changed(await c.run(sql)), statements),
     );
+  }
+
+  /**
+   * `CREATE OR REPLACE` is one statement in its own transaction: a failure (or a killed process)
+   * leaves the previous relation whole, and no temporary table is needed. A relation of the
+   * other kind in the way is dropped in the same transaction.
+   */
+  async replaceRelation(
+    schema: string,
+    name: string,
+    kind: RelationKind,
+    select: string,
+    options: ReplaceOptions,
+  ): Promise<{ rows: number | null }> {
+    const target = this.relation(schema, name);
+    const create = `CREATE OR REPLACE ${kind === 'table' ? 'TABLE' : 'VIEW'} ${target} AS\n${select}`;
+    return await this.run(options, async (c) => {
+      const swap = options.existing !== null && options.existing !== kind;
+      if (swap) await c.run('BEGIN');
+      try {
+        if (swap) await c.run(`DROP ${options.existing === 'view' ? 'VIEW' : 'TABLE'} ${target}`);
+        // CREATE TABLE ... AS answers one row: the number of rows it wrote.
+        const reader = await c.runAndReadAll(create);
+        if (swap) await c.run('COMMIT');
+        const count = kind === 'table' ? reader.getRows()[0]?.[0] : undefined;
+        return { rows: count === undefined || count === null ? null : Number(count) };
+      } catch (error) {
+        if (swap) await c.run('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    });
   }
 
   /** The result's own column types: much faster in DuckDB than information_schema. */

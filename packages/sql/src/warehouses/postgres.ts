@@ -1,7 +1,21 @@
 import { maskConnectionString } from '@dag/core';
 import pg from 'pg';
-import type { ExecuteResult, QueryResult, Warehouse, WarehouseCallOptions } from '../warehouse.ts';
-import { InformationSchemaWarehouse, inTransaction, jsonSafe, WarehouseConnectError } from './common.ts';
+import type {
+  ExecuteResult,
+  QueryResult,
+  RelationKind,
+  ReplaceOptions,
+  Warehouse,
+  WarehouseCallOptions,
+} from '../warehouse.ts';
+import { TMP_SUFFIX } from '../warehouse.ts';
+import {
+  InformationSchemaWarehouse,
+  inTransaction,
+  jsonSafe,
+  quoteDouble,
+  WarehouseConnectError,
+} from './common.ts';
 
 /** PostgreSQL by URL (`postgresql://user:pass@host:5432/db`), through a small pg pool. */
 export class PostgresWarehouse extends InformationSchemaWarehouse implements Warehouse {
@@ -51,7 +65,7 @@ export class PostgresWarehouse extends InformationSchemaWarehouse implements War
 
   async query(sql: string, options?: WarehouseCallOptions): Promise<QueryResult> {
     return await this.withClient(options, async (c) => {
-      const result = await c.query({ text: sql, rowMode: 'array' });
+      const result = await withLine(sql, c.query({ text: sql, rowMode: 'array' }));
       const columns = result.fields.map((f) => ({ name: f.name, type: typeName(f.dataTypeID) }));
       const rows = (result.rows as unknown[][]).map((row) => {
         const out: Record<string, unknown> = {};
@@ -66,18 +80,69 @@ export class PostgresWarehouse extends InformationSchemaWarehouse implements War
 
   async execute(sql: string, options?: WarehouseCallOptions): Promise<ExecuteResult> {
     return await this.withClient(options, async (c) => ({
-      rowsAffected: (await c.query(sql)).rowCount ?? null,
+      rowsAffected: (await withLine(sql, c.query(sql))).rowCount ?? null,
     }));
   }
 
   async transaction(statements: readonly string[], options?: WarehouseCallOptions): Promise<ExecuteResult[]> {
     return await this.withClient(options, (c) =>
-      inTransaction(async (sql) => (await c.query(sql)).rowCount ?? null, statements),
+      inTransaction(async (sql) => (await withLine(sql, c.query(sql))).rowCount ?? null, statements),
     );
+  }
+
+  /**
+   * One transaction: build into `<name>__dag_tmp`, drop the old relation, rename the new table
+   * into place (as dbt-postgres does). The old relation is locked only from the drop on, not
+   * while the new rows are built; any failure rolls all of it back. Replacing drops the views
+   * that read the old relation (CASCADE, as dbt does); their own models rebuild them.
+   */
+  async replaceRelation(
+    schema: string,
+    name: string,
+    kind: RelationKind,
+    select: string,
+    options: ReplaceOptions,
+  ): Promise<{ rows: number | null }> {
+    const target = this.relation(schema, name);
+    const drop = options.existing
+      ? [`DROP ${options.existing === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target} CASCADE`]
+      : [];
+    if (kind === 'view') {
+      await this.transaction([...drop, `CREATE VIEW ${target} AS\n${select}`], options);
+      return { rows: null };
+    }
+    const tmpName = `${name}${TMP_SUFFIX}`;
+    const tmp = this.relation(schema, tmpName);
+    const results = await this.transaction(
+      [
+        `DROP TABLE IF EXISTS ${tmp}`,
+        `CREATE TABLE ${tmp} AS\n${select}`,
+        ...drop,
+        `ALTER TABLE ${tmp} RENAME TO ${quoteDouble(name)}`,
+      ],
+      options,
+    );
+    return { rows: results[1]?.rowsAffected ?? null };
   }
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+/**
+ * PostgreSQL places an error by character `position` in the statement; the runner wants the
+ * line, as DuckDB ("LINE 3:") and BigQuery ("at [3:5]") give it: set as the error's `line`.
+ */
+async function withLine<T>(sql: string, pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    const position = Number((error as { position?: string }).position);
+    if (Number.isFinite(position) && position > 0 && error && typeof error === 'object') {
+      Object.assign(error, { line: sql.slice(0, position - 1).split('\n').length });
+    }
+    throw error;
   }
 }
 
