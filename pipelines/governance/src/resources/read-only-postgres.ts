@@ -37,6 +37,8 @@ export class ReadOnlyPostgresError extends Error {
   }
 }
 
+const TIMESTAMP_OID = 1114;
+
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -116,6 +118,14 @@ export function openReadOnlyPostgres(options: {
     connectionTimeoutMillis: 15_000,
     options: '-c default_transaction_read_only=on',
     application_name: `dag ${name}`,
+    // A `timestamp` (without time zone) stays the text the server sent: pg would read it as the
+    // process's local time and shift it.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === TIMESTAMP_OID
+          ? (value: string) => value
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
   });
   // An idle client's error (server restart) must not crash the run worker.
   pool.on('error', () => {});
