@@ -20,5 +20,5 @@ export * from './sources/incremental.ts';
 export * from './sources/load.ts';
 export { SOURCE_PAGE_SIZE, srcPointTransaction, srcQuotation } from './sources/postgres-sources.ts';
 export * from './sources/raw-tables.ts';
-export { POINT_TRANSACTION_DDL, QUOTATION_DDL } from './sources/source-databases.ts';
+export { POINT_TRANSACTION_DDL, QUOTATION_DDL, seedSourceDatabase } from './sources/source-databases.ts';
 export { governanceWarehouse, transformer } from './transformer.ts';

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freshDatabase } from '../../../packages/core/test/support.ts';
@@ -10,15 +9,7 @@ import {
   ReadOnlyPostgresError,
   wisePostgres,
 } from '../src/resources/read-only-postgres.ts';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort } from './support/closed-port.ts';
 
 async function refusal(db: ReadOnlyPostgres, sql: string): Promise<ReadOnlyPostgresError> {
   try {

@@ -1,4 +1,5 @@
 import { type AssetDefinition, asset, MaterializeResult, md, type ResourceDefinition } from '@dag/core';
+import { z } from 'zod';
 import { commercePostgres, type ReadOnlyPostgres, wisePostgres } from '../resources/read-only-postgres.ts';
 import { governanceWarehouse } from '../transformer.ts';
 import { incrementalConfig, windowStart } from './incremental.ts';
@@ -7,6 +8,10 @@ import { SRC_POINT_TRANSACTION, SRC_QUOTATION } from './raw-tables.ts';
 
 /** Rows per page read from a source database (keyset pagination on id). */
 export const SOURCE_PAGE_SIZE = 5_000;
+
+const postgresSourceConfig = incrementalConfig.extend({
+  page_size: z.number().int().min(1).max(50_000).default(SOURCE_PAGE_SIZE).describe('Rows per page read.'),
+});
 
 /**
  * An incremental source asset reading one table of a read-only PostgreSQL database into
@@ -27,14 +32,14 @@ function postgresSource(options: {
   const sourceColumns = Object.keys(options.raw.columns).filter((c) => c !== '_loaded_at');
   const select = `SELECT ${sourceColumns.join(', ')} FROM ${options.sourceTable}
     WHERE ($1::timestamp IS NULL OR ${options.modifiedColumn} >= $1::timestamp) AND id > $2::bigint
-    ORDER BY id LIMIT ${SOURCE_PAGE_SIZE}`;
+    ORDER BY id LIMIT $3::integer`;
   return asset(
     {
       name: options.name,
       group: options.group,
       description: options.description,
       kinds: ['postgres', 'source'],
-      config: incrementalConfig,
+      config: postgresSourceConfig,
       resources: { source: options.database, warehouse: governanceWarehouse },
       metadata: { relation: `${RAW_SCHEMA}.${options.raw.name}`, source_table: options.sourceTable },
       io: false,
@@ -56,7 +61,11 @@ function postgresSource(options: {
       let after = '0';
       for (;;) {
         ctx.signal.throwIfAborted();
-        const rows = await source.query(select, [from ? timestampText(from) : null, after]);
+        const rows = await source.query(select, [
+          from ? timestampText(from) : null,
+          after,
+          ctx.config.page_size,
+        ]);
         pages += 1;
         if (rows.length === 0) break;
         read += rows.length;
@@ -69,7 +78,7 @@ function postgresSource(options: {
         );
         upserted += result.upserted;
         skipped.push(...result.skipped);
-        if (rows.length < SOURCE_PAGE_SIZE) break;
+        if (rows.length < ctx.config.page_size) break;
       }
       for (const s of skipped.slice(0, 10))
         ctx.log.warn(`Skipped ${options.sourceTable} row ${s.key}: ${s.reason}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { materialize, type RunResult } from '@dag/core';
+import { materialize, type RunConfig, type RunResult } from '@dag/core';
 import { openWarehouse, type Warehouse } from '@dag/sql';
 import { freshInstance, type TestInstance } from '../../../../packages/core/test/support.ts';
 import { type RawTable, upsertRows } from '../../src/sources/load.ts';
@@ -247,7 +247,7 @@ export async function rowsOf(url: string, sql: (wh: Warehouse) => string, env?: 
 
 export interface GovernanceWorld {
   t: TestInstance;
-  run(selection: string, env?: Record<string, string>): Promise<RunResult>;
+  run(selection: string, env?: Record<string, string>, runConfig?: RunConfig): Promise<RunResult>;
 }
 
 /** A fresh instance and a `materialize` of the real definitions loaded for this process's WAREHOUSE_URL. */
@@ -256,12 +256,13 @@ export async function governanceWorld(env: Record<string, string> = {}): Promise
   const { default: definitions } = await import('../../src/definitions.ts');
   return {
     t,
-    run: (selection, extra = {}) =>
+    run: (selection, extra = {}, runConfig = {}) =>
       materialize({
         instance: t.instance,
         definitions,
         selection,
         env: { ...process.env, ...env, ...extra },
+        runConfig,
       }),
   };
 }
