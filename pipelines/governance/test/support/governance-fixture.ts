@@ -269,7 +269,8 @@ export async function governanceWorld(env: Record<string, string> = {}): Promise
 
 /** Every step succeeded and every check passed. */
 export function assertAllGreen(result: RunResult): void {
-  assert.equal(result.status, 'SUCCESS', result.error);
+  const failures = result.steps.filter((s) => s.status !== 'success').map((s) => `${s.key}: ${s.error}`);
+  assert.equal(result.status, 'SUCCESS', `${result.error}\n${failures.join('\n')}`);
   for (const step of result.steps) {
     assert.equal(step.status, 'success', `${step.key}: ${step.error}`);
     for (const check of step.checks) assert.ok(check.passed, `check ${check.name} of ${step.key} failed`);
