@@ -15,7 +15,7 @@ import {
 import { srcCustomerRequiredColumns } from '../src/checks/required-columns.ts';
 import { gcs } from '../src/resources/gcs.ts';
 import { legacyBigquery } from '../src/resources/legacy-bigquery.ts';
-import { replaceRows, upsertRows } from '../src/sources/load.ts';
+import { replaceRows, timestampText, upsertRows } from '../src/sources/load.ts';
 import {
   BIGCOMMERCE_ONSALE_PRODUCT_INVENTORY,
   SRC_CUSTOMER,
@@ -71,6 +71,14 @@ describe('raw loading, the required-columns checks, gcs and legacy_bigquery', ()
     assert.deepEqual(await points(), expected);
     await upsertRows(wh, SRC_POINT_TRANSACTION, rows);
     assert.deepEqual(await points(), expected);
+  });
+
+  it('reads timestamps without a zone as UTC, and RFC 2822 dates as BigCommerce v2 sends them', () => {
+    assert.equal(timestampText('2026-12-01T09:00'), '2026-12-01 09:00:00.000');
+    assert.equal(timestampText('2026-12-01 09:00:00.25'), '2026-12-01 09:00:00.250');
+    assert.equal(timestampText('2026-12-01T09:00:00+09:00'), '2026-12-01 00:00:00.000');
+    assert.equal(timestampText('Wed, 10 Jan 2018 21:05:30 +0000'), '2018-01-10 21:05:30.000');
+    assert.throws(() => timestampText('yesterday'), /not a timestamp: "yesterday"/);
   });
 
   it('replaceRows keeps only the new snapshot', async () => {

@@ -91,18 +91,22 @@ function stringLiteral(kind: WarehouseKind, value: string): string {
   return `'${value.replaceAll('\u0000', '').replaceAll("'", "''")}'`;
 }
 
-/** UTC `YYYY-MM-DD HH:MM:SS.mmm`, the timestamp text every engine reads. */
+/** An ISO date-time without a zone (`2026-12-01 09:00:00`, `2026-12-01T09:00`): read as UTC. */
+const ZONELESS = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/;
+
+/**
+ * UTC `YYYY-MM-DD HH:MM:SS.mmm`, the timestamp text every engine reads. Accepts a Date, epoch
+ * milliseconds, an ISO string (one without a zone is UTC, never the machine's local time) or an
+ * RFC 2822 date (`Wed, 10 Jan 2018 21:05:30 +0000`, BigCommerce v2).
+ */
 export function timestampText(value: unknown): string {
-  const date =
-    value instanceof Date
-      ? value
-      : typeof value === 'string' || typeof value === 'number'
-        ? new Date(
-            typeof value === 'string' && /^\d{4}-\d{2}-\d{2} \d/.test(value)
-              ? `${value.replace(' ', 'T')}Z`
-              : value,
-          )
-        : new Date(Number.NaN);
+  let date: Date;
+  if (value instanceof Date) date = value;
+  else if (typeof value === 'number') date = new Date(value);
+  else if (typeof value === 'string') {
+    const zoneless = ZONELESS.exec(value.trim());
+    date = new Date(zoneless ? `${zoneless[1]}T${zoneless[2]}Z` : value);
+  } else date = new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) throw new InvalidValue(`not a timestamp: ${JSON.stringify(value)}`);
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
