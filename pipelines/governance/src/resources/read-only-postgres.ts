@@ -59,7 +59,7 @@ function explain(
   const e = error as { code?: string; message?: string };
   const message = maskConnectionString(e.message ?? String(error));
   const code = e.code;
-  // 25006: read_only_sql_transaction. 0A000 covers COPY FROM, 42501 a function the role may not run.
+  // 25006: read_only_sql_transaction; some refusals (0A000, feature_not_supported) also say read-only.
   if (code === '25006' || (code === '0A000' && /read-only/i.test(message))) {
     return new ReadOnlyPostgresError(
       `${name} is read-only: the server refused a statement that writes (${message}). Read with SELECT only; writes belong to the database's own application.`,
