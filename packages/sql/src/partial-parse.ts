@@ -4,7 +4,7 @@ import path from 'node:path';
 
 /**
  * What loading a project learns from each file, kept on disk between processes under the
- * project's `target-path` (`target/dag_partial_parse.json`), as dbt's partial parsing keeps
+ * project's `target-path` (`target/dag_partial_parse.cache`), as dbt's partial parsing keeps
  * `target/partial_parse.msgpack`. A file whose content hash is unchanged is not compiled,
  * rendered or parsed again: loading a large project a second time only reads and hashes files.
  *
@@ -17,7 +17,7 @@ import path from 'node:path';
 
 /** Bumped whenever what is stored changes shape. */
 const FORMAT = 1;
-export const PARTIAL_PARSE_FILE = 'dag_partial_parse.json';
+export const PARTIAL_PARSE_FILE = 'dag_partial_parse.cache';
 
 export interface RecordedModel {
   refs: string[];

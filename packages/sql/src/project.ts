@@ -285,6 +285,18 @@ export class SqlProjectFiles {
       }
     }
 
+    // The `+config` layers of each folder, once per folder.
+    const layersByFolder = new Map<string, Record<string, unknown>[]>();
+    const folderLayers = (folders: string[]) => {
+      const id = folders.join('/');
+      let layers = layersByFolder.get(id);
+      if (!layers) {
+        layers = inheritedConfig(folderConfig, folders);
+        layersByFolder.set(id, layers);
+      }
+      return layers;
+    };
+
     // Models: compile, then render with recording functions to learn config and upstream.
     for (const mp of modelPaths) {
       const root = path.join(this.dir, mp);
@@ -336,7 +348,7 @@ export class SqlProjectFiles {
         }
         const files = this;
         const config = this.resolveConfig(
-          [...inheritedConfig(folderConfig, parts.slice(0, -1)), docs?.config ?? {}, state.config],
+          [...folderLayers(parts.slice(0, -1)), docs?.config ?? {}, state.config],
           rel,
           name,
           source,
@@ -431,7 +443,11 @@ export class SqlProjectFiles {
   }
 
   private rel(file: string): string {
-    return path.relative(this.dir, file).split(path.sep).join('/');
+    // Every file is found under the project folder: the common case needs no path.relative.
+    const inside = file.startsWith(this.dir + path.sep)
+      ? file.slice(this.dir.length + 1)
+      : path.relative(this.dir, file);
+    return path.sep === '/' ? inside : inside.split(path.sep).join('/');
   }
 
   private read(file: string, rel: string, what: string): string {

@@ -18,7 +18,7 @@ test('a fresh load reuses what an earlier process parsed, and parses again what 
       "{{ config(materialized=env_var('PP_KIND', 'view')) }}\nselect '{{ env_var('PP_TOKEN') }}' as token from {{ ref('one') }}",
     'models/a/schema.yml': 'version: 2\nmodels:\n  - name: one\n    description: first\n',
   });
-  const cacheFile = path.join(dir, 'target', 'dag_partial_parse.json');
+  const cacheFile = path.join(dir, 'target', 'dag_partial_parse.cache');
   const env = { PP_TOKEN: secret };
   const load = (e: NodeJS.ProcessEnv = env) => sqlProject({ dir, warehouse: WAREHOUSE, env: e });
   const depsOf = (p: ReturnType<typeof load>, key: string) => p.assets.find((a) => a.key === key)?.deps;

@@ -118,8 +118,13 @@ export class DuckDBWarehouse extends InformationSchemaWarehouse implements Wareh
 
   /** The result's own column types: much faster in DuckDB than information_schema. */
   override async columns(schema: string, name: string): Promise<WarehouseColumn[]> {
-    if ((await this.relationType(schema, name)) === null) return [];
-    return (await this.query(`SELECT * FROM ${this.relation(schema, name)} LIMIT 0`)).columns;
+    try {
+      return (await this.query(`SELECT * FROM ${this.relation(schema, name)} LIMIT 0`)).columns;
+    } catch (error) {
+      // One statement in the common case; the catalog is asked only when the query failed.
+      if ((await this.relationType(schema, name)) === null) return [];
+      throw error;
+    }
   }
 
   override async relationType(schema: string, name: string): Promise<'table' | 'view' | null> {

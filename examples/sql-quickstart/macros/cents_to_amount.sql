@@ -1,0 +1,3 @@
+{% macro cents_to_amount(column) -%}
+  round(cast({{ column }} as {{ dbt.type_numeric() }}) / 100, 2)
+{%- endmacro %}

@@ -1,0 +1,1 @@
+select customer_id, revenue from {{ ref('customers') }} where revenue < 0
