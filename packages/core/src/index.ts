@@ -129,6 +129,8 @@ export {
   stepStatusAfter,
   TERMINAL_EVENT_TYPES,
 } from './events/index.ts';
+export type { MetadataSeries, SeriesPoint } from './events/metadata-series.ts';
+export { metadataSeries } from './events/metadata-series.ts';
 export type { ExecuteOptions } from './execution/executor.ts';
 export { executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
