@@ -188,7 +188,12 @@ export type {
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
 export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
-export { parseSelection, resolveSelection, selectionUses } from './selection/asset-selection.ts';
+export {
+  parseSelection,
+  resolveSelection,
+  selectionOfKeys,
+  selectionUses,
+} from './selection/asset-selection.ts';
 export type {
   AssetContext,
   CheckContext,

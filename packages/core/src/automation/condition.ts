@@ -89,13 +89,39 @@ function cronOf(cron: string, timezone: string): Cron {
   return parsed;
 }
 
-/** The latest tick of the cron at or before `now` (epoch ms), or null. */
+/** Per cron and zone, the latest tick found and the one after it: valid for any now in [tick, next). */
+const latestTicks = new Map<string, { tick: number; next: number }>();
+
+/**
+ * The latest tick of the cron at or before `now` (epoch ms), or null. Asking croner for a
+ * previous run walks back through the calendar; one evaluation asks for every onCron asset of
+ * the graph at the same `now`, so the answer is kept until the next tick.
+ */
 export function latestCronTick(cron: string, timezone: string, now: number): number | null {
-  const previous = cronOf(cron, timezone).previousRuns(1, new Date(now + 1));
-  return previous[0]?.getTime() ?? null;
+  const id = `${timezone}\u0000${cron}`;
+  const known = latestTicks.get(id);
+  if (known && now >= known.tick && now < known.next) return known.tick;
+  const parsed = cronOf(cron, timezone);
+  const tick = parsed.previousRuns(1, new Date(now + 1))[0]?.getTime();
+  if (tick === undefined) return null;
+  const next = parsed.nextRun(new Date(tick))?.getTime() ?? Number.POSITIVE_INFINITY;
+  latestTicks.set(id, { tick, next });
+  return tick;
 }
 
+const labels = new WeakMap<ConditionNode, string>();
+
+/** How a condition reads (kept per node: every evaluation of every asset shows it). */
 export function conditionLabel(node: ConditionNode): string {
+  let label = labels.get(node);
+  if (label === undefined) {
+    label = labelOf(node);
+    labels.set(node, label);
+  }
+  return label;
+}
+
+function labelOf(node: ConditionNode): string {
   switch (node.type) {
     case 'eager':
       return 'eager()';

@@ -9,6 +9,7 @@ import type {
   NewTick,
   TickRun,
 } from '../instance/storage.ts';
+import { selectionOfKeys } from '../selection/asset-selection.ts';
 import {
   type AssetState,
   type ConditionNode,
@@ -163,7 +164,7 @@ export function evaluateAutomation(input: {
   if (requested.length > 0) {
     try {
       const plan = planRun(definitions, {
-        selection: requested.map((k) => `key:"${k}"`).join(' or '),
+        selection: selectionOfKeys(requested),
         tags: { [AUTOMATION_TAG]: 'true' },
       });
       run = {

@@ -350,7 +350,9 @@ function matchAttr(
   n: Extract<SelectionNode, { type: 'attr' }>,
   source: string,
 ): Set<string> {
-  const assets = all.map((k) => graph.get(k));
+  // Only attributes other than the key look at every definition (a selection of thousands of
+  // keys must not walk the graph once per key).
+  const assets = n.attr === 'key' ? [] : all.map((k) => graph.get(k));
   switch (n.attr) {
     case 'key': {
       if (!n.value.includes('*')) {
@@ -384,4 +386,19 @@ function matchAttr(
       );
     }
   }
+}
+
+/**
+ * A selection of exactly these asset keys. Built as a balanced tree of `or`s, so that thousands
+ * of keys stay far below MAX_SELECTION_DEPTH (a flat chain would add one level per key).
+ */
+export function selectionOfKeys(keys: readonly string[]): string {
+  if (keys.length === 0) throw new SelectionError('A selection of asset keys needs at least one key.');
+  const quoted = keys.map((k) => `key:"${k}"`);
+  const build = (from: number, to: number): string => {
+    if (to - from === 1) return quoted[from]!;
+    const mid = (from + to) >> 1;
+    return `(${build(from, mid)} or ${build(mid, to)})`;
+  };
+  return build(0, quoted.length);
 }

@@ -1,6 +1,6 @@
 import type { Definitions } from '../definitions/definitions.ts';
 import type { InstanceStorage } from '../instance/storage.ts';
-import { type SelectionContext, selectionUses } from '../selection/asset-selection.ts';
+import { type SelectionContext, selectionOfKeys, selectionUses } from '../selection/asset-selection.ts';
 import { currentDataVersion, defaultConfigVersion } from './data-version.ts';
 import { type StaleReason, staleReasons } from './staleness.ts';
 
@@ -63,5 +63,5 @@ export async function resolveSelectionNow(
   const context = await selectionContextFor(storage, definitions, selection);
   if (Object.keys(context).length === 0) return selection;
   const keys = definitions.select(selection, context);
-  return keys.length ? keys.map((k) => `key:"${k}"`).join(' or ') : null;
+  return keys.length ? selectionOfKeys(keys) : null;
 }
