@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   assetFreshness,
+  assetStaleness,
   type CodeLocation,
   DagError,
   DagInstance,
@@ -16,9 +17,12 @@ import {
   redact,
   reexecutionOptions,
   resolveHome,
+  resolveSelectionNow,
+  type StaleReason,
   type StepStatus,
   type StoredEvent,
   type SubmitOptions,
+  selectionUses,
   terminateRun,
   UsageError,
   Workspace,
@@ -206,6 +210,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const workspace = await loadWorkspace(globals());
       const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
       let latest = new Map<string, { at: Date | null; runId: string | null }>();
+      const staleness = new Map<string, Map<string, StaleReason[]>>();
       const now = Date.now();
       if (opts.status) {
         await withInstance(async (instance) => {
@@ -215,8 +220,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
               { at: r.lastMaterializedAt, runId: r.lastRunId },
             ]),
           );
+          for (const l of locations)
+            staleness.set(l.name, await assetStaleness(instance.storage, l.definitions));
         });
       }
+      // Stale: overdue by its freshness policy, or changed since its latest materialization.
+      const staleOf = (location: string, a: (typeof locations)[number]['definitions']['assets'][number]) => {
+        const reasons = (staleness.get(location)?.get(a.key) ?? []).map((r) => r.message);
+        const overdue = assetFreshness(a.freshness, latest.get(a.key)?.at, now);
+        if (overdue?.stale) {
+          reasons.unshift(
+            latest.get(a.key)?.at
+              ? `overdue: materialized ${Math.round(overdue.lagMinutes ?? 0)} min ago, its freshness policy allows ${overdue.maximumLagMinutes}`
+              : 'overdue: never materialized, and it has a freshness policy',
+          );
+        }
+        return { stale: reasons.length > 0, staleReasons: reasons };
+      };
       const assets = locations.flatMap((l) =>
         l.definitions.graph.order
           .map((key) => l.definitions.graph.get(key))
@@ -235,8 +255,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
               ? {
                   lastMaterializedAt: latest.get(a.key)?.at?.toISOString() ?? null,
                   lastRunId: latest.get(a.key)?.runId ?? null,
-                  // The same rule as the daemon's and the UI's; null without a freshness policy.
-                  stale: assetFreshness(a.freshness, latest.get(a.key)?.at, now)?.stale ?? null,
+                  ...staleOf(l.name, a),
                 }
               : {}),
           })),
@@ -255,7 +274,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             a.deps.join(', ') || '-',
             a.kinds.join(', ') || '-',
             ...(opts.status
-              ? [`${a.lastMaterializedAt ?? pc.dim('never')}${a.stale ? ` ${pc.yellow('STALE')}` : ''}`]
+              ? [
+                  `${a.lastMaterializedAt ?? pc.dim('never')}${a.stale ? ` ${pc.yellow(`STALE: ${a.staleReasons?.join('; ')}`)}` : ''}`,
+                ]
               : []),
             (a.description ?? '').split('\n')[0]!.slice(0, 60),
           ]),
@@ -337,8 +358,36 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         concurrency?: string;
       }) => {
         const workspace = await loadWorkspace(globals());
-        const location = workspace.locationForSelection(opts.select, globals().location);
-        setExit(await runAndReport(io, location, { ...opts, selection: opts.select }));
+        let selection = opts.select;
+        let location: CodeLocation;
+        if (selectionUses(selection, 'stale')) {
+          // stale() is resolved now, against the instance: the run selects the assets it matched.
+          const candidates = globals().location
+            ? [workspace.location(globals().location)]
+            : workspace.locations;
+          const resolved = await withInstance(async (instance) => {
+            const out: [CodeLocation, string][] = [];
+            for (const l of candidates) {
+              const s = await resolveSelectionNow(instance.storage, l.definitions, selection);
+              if (s !== null) out.push([l, s]);
+            }
+            return out;
+          });
+          if (resolved.length === 0) {
+            const message = `Selection '${selection}' matches no asset now: nothing is stale.`;
+            if (opts.json) io.out(JSON.stringify({ runId: null, status: 'SKIPPED', message }));
+            else io.err(message);
+            return setExit(EXIT_OK);
+          }
+          if (resolved.length > 1) {
+            throw new UsageError(
+              `Selection '${selection}' matches assets in several code locations (${resolved.map(([l]) => l.name).join(', ')}); choose one with -l.`,
+            );
+          }
+          [location, selection] = resolved[0]!;
+          if (!opts.json) io.err(`${opts.select} -> ${location.definitions.select(selection).join(', ')}`);
+        } else location = workspace.locationForSelection(selection, globals().location);
+        setExit(await runAndReport(io, location, { ...opts, selection }));
       },
     );
 

@@ -3,6 +3,17 @@
  * the execution engine and the PostgreSQL instance. This file is the package's only door.
  */
 
+export type { AssetState, ConditionNode, ConditionResult } from './automation/condition.ts';
+export {
+  AutomationCondition,
+  anyUpstreamUpdated,
+  eager,
+  evaluateCondition,
+  inProgress,
+  missing,
+  onCron,
+} from './automation/condition.ts';
+export { AUTOMATION_TAG, evaluateAutomation } from './automation/evaluator.ts';
 export type { Clock } from './daemon/clock.ts';
 export { ManualClock, systemClock } from './daemon/clock.ts';
 export type { DaemonOptions, TagConcurrencyLimit, TickSummary } from './daemon/daemon.ts';
@@ -17,8 +28,19 @@ export type {
   AssetOptions,
   AssetRef,
   FreshnessPolicy,
+  InputValues,
+  ObservableSourceAssetOptions,
+  ObserveFn,
+  ObserveResult,
+  StoredValue,
 } from './definitions/asset.ts';
-export { asset, assetCheck, DEFAULT_GROUP, MaterializeResult } from './definitions/asset.ts';
+export {
+  asset,
+  assetCheck,
+  DEFAULT_GROUP,
+  MaterializeResult,
+  observableSourceAsset,
+} from './definitions/asset.ts';
 export type {
   AssetSensorContext,
   AssetSensorOptions,
@@ -50,6 +72,8 @@ export type {
 export { defineAssetJob, graphJob } from './definitions/job.ts';
 export type { ImagePreview, MetadataInput, MetadataRecord, MetadataValue } from './definitions/metadata.ts';
 export { formatDuration, formatMetadataValue, md, normalizeMetadata } from './definitions/metadata.ts';
+export type { AssetOut, MultiAssetDefinition, MultiAssetOptions } from './definitions/multi-asset.ts';
+export { multiAsset } from './definitions/multi-asset.ts';
 export type { GraphNode, OpDefinition, OpOptions, OpOutput } from './definitions/op.ts';
 export { op } from './definitions/op.ts';
 export type {
@@ -105,6 +129,8 @@ export {
   stepStatusAfter,
   TERMINAL_EVENT_TYPES,
 } from './events/index.ts';
+export type { MetadataSeries, SeriesPoint } from './events/metadata-series.ts';
+export { metadataSeries } from './events/metadata-series.ts';
 export type { ExecuteOptions } from './execution/executor.ts';
 export { executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
@@ -136,6 +162,8 @@ export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './in
 export { isConnectionError, PostgresStorage, retryWhileUnreachable } from './instance/postgres-storage.ts';
 export type {
   AssetRecord,
+  AssetVersionRecord,
+  AutomationEvaluationRecord,
   CheckExecution,
   FreshnessRecord,
   InFlightRun,
@@ -159,8 +187,13 @@ export type {
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
-export type { SelectionNode } from './selection/asset-selection.ts';
-export { parseSelection, resolveSelection } from './selection/asset-selection.ts';
+export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
+export {
+  parseSelection,
+  resolveSelection,
+  selectionOfKeys,
+  selectionUses,
+} from './selection/asset-selection.ts';
 export type {
   AssetContext,
   CheckContext,
@@ -191,6 +224,9 @@ export {
   registerSecretsFromEnv,
 } from './util/secrets.ts';
 export { didYouMean } from './util/suggest.ts';
+export { assetStaleness, resolveSelectionNow, selectionContextFor } from './versions/asset-staleness.ts';
+export type { MaterializationVersion, StaleCause, StaleReason } from './versions/staleness.ts';
+export { staleReasons } from './versions/staleness.ts';
 export { type WorkspaceWatcher, watchWorkspace } from './workspace/watch-workspace.ts';
 export type { CodeLocation, LocationLoadError, LocationReload } from './workspace/workspace.ts';
 export {

@@ -57,6 +57,7 @@ export const EVENT_TYPES = [
   'STEP_PROGRESS',
   'ASSET_MATERIALIZATION',
   'ASSET_CHECK_EVALUATION',
+  'ASSET_OBSERVATION',
   'LOG',
   'ENGINE_EVENT',
 ] as const;
@@ -128,6 +129,11 @@ export interface StepContext<C = unknown, R = Record<string, unknown>> {
 
 export interface AssetContext<C = unknown, R = Record<string, unknown>> extends StepContext<C, R> {
   readonly assetKey: string;
+  /**
+   * The outputs this step materializes: for a multi-asset, the names of the outputs selected in
+   * this run (a subsettable multi-asset returns only these); for an asset, its key.
+   */
+  readonly selectedOutputs: readonly string[];
 }
 
 export interface CheckResult {

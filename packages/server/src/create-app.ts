@@ -1,5 +1,6 @@
 import { registerSecret } from '@dag/core';
 import { Hono } from 'hono';
+import { assetHistoryApi } from './api/asset-history-api.ts';
 import { assetsApi } from './api/assets-api.ts';
 import { definitionsApi } from './api/definitions-api.ts';
 import { filesApi } from './api/files-api.ts';
@@ -41,6 +42,7 @@ export function createApp(options: AppOptions): Hono {
   const api = new Hono();
   api.route('/', definitionsApi(options));
   api.route('/', assetsApi(options));
+  api.route('/', assetHistoryApi(options));
   api.route('/', runsApi(options));
   api.route('/', instanceApi(options));
   api.route('/', filesApi(options));

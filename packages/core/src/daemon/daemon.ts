@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { assetsInProgress, evaluateAutomation } from '../automation/evaluator.ts';
 import type {
   RunRequest,
   ScheduleDefinition,
@@ -91,6 +92,8 @@ export class Daemon {
   private readonly reconciler: RunReconciler;
   private readonly liveness: RunLiveness;
   private lastReconcile = Number.NEGATIVE_INFINITY;
+  /** Per code location, the automation explanation last stored for each asset. */
+  private readonly automationSaved = new Map<string, Map<string, string>>();
   private wakeUp: AbortController | undefined;
   private woken = false;
 
@@ -227,6 +230,7 @@ export class Daemon {
     // Every schedule due now commits in one transaction, while the sensors evaluate.
     work.push(this.commitSchedules(scheduleTicks, summary));
     await Promise.allSettled(work);
+    await this.evaluateAutomation(now, states, summary);
     await this.checkFreshness(now, states);
     // Orphans first: a run whose owner died must not hold a slot of the queue.
     await this.reconcileRuns();
@@ -332,6 +336,49 @@ export class Daemon {
         'info',
         `${tick.type} ${tick.name}: run keys already used, not launched again: ${duplicateRunKeys.join(', ')}`,
       );
+    }
+  }
+
+  /**
+   * Evaluates the automation conditions of every code location (one pass over each graph) and
+   * commits the run it requests together with the new cursor. An 'automation' instigator of the
+   * location that is STOPPED turns it off.
+   */
+  async evaluateAutomation(
+    now: Date,
+    states: Map<string, InstigatorState>,
+    summary: TickSummary,
+  ): Promise<void> {
+    const storage = this.options.instance.storage;
+    const locations = this.locations().filter((l) => l.definitions.assets.some((a) => a.automationCondition));
+    if (locations.length === 0) return;
+    try {
+      const [versions, inProgress] = await Promise.all([
+        storage.getAssetVersions(),
+        assetsInProgress(storage),
+      ]);
+      const byKey = new Map(versions.map((v) => [v.assetKey, v]));
+      for (const location of locations) {
+        const state = states.get(`automation:${location.name}`);
+        if (state?.status === 'STOPPED') continue;
+        const lastSaved = this.automationSaved.get(location.name) ?? new Map<string, string>();
+        this.automationSaved.set(location.name, lastSaved);
+        const result = evaluateAutomation({
+          location: location.name,
+          definitions: location.definitions,
+          versions: byKey,
+          inProgress,
+          state,
+          now,
+          lastSaved,
+        });
+        if (result.tick) await this.commit(result.tick, summary);
+        await storage.saveAutomationEvaluations(result.records);
+        for (const key of result.requested) inProgress.add(key);
+      }
+    } catch (error) {
+      this.log('error', `Automation evaluation failed: ${describeError(error)}`);
+      summary.failedTicks.push('automation');
     }
   }
 

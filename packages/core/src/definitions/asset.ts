@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { AutomationCondition } from '../automation/condition.ts';
 import { DefinitionError } from '../errors.ts';
 import type { AssetContext, CheckContext, CheckResult, RetryPolicy } from '../types.ts';
 import type { MetadataInput } from './metadata.ts';
@@ -47,6 +48,13 @@ export interface AssetOptions<
   checks?: AssetCheckDefinition[];
   /** Set to false when the function returns a value that must not be stored (default: stored). */
   io?: boolean;
+  /**
+   * The version of the code that computes the asset. When it differs from the version recorded
+   * by the latest materialization, the asset is stale ('code version changed').
+   */
+  codeVersion?: string;
+  /** When the daemon materializes the asset on its own: `eager()`, `onCron(...)`, `missing()`... */
+  automationCondition?: AutomationCondition;
 }
 
 /**
@@ -56,21 +64,55 @@ export interface AssetOptions<
 export class MaterializeResult<T = unknown> {
   readonly value: T | undefined;
   readonly metadata: Record<string, MetadataInput>;
-  constructor(options: { value?: T; metadata?: Record<string, MetadataInput> } = {}) {
+  /**
+   * The version of the data produced (a row count, a file's ETag, a cursor). Default: a hash
+   * of the stored value, or a fresh id when no value is stored.
+   */
+  readonly dataVersion: string | undefined;
+  constructor(options: { value?: T; metadata?: Record<string, MetadataInput>; dataVersion?: string } = {}) {
     this.value = options.value;
     this.metadata = options.metadata ?? {};
+    this.dataVersion = options.dataVersion;
   }
 }
 
-type InputValues<I> = { [K in keyof I]: unknown };
+/** The value an asset function's return stores: the value of a MaterializeResult, or itself. */
+export type StoredValue<R> = Awaited<R> extends MaterializeResult<infer V> ? V : Awaited<R>;
+
+/** What `inputs` holds: each input typed by what its upstream asset's function returns. */
+export type InputValues<I> = {
+  [K in keyof I]: I[K] extends AssetDefinition<infer T> ? T : unknown;
+};
 type ConfigOf<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export type AssetFn<S, R, I> = (
+export type AssetFn<S, R, I, Out = unknown> = (
   ctx: AssetContext<ConfigOf<S>, ResourceValues<R>>,
   inputs: InputValues<I>,
-) => unknown;
+) => Out;
 
-export interface AssetDefinition {
+/** The shared function of a multi-asset, and which outputs it has. */
+export interface MultiAssetNode {
+  /** The multi-asset's name (its outputs are assets of their own). */
+  readonly name: string;
+  /** The asset keys of all its outputs, in declaration order. */
+  readonly outputs: readonly string[];
+  /** Asset key -> output name (the key of the function's returned object). */
+  readonly outputNames: Readonly<Record<string, string>>;
+  /** Whether it can materialize only some of its outputs (`ctx.selectedOutputs`). */
+  readonly canSubset: boolean;
+  readonly fn: (
+    ctx: AssetContext<unknown, Record<string, unknown>>,
+    inputs: Record<string, unknown>,
+  ) => unknown;
+}
+
+/**
+ * A software-defined asset. `T` is the type of the value its function stores, so that a
+ * downstream asset's `ins` receive it typed.
+ */
+export interface AssetDefinition<T = unknown> {
+  /** Type-level only: the stored value's type. Never set. */
+  readonly __output?: T;
   readonly kind: 'asset';
   readonly key: string;
   readonly group: string;
@@ -90,6 +132,12 @@ export interface AssetDefinition {
   readonly storeOutput: boolean;
   /** Produced outside this code location: shown and depended on, never materialized. */
   readonly external: boolean;
+  readonly codeVersion: string | undefined;
+  readonly automationCondition: AutomationCondition | undefined;
+  /** Set when the asset is one output of a multi-asset: the function is shared. */
+  readonly multi: MultiAssetNode | undefined;
+  /** Set for an observable source asset: records a data version without materializing. */
+  readonly observe: ObserveFn | undefined;
   readonly fn: (
     ctx: AssetContext<unknown, Record<string, unknown>>,
     inputs: Record<string, unknown>,
@@ -116,6 +164,8 @@ const ASSET_OPTIONS = {
   checks: true,
   io: true,
   external: true,
+  codeVersion: true,
+  automationCondition: true,
 } as const satisfies Record<keyof AnyAssetOptions, true>;
 
 function refKey(ref: AssetRef, owner: string, field: string): string {
@@ -139,11 +189,37 @@ export function asset<
   S extends z.ZodType | undefined = undefined,
   R extends Record<string, ResourceDefinition> = Record<string, never>,
   I extends Record<string, AssetRef> = Record<string, never>,
->(options: AssetOptions<S, R, I>, fn: AssetFn<S, R, I>): AssetDefinition {
+  Out = unknown,
+>(options: AssetOptions<S, R, I>, fn: AssetFn<S, R, I, Out>): AssetDefinition<StoredValue<Out>> {
   assertValidAssetKey(options?.name);
   assertKnownOptions(options, ASSET_OPTIONS, `Asset '${options.name}'`);
   if (typeof fn !== 'function') {
     throw new DefinitionError(`Asset '${options.name}' needs a function as its second argument.`);
+  }
+  return buildAsset(options, fn as AssetDefinition['fn']) as AssetDefinition<StoredValue<Out>>;
+}
+
+/** The parts of an asset definition every kind of asset shares, validated. */
+export function buildAsset(
+  options: AssetOptions<z.ZodType | undefined, Record<string, ResourceDefinition>, Record<string, AssetRef>>,
+  fn: AssetDefinition['fn'],
+  extra: { multi?: MultiAssetNode; observe?: ObserveFn } = {},
+): AssetDefinition {
+  if (
+    options.codeVersion !== undefined &&
+    (typeof options.codeVersion !== 'string' || !options.codeVersion)
+  ) {
+    throw new DefinitionError(
+      `Asset '${options.name}': codeVersion must be a non-empty string, got ${JSON.stringify(options.codeVersion)}.`,
+    );
+  }
+  if (
+    options.automationCondition !== undefined &&
+    (options.automationCondition as { kind?: unknown })?.kind !== 'automation_condition'
+  ) {
+    throw new DefinitionError(
+      `Asset '${options.name}': automationCondition must be built with AutomationCondition (eager(), onCron(...), missing()...).`,
+    );
   }
   if (options.group !== undefined) assertValidName(options.group, `group of asset '${options.name}'`);
   const deps = (options.deps ?? []).map((d) => refKey(d, options.name, 'deps'));
@@ -177,9 +253,22 @@ export function asset<
     checks: [...(options.checks ?? [])],
     storeOutput: options.external ? false : (options.io ?? true),
     external: options.external ?? false,
-    fn: fn as AssetDefinition['fn'],
+    codeVersion: options.codeVersion,
+    automationCondition: options.automationCondition,
+    multi: extra.multi,
+    observe: extra.observe,
+    fn,
   };
 }
+
+/** What an observation reports: the source's current data version (and metadata). */
+export interface ObserveResult {
+  dataVersion: string;
+  metadata?: Record<string, MetadataInput>;
+}
+export type ObserveFn = (
+  ctx: AssetContext<unknown, Record<string, unknown>>,
+) => ObserveResult | Promise<ObserveResult>;
 
 export interface AssetCheckOptions<R extends Record<string, ResourceDefinition>> {
   name: string;
@@ -241,4 +330,49 @@ export function assetCheck<R extends Record<string, ResourceDefinition> = Record
     resources: { ...(options.resources ?? {}) },
     fn: fn as AssetCheckDefinition['fn'],
   };
+}
+
+export interface ObservableSourceAssetOptions
+  extends Pick<
+    AssetOptions<undefined, Record<string, ResourceDefinition>, Record<string, never>>,
+    'name' | 'group' | 'description' | 'tags' | 'kinds' | 'owners' | 'metadata' | 'resources' | 'retry'
+  > {}
+
+const OBSERVABLE_OPTIONS = {
+  name: true,
+  group: true,
+  description: true,
+  tags: true,
+  kinds: true,
+  owners: true,
+  metadata: true,
+  resources: true,
+  retry: true,
+} as const satisfies Record<keyof ObservableSourceAssetOptions, true>;
+
+/**
+ * A source asset produced outside this code location whose observation function reports its
+ * current data version (a bucket's last-modified time, an API cursor) without materializing
+ * anything. A run that selects it observes it (so a job and a schedule of observations is a job
+ * of these assets); assets downstream become stale, and eager ones update, when the observed
+ * version changes.
+ *
+ * @example
+ * observableSourceAsset({ name: 'raw_bucket' }, async (ctx) => ({ dataVersion: await lastModified() }));
+ */
+export function observableSourceAsset(
+  options: ObservableSourceAssetOptions,
+  observe: ObserveFn,
+): AssetDefinition<never> {
+  assertValidAssetKey(options?.name);
+  assertKnownOptions(options, OBSERVABLE_OPTIONS, `Observable source asset '${options.name}'`);
+  if (typeof observe !== 'function') {
+    throw new DefinitionError(
+      `Observable source asset '${options.name}' needs an observation function as its second argument.`,
+    );
+  }
+  const notMaterialized: AssetDefinition['fn'] = () => {
+    throw new DefinitionError(`Asset '${options.name}' is observed, never materialized.`);
+  };
+  return buildAsset({ ...options, external: true }, notMaterialized, { observe }) as AssetDefinition<never>;
 }

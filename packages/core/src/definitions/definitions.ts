@@ -1,16 +1,18 @@
 import { DefinitionError, SelectionError, UsageError } from '../errors.ts';
 import { AssetGraph } from '../graph/asset-graph.ts';
 import type { IOManager } from '../io/io-manager.ts';
-import { resolveSelection } from '../selection/asset-selection.ts';
+import { resolveSelection, type SelectionContext } from '../selection/asset-selection.ts';
 import { didYouMean } from '../util/suggest.ts';
 import type { AssetCheckDefinition, AssetDefinition } from './asset.ts';
 import type { ScheduleDefinition, SensorDefinition } from './automation.ts';
 import type { JobDefinition } from './job.ts';
+import type { MultiAssetDefinition } from './multi-asset.ts';
 import type { ResourceDefinition } from './resource.ts';
 import { assertKnownOptions } from './validation.ts';
 
 export interface DefinitionsOptions {
-  assets?: AssetDefinition[];
+  /** Assets, and multi-assets (each of their outputs is an asset). */
+  assets?: (AssetDefinition | MultiAssetDefinition)[];
   assetChecks?: AssetCheckDefinition[];
   jobs?: JobDefinition[];
   schedules?: ScheduleDefinition[];
@@ -51,7 +53,8 @@ export class Definitions {
 
   constructor(options: DefinitionsOptions = {}) {
     assertKnownOptions(options, DEFINITIONS_OPTIONS, 'Definitions');
-    const assets = options.assets ?? [];
+    const given = options.assets ?? [];
+    const assets = given.flatMap((a) => (a?.kind === 'multi_asset' ? a.assets : [a as AssetDefinition]));
     for (const [i, a] of assets.entries()) {
       if (a?.kind !== 'asset') {
         throw new DefinitionError(
@@ -160,8 +163,8 @@ export class Definitions {
   }
 
   /** Asset keys matching a selection, upstream first. */
-  select(selection: string): string[] {
-    return resolveSelection(this.graph, selection);
+  select(selection: string, context?: SelectionContext): string[] {
+    return resolveSelection(this.graph, selection, context);
   }
 }
 

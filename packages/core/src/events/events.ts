@@ -14,6 +14,7 @@
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import type { SerializedError } from '../errors.ts';
 import type { EventType, LogLevel } from '../types.ts';
+import type { MaterializationVersion } from '../versions/staleness.ts';
 
 /** The owner (host, pid) of a run the instance ended because that owner was gone. */
 export interface GoneOwner {
@@ -60,7 +61,13 @@ export interface EventDataByType {
   STEP_UP_FOR_RETRY: { attempt: number; delayMs: number; error: SerializedError };
   STEP_RESTARTED: null;
   STEP_PROGRESS: { done: number; total?: number };
-  ASSET_MATERIALIZATION: { metadata: MetadataRecord };
+  ASSET_MATERIALIZATION: {
+    metadata: MetadataRecord;
+    /** What it was computed from; absent in events stored before versions were recorded. */
+    version?: MaterializationVersion;
+  };
+  /** An observable source asset reported its data version; nothing was materialized. */
+  ASSET_OBSERVATION: { dataVersion: string; metadata: MetadataRecord };
   ASSET_CHECK_EVALUATION: {
     checkName: string;
     passed: boolean;

@@ -14,6 +14,8 @@ export type { AssetFreshness, AssetStatus, AssetStatusInput, Instant } from './a
 export { ASSET_STATUSES, assetFreshness, assetStatus, latestAttemptFailed } from './asset-status.ts';
 export type { DagEvent, EventData, EventDataByType, EventEnvelope, EventOf } from './events.ts';
 export { normalizeEventData } from './events.ts';
+export type { MetadataSeries, SeriesPoint } from './metadata-series.ts';
+export { metadataSeries } from './metadata-series.ts';
 export type { DerivedStep, RunForSteps } from './steps.ts';
 export {
   deriveSteps,

@@ -34,6 +34,8 @@ import {
   type StepStatus,
 } from '../types.ts';
 import { RedactingBuffer, redact } from '../util/secrets.ts';
+import { configVersion, currentDataVersion, valueDataVersion } from '../versions/data-version.ts';
+import type { MaterializationVersion } from '../versions/staleness.ts';
 import { type ExecutionPlan, type PlanOptions, type PlanStep, planRun } from './plan.ts';
 import { spawnProcess } from './process-tree.ts';
 import { retryDelay } from './retry.ts';
@@ -82,6 +84,10 @@ interface StepState {
   blocked: boolean;
   /** Names of the blocking ERROR checks that failed. */
   failedBlockingChecks: string[];
+  /** What the materialization is computed from, recorded with it. */
+  version?: MaterializationVersion;
+  /** The data version the function gave (MaterializeResult.dataVersion). */
+  dataVersion?: string;
 }
 
 const PROGRESS_INTERVAL_MS = 500;
@@ -289,6 +295,8 @@ class RunExecution {
   private readonly controller = new AbortController();
   private readonly resources = new Map<string, Promise<unknown>>();
   private readonly opOutputs = new Map<string, unknown>();
+  /** A multi-asset's one call per run, shared by the steps of its outputs. */
+  private readonly multiCalls = new Map<string, Promise<unknown>>();
   private readonly io: IOManager;
   private canceled = false;
   private cancelReason: string | undefined;
@@ -375,6 +383,7 @@ class RunExecution {
       `Started run ${plan.runId} of ${plan.jobName} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}).`,
       { data: { steps: plan.steps.map((s) => s.key), pid: process.pid } },
     );
+    for (const note of plan.notes) await this.emit('ENGINE_EVENT', note);
     try {
       await this.loop();
     } finally {
@@ -594,6 +603,7 @@ class RunExecution {
       stepKey: step.key,
       jobName: this.plan.jobName,
       assetKey: assetKey ?? step.key,
+      selectedOutputs: this.selectedOutputs(step),
       attempt,
       config: step.config,
       resources,
@@ -645,8 +655,12 @@ class RunExecution {
         // A function that returns after its run was terminated (e.g. its child process was
         // killed and it did not check the exit code) did not finish its work.
         if (signal.aborted) throw new Error('The run was terminated while the step was running.');
-        await this.handleReturn(state, returned);
-        if (step.asset) await this.materialized(state);
+        if (returned && typeof returned === 'object' && OBSERVED in returned) {
+          await this.observed(state, (returned as { [OBSERVED]: unknown })[OBSERVED]);
+        } else {
+          await this.handleReturn(state, returned);
+          if (step.asset) await this.materialized(state);
+        }
         if (state.blocked) {
           // As in Dagster: the asset was materialized, but a failed blocking check fails its step
           // (and so the run), whatever the retry policy says: a retry would not run the check again.
@@ -741,16 +755,52 @@ class RunExecution {
     }
   }
 
+  /** Output names a step materializes: its asset's key, or a multi-asset's selected outputs. */
+  private selectedOutputs(step: PlanStep): string[] {
+    const multi = step.asset?.multi;
+    if (!multi) return step.asset ? [step.asset.key] : [];
+    return multi.outputs.filter((k) => this.states.has(k)).map((k) => multi.outputNames[k]!);
+  }
+
   private async invoke(
     step: PlanStep,
     ctx: AssetContext<unknown, Record<string, unknown>>,
   ): Promise<unknown> {
     if (step.asset) {
-      const inputs: Record<string, unknown> = {};
-      for (const [name, key] of Object.entries(step.asset.ins)) {
-        inputs[name] = await this.io.loadInput({ key, runId: this.plan.runId, stepKey: step.key });
+      const asset = step.asset;
+      const loadInputs = async () => {
+        const inputs: Record<string, unknown> = {};
+        for (const [name, key] of Object.entries(asset.ins)) {
+          inputs[name] = await this.io.loadInput({ key, runId: this.plan.runId, stepKey: step.key });
+        }
+        return inputs;
+      };
+      const state = this.states.get(step.key)!;
+      state.version = await this.inputVersions(step, asset.codeVersion);
+      if (asset.observe) return { [OBSERVED]: await asset.observe(ctx) };
+      const multi = asset.multi;
+      if (!multi) return await asset.fn(ctx, await loadInputs());
+      // The first output step to start calls the function for all of them; a failed call is
+      // not kept, so a retry calls it again.
+      let call = this.multiCalls.get(multi.name);
+      if (!call) {
+        call = (async () => await multi.fn(ctx, await loadInputs()))();
+        this.multiCalls.set(multi.name, call);
+        call.catch(() => this.multiCalls.delete(multi.name));
       }
-      return await step.asset.fn(ctx, inputs);
+      const returned = await call;
+      const name = multi.outputNames[asset.key]!;
+      if (returned === null || typeof returned !== 'object') {
+        throw new NonRetriableError(
+          `Multi-asset '${multi.name}' must return an object with a value per output (${Object.values(multi.outputNames).join(', ')}), got ${returned === null ? 'null' : typeof returned}.`,
+        );
+      }
+      if (!(name in returned) && !multi.canSubset) {
+        throw new NonRetriableError(
+          `Multi-asset '${multi.name}' returned no value for its output '${name}'. Return every output, or set canSubset: true and return those in ctx.selectedOutputs.`,
+        );
+      }
+      return (returned as Record<string, unknown>)[name];
     }
     const node = step.node!;
     const inputs: unknown[] = [];
@@ -781,12 +831,35 @@ class RunExecution {
     );
   }
 
+  /**
+   * The versions a materialization of this step is computed from: its code version, its
+   * config's, and each upstream asset's current data version (materialized or observed).
+   */
+  private async inputVersions(
+    step: PlanStep,
+    codeVersion: string | undefined,
+  ): Promise<MaterializationVersion> {
+    const deps = step.asset?.deps ?? [];
+    const inputs: Record<string, string | null> = {};
+    if (deps.length > 0) {
+      const records = await this.options.instance.storage.getAssetVersions([...deps]);
+      const byKey = new Map(records.map((r) => [r.assetKey, r]));
+      for (const dep of deps) inputs[dep] = currentDataVersion(byKey.get(dep));
+    }
+    return { data: '', code: codeVersion ?? null, config: configVersion(step.config), inputs };
+  }
+
   private async handleReturn(state: StepState, returned: unknown): Promise<void> {
     const { step } = state;
     let value = returned;
     if (returned instanceof MaterializeResult) {
       Object.assign(state.metadata, normalizeMetadata(returned.metadata));
       value = returned.value;
+      state.dataVersion = returned.dataVersion;
+    }
+    if (step.asset && state.version) {
+      state.version.data =
+        state.dataVersion ?? valueDataVersion(step.asset.storeOutput ? value : undefined, step.asset.key);
     }
     if (value === undefined) return;
     if (step.asset) {
@@ -801,13 +874,31 @@ class RunExecution {
     }
   }
 
+  /** Records what an observable source asset's observation reported. */
+  private async observed(state: StepState, result: unknown): Promise<void> {
+    const asset = state.step.asset!;
+    const dataVersion = (result as { dataVersion?: unknown } | null)?.dataVersion;
+    if (typeof dataVersion !== 'string' || dataVersion === '') {
+      throw new NonRetriableError(
+        `The observation of asset '${asset.key}' must return { dataVersion: string } (e.g. a bucket's last-modified time or an API cursor), got ${JSON.stringify(result)}.`,
+      );
+    }
+    const metadata = normalizeMetadata((result as { metadata?: Record<string, MetadataInput> }).metadata);
+    Object.assign(state.metadata, metadata);
+    await this.emit('ASSET_OBSERVATION', `Observed '${asset.key}': data version ${dataVersion}.`, {
+      stepKey: state.step.key,
+      assetKey: asset.key,
+      data: { dataVersion, metadata },
+    });
+  }
+
   /** Records the materialization, then runs the asset's checks. */
   private async materialized(state: StepState): Promise<void> {
     const asset = state.step.asset!;
     const ids = { stepKey: state.step.key, assetKey: asset.key };
     await this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, {
       ...ids,
-      data: { metadata: state.metadata },
+      data: { metadata: state.metadata, ...(state.version ? { version: state.version } : {}) },
     });
     for (const check of state.step.checks) {
       let result: CheckResult;
@@ -855,6 +946,9 @@ class RunExecution {
     }
   }
 }
+
+/** Marks what an observable source asset's observation returned. */
+const OBSERVED = Symbol('observed');
 
 /** The chain of parent runs of a re-execution, nearest first. */
 async function ancestorRunIds(instance: DagInstance, parentRunId: string | null): Promise<string[]> {

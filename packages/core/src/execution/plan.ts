@@ -35,6 +35,8 @@ export interface ExecutionPlan {
   steps: PlanStep[];
   /** Resource name -> validated config. */
   resourceConfig: Map<string, unknown>;
+  /** What the plan changed from what was asked, said at the start of the run. */
+  notes: string[];
 }
 
 export interface PlanOptions {
@@ -103,6 +105,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
   let runConfig: RunConfig;
   let steps: PlanStep[];
   let assetSelection: string[] | null;
+  const notes: string[] = [];
 
   const job = options.job !== undefined ? definitions.getJob(options.job) : undefined;
   if (job) {
@@ -135,8 +138,10 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
     );
     if (options.stepKeys) keys = keys.filter((k) => options.stepKeys!.includes(k));
     // External assets (sources produced elsewhere) are part of the graph, never of a run.
-    const external = keys.filter((k) => definitions.graph.get(k).external);
-    keys = keys.filter((k) => !definitions.graph.get(k).external);
+    // An observable source is observed by the run (its observation records a data version).
+    const isExternal = (k: string) => definitions.graph.get(k).external && !definitions.graph.get(k).observe;
+    const external = keys.filter(isExternal);
+    keys = keys.filter((k) => !isExternal(k));
     if (keys.length === 0 && external.length > 0) {
       throw new SelectionError(
         `Selection '${selection}' matches only external assets (${external.join(', ')}), which are produced outside this code location and cannot be materialized. Select the assets that read them instead (e.g. '${external[0]}+').`,
@@ -147,6 +152,9 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
         `Selection '${selection}' matches no assets. Run 'dag list' to see asset keys.`,
       );
     }
+    const expanded = expandMultiAssets(definitions, keys);
+    keys = expanded.keys;
+    notes.push(...expanded.notes);
     assetSelection = keys;
     const selected = new Set(keys);
     steps = keys.map((key) => {
@@ -223,5 +231,30 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
     resourceConfig.set(name, r.resolveConfig(runConfig.resources?.[name]?.config ?? {}, options.env));
   }
 
-  return { runId, jobName, tags, runConfig, assetSelection, steps, resourceConfig };
+  return { runId, jobName, tags, runConfig, assetSelection, steps, resourceConfig, notes };
+}
+
+/**
+ * A multi-asset that cannot subset runs whole: selecting one of its outputs selects them all,
+ * as in Dagster. Returns the keys (upstream first) and a note per multi-asset that grew.
+ */
+export function expandMultiAssets(
+  definitions: Definitions,
+  keys: readonly string[],
+): { keys: string[]; notes: string[] } {
+  const out = new Set(keys);
+  const notes: string[] = [];
+  const seen = new Set<string>();
+  for (const key of keys) {
+    const multi = definitions.graph.get(key).multi;
+    if (!multi || multi.canSubset || seen.has(multi.name)) continue;
+    seen.add(multi.name);
+    const added = multi.outputs.filter((k) => !out.has(k));
+    if (added.length === 0) continue;
+    for (const k of added) out.add(k);
+    notes.push(
+      `Multi-asset '${multi.name}' cannot materialize a subset of its outputs (canSubset is false), so the run also materializes ${added.map((k) => `'${k}'`).join(', ')}.`,
+    );
+  }
+  return { keys: notes.length ? definitions.graph.sort(out) : [...keys], notes };
 }

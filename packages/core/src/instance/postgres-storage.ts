@@ -8,8 +8,11 @@ import { InstanceError } from '../errors.ts';
 import { type EventDataByType, normalizeEventData } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 import { maskConnectionString, redact, redactDeep, registerConnectionSecrets } from '../util/secrets.ts';
+import type { MaterializationVersion } from '../versions/staleness.ts';
 import type {
   AssetRecord,
+  AssetVersionRecord,
+  AutomationEvaluationRecord,
   CheckExecution,
   FreshnessRecord,
   InFlightRun,
@@ -564,6 +567,105 @@ export class PostgresStorage implements InstanceStorage {
       [assetKey, options.beforeId ?? Number.MAX_SAFE_INTEGER, Math.min(options.limit ?? 20, 1000)],
     );
     return rows.map(toEvent);
+  }
+
+  async getAssetVersions(keys?: string[]): Promise<AssetVersionRecord[]> {
+    const filter = keys ? 'WHERE a.asset_key = ANY($1)' : '';
+    const { rows } = await this.pool.query<{
+      asset_key: string;
+      last_materialization_id: string | null;
+      last_materialized_at: Date | null;
+      version: MaterializationVersion | null;
+    }>(
+      `SELECT a.asset_key, a.last_materialization_id, a.last_materialized_at, e.data->'version' AS version
+       FROM asset_keys a LEFT JOIN event_logs e ON e.id = a.last_materialization_id ${filter}`,
+      keys ? [keys] : [],
+    );
+    const { rows: observed } = await this.pool.query<{
+      asset_key: string;
+      id: string;
+      ts: Date;
+      data_version: string | null;
+    }>(
+      `SELECT DISTINCT ON (asset_key) asset_key, id, ts, data->>'dataVersion' AS data_version
+       FROM event_logs WHERE event_type = 'ASSET_OBSERVATION' ${keys ? 'AND asset_key = ANY($1)' : ''}
+       ORDER BY asset_key, id DESC`,
+      keys ? [keys] : [],
+    );
+    const out = new Map<string, AssetVersionRecord>();
+    const record = (assetKey: string): AssetVersionRecord => {
+      let r = out.get(assetKey);
+      if (!r) {
+        r = {
+          assetKey,
+          lastMaterializationId: null,
+          lastMaterializedAt: null,
+          version: null,
+          lastObservationId: null,
+          lastObservedAt: null,
+          observedDataVersion: null,
+        };
+        out.set(assetKey, r);
+      }
+      return r;
+    };
+    for (const row of rows) {
+      const r = record(row.asset_key);
+      r.lastMaterializationId =
+        row.last_materialization_id === null ? null : Number(row.last_materialization_id);
+      r.lastMaterializedAt = row.last_materialized_at;
+      r.version = row.version ?? null;
+    }
+    for (const row of observed) {
+      const r = record(row.asset_key);
+      r.lastObservationId = Number(row.id);
+      r.lastObservedAt = row.ts;
+      r.observedDataVersion = row.data_version;
+    }
+    return [...out.values()];
+  }
+
+  async saveAutomationEvaluations(records: AutomationEvaluationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO automation_evaluations (location, asset_key, evaluated_at, condition_true, requested, run_id, explanation)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::boolean[], $6::text[], $7::json[])`,
+      [
+        records.map((r) => r.location),
+        records.map((r) => r.assetKey),
+        records.map((r) => r.evaluatedAt),
+        records.map((r) => r.conditionTrue),
+        records.map((r) => r.requested),
+        records.map((r) => r.runId),
+        records.map((r) => redact(JSON.stringify(r.explanation))),
+      ],
+    );
+  }
+
+  async getAutomationEvaluations(assetKey: string, limit = 20): Promise<AutomationEvaluationRecord[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      location: string;
+      asset_key: string;
+      evaluated_at: Date;
+      condition_true: boolean;
+      requested: boolean;
+      run_id: string | null;
+      explanation: unknown;
+    }>('SELECT * FROM automation_evaluations WHERE asset_key = $1 ORDER BY id DESC LIMIT $2', [
+      assetKey,
+      Math.min(limit, 1000),
+    ]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      location: r.location,
+      assetKey: r.asset_key,
+      evaluatedAt: r.evaluated_at,
+      conditionTrue: r.condition_true,
+      requested: r.requested,
+      runId: r.run_id,
+      explanation: r.explanation,
+    }));
   }
 
   async getCheckExecutions(

@@ -1,6 +1,7 @@
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import type { DagEvent, EventDataByType } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
+import type { MaterializationVersion } from '../versions/staleness.ts';
 
 export interface RunRecord {
   runId: string;
@@ -104,6 +105,32 @@ export interface AssetRecord {
   lastMetadata: MetadataRecord | null;
 }
 
+/** Where an asset's data stands: its latest materialization and latest observation. */
+export interface AssetVersionRecord {
+  assetKey: string;
+  lastMaterializationId: number | null;
+  lastMaterializedAt: Date | null;
+  /** What the latest materialization recorded (null: none, or stored before versions were). */
+  version: MaterializationVersion | null;
+  lastObservationId: number | null;
+  lastObservedAt: Date | null;
+  /** The data version the latest observation reported. */
+  observedDataVersion: string | null;
+}
+
+/** One evaluation of an asset's automation condition. */
+export interface AutomationEvaluationRecord {
+  id?: number;
+  location: string;
+  assetKey: string;
+  evaluatedAt: Date;
+  conditionTrue: boolean;
+  requested: boolean;
+  runId: string | null;
+  /** The condition tree with each node's outcome and why (see automation/condition.ts). */
+  explanation: unknown;
+}
+
 export interface CheckExecution {
   id: number;
   assetKey: string;
@@ -115,7 +142,8 @@ export interface CheckExecution {
   createdAt: Date;
 }
 
-export type InstigatorType = 'schedule' | 'sensor';
+/** 'automation': the daemon's evaluation of automation conditions, one per code location. */
+export type InstigatorType = 'schedule' | 'sensor' | 'automation';
 export type InstigatorStatus = 'RUNNING' | 'STOPPED';
 export type TickStatus = 'SUCCESS' | 'SKIPPED' | 'FAILURE';
 
@@ -256,6 +284,11 @@ export interface InstanceStorage {
     assetKey: string,
     options?: { limit?: number; beforeId?: number },
   ): Promise<StoredEvent[]>;
+  /** The latest materialization and observation of each asset (of `keys`, or all). */
+  getAssetVersions(keys?: string[]): Promise<AssetVersionRecord[]>;
+  saveAutomationEvaluations(records: AutomationEvaluationRecord[]): Promise<void>;
+  /** Newest first. */
+  getAutomationEvaluations(assetKey: string, limit?: number): Promise<AutomationEvaluationRecord[]>;
   getCheckExecutions(
     assetKey: string,
     options?: { checkName?: string; limit?: number },

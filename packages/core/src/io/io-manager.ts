@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NonRetriableError } from '../errors.ts';
+import { decodeValue, encodeValue } from './value-codec.ts';
 
 export interface OutputContext {
   /** The asset key, or for ops `<runId>/<nodeKey>`: where the value belongs. */
@@ -28,7 +29,10 @@ export interface IOManager {
 
 /**
  * The default IO manager: one JSON file per key under a folder (the instance's `storage/`).
- * Buffers are stored raw with a `.bin` extension.
+ * A top-level Buffer is stored raw with a `.bin` extension. Values round-trip exactly,
+ * including Date, Map, Set, BigInt, Buffer and typed arrays (see value-codec.ts); a value that
+ * cannot be stored faithfully (a function, a symbol, a class instance) fails the step with an
+ * error naming the asset and where in the value the problem is.
  */
 export class FileIOManager implements IOManager {
   constructor(readonly baseDir: string) {}
@@ -46,16 +50,7 @@ export class FileIOManager implements IOManager {
     const isBuffer = Buffer.isBuffer(value);
     let body: string | Buffer;
     if (isBuffer) body = value;
-    else {
-      try {
-        body = JSON.stringify({ value });
-      } catch (error) {
-        throw new NonRetriableError(
-          `The value returned by step '${ctx.stepKey}' cannot be stored as JSON (${(error as Error).message}). Return JSON-serialisable data or a Buffer, or set io: false on the asset.`,
-          { cause: error },
-        );
-      }
-    }
+    else body = encodeValue(value, ctx.key, ctx.stepKey);
     const target = `${base}${isBuffer ? '.bin' : '.json'}`;
     await mkdir(path.dirname(target), { recursive: true });
     const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
@@ -73,7 +68,7 @@ export class FileIOManager implements IOManager {
     const base = this.fileFor(ctx.key);
     try {
       const text = await readFile(`${base}.json`, 'utf8');
-      return (JSON.parse(text) as { value: unknown }).value;
+      return decodeValue(text, ctx.key);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }

@@ -14,6 +14,8 @@ import { didYouMean } from '../util/suggest.ts';
  *   *x   x*   *x*        Dagster's traversal: x and all its upstream / downstream / both,
  *                        when x is an asset key (otherwise a wildcard, as above)
  *   a and b, a or b, not a, (a or b) and not c     ("," is accepted for "or")
+ *   stale()              assets that are stale (code version, upstream data, config or deps
+ *                        changed since their latest materialization); needs the instance
  */
 export type SelectionNode =
   | { type: 'all' }
@@ -27,7 +29,15 @@ export type SelectionNode =
     }
   | { type: 'and' | 'or'; left: SelectionNode; right: SelectionNode }
   | { type: 'not'; operand: SelectionNode }
-  | { type: 'traverse'; operand: SelectionNode; up: number; down: number };
+  | { type: 'traverse'; operand: SelectionNode; up: number; down: number }
+  | { type: 'function'; name: SelectionFunction; position: number };
+
+/** Selection functions: sets of assets that depend on the instance's state. */
+export const SELECTION_FUNCTIONS = ['stale'] as const;
+export type SelectionFunction = (typeof SELECTION_FUNCTIONS)[number];
+
+/** What selection functions resolve to; computed from the instance by the caller. */
+export type SelectionContext = Partial<Record<SelectionFunction, ReadonlySet<string>>>;
 
 const ATTRS = ['key', 'group', 'tag', 'kind', 'owner'] as const;
 
@@ -212,6 +222,20 @@ export function parseSelection(source: string): SelectionNode {
       p++;
       return { type: 'attr', attr: attr as (typeof ATTRS)[number], value: value.value, position: value.pos };
     }
+    if (!tok.quoted && peek().t === 'lparen') {
+      const name = tok.value.toLowerCase();
+      if (!(SELECTION_FUNCTIONS as readonly string[]).includes(name)) {
+        fail(
+          source,
+          tok.pos,
+          `unknown function '${tok.value}()'; supported: ${SELECTION_FUNCTIONS.map((f) => `${f}()`).join(', ')}`,
+        );
+      }
+      p++;
+      if (peek().t !== 'rparen') fail(source, peek().pos, `expected ')': ${name}() takes no arguments`);
+      p++;
+      return { type: 'function', name: name as SelectionFunction, position: tok.pos };
+    }
     if (tok.value === '*' && !tok.quoted) return { type: 'all' };
     return { type: 'attr', attr: 'key', value: tok.value, position: tok.pos, bare: !tok.quoted };
   };
@@ -252,7 +276,11 @@ function starTraversal(
  * names no asset is an error with a suggestion; a wildcard that matches nothing resolves to
  * no keys here (running such a selection is an error, raised where the run is planned).
  */
-export function resolveSelection(graph: AssetGraph, source: string): string[] {
+export function resolveSelection(
+  graph: AssetGraph,
+  source: string,
+  context: SelectionContext = {},
+): string[] {
   const node = parseSelection(source);
   const all = [...graph.assets.keys()];
   const evaluate = (n: SelectionNode): Set<string> => {
@@ -278,6 +306,16 @@ export function resolveSelection(graph: AssetGraph, source: string): string[] {
         }
         return out;
       }
+      case 'function': {
+        const set = context[n.name];
+        if (!set) {
+          throw new SelectionError(
+            `${n.name}() in selection "${source}" depends on the instance and cannot be resolved here; use it with 'dag materialize --select' or 'dag list --select'.`,
+            { position: n.position },
+          );
+        }
+        return new Set(all.filter((k) => set.has(k)));
+      }
       case 'attr': {
         const traversal = starTraversal(graph, n);
         return traversal ? evaluate(traversal) : matchAttr(graph, all, n, source);
@@ -287,13 +325,34 @@ export function resolveSelection(graph: AssetGraph, source: string): string[] {
   return graph.sort(evaluate(node));
 }
 
+/** Whether a selection uses a selection function (and so needs the instance to resolve). */
+export function selectionUses(source: string, name: SelectionFunction): boolean {
+  const walk = (n: SelectionNode): boolean => {
+    switch (n.type) {
+      case 'function':
+        return n.name === name;
+      case 'and':
+      case 'or':
+        return walk(n.left) || walk(n.right);
+      case 'not':
+      case 'traverse':
+        return walk(n.operand);
+      default:
+        return false;
+    }
+  };
+  return walk(parseSelection(source));
+}
+
 function matchAttr(
   graph: AssetGraph,
   all: string[],
   n: Extract<SelectionNode, { type: 'attr' }>,
   source: string,
 ): Set<string> {
-  const assets = all.map((k) => graph.get(k));
+  // Only attributes other than the key look at every definition (a selection of thousands of
+  // keys must not walk the graph once per key).
+  const assets = n.attr === 'key' ? [] : all.map((k) => graph.get(k));
   switch (n.attr) {
     case 'key': {
       if (!n.value.includes('*')) {
@@ -327,4 +386,19 @@ function matchAttr(
       );
     }
   }
+}
+
+/**
+ * A selection of exactly these asset keys. Built as a balanced tree of `or`s, so that thousands
+ * of keys stay far below MAX_SELECTION_DEPTH (a flat chain would add one level per key).
+ */
+export function selectionOfKeys(keys: readonly string[]): string {
+  if (keys.length === 0) throw new SelectionError('A selection of asset keys needs at least one key.');
+  const quoted = keys.map((k) => `key:"${k}"`);
+  const build = (from: number, to: number): string => {
+    if (to - from === 1) return quoted[from]!;
+    const mid = (from + to) >> 1;
+    return `(${build(from, mid)} or ${build(mid, to)})`;
+  };
+  return build(0, quoted.length);
 }

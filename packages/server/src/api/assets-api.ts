@@ -18,7 +18,7 @@ function allAssets(locations: CodeLocation[]): { location: CodeLocation; asset: 
 }
 
 /** The asset with this key (in `location` when given); 404 when no location defines it. */
-function findAsset(
+export function findAsset(
   options: AppOptions,
   key: string,
   location: string | undefined,

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { apiGet, apiPath, apiPost, enc } from '../api/client.ts';
 import type { AssetDetailResponse, CheckExecution, GraphResponse, StoredEvent } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
+import { AssetInsights } from '../components/asset-insights.tsx';
 import {
   AssetStatusBadge,
   Empty,
@@ -410,6 +411,7 @@ export function AssetPage({ assetKey, location }: { assetKey: string; location: 
           <CheckHistory assetKey={assetKey} />
         </div>
       )}
+      {asset && <AssetInsights assetKey={assetKey} />}
       {asset && <MaterializationHistory assetKey={assetKey} />}
     </div>
   );
