@@ -19,8 +19,6 @@ import {
   resolveHome,
   resolveSelectionNow,
   type StaleReason,
-  type StepStatus,
-  type StoredEvent,
   type SubmitOptions,
   selectionUses,
   terminateRun,

@@ -11,7 +11,6 @@ import { sendJson } from './http/json-response.ts';
 import { bodyCap, maxBodyBytesFromEnv, refuseNul } from './http/request-input.ts';
 import { requestGuard, tokenAuth } from './http/token-auth.ts';
 import type { AppOptions } from './interfaces.ts';
-import { registerResourceSecrets } from './resource-secrets.ts';
 import { staticUi } from './static-ui.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { MaterializeResult } from '../definitions/asset.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { RunConfig } from '../definitions/job.ts';
