@@ -96,7 +96,7 @@ describe('declarative automation', () => {
     const [skipped] = await t.instance.storage.getAutomationEvaluations('f_down', 1);
     assert.equal(skipped?.conditionTrue, true);
     assert.equal(
-      (skipped?.explanation as { skipReason?: string }).skipReason,
+      (skipped?.explanation as { skipReason?: string } | undefined)?.skipReason,
       'a run was already requested for this state',
     );
     await materialize({ instance: t.instance, definitions: defs, selection: 'f_src' });
