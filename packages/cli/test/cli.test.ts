@@ -1,40 +1,28 @@
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { freshDatabase, tempDir } from '../../core/test/support.ts';
-import { dag } from './run-dag.ts';
+import { describe, test } from 'node:test';
+import { tempDir } from '../../core/test/support.ts';
+import { cliInstance, dag } from './run-dag.ts';
 
 const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', `${name}.ts`);
 
 describe('dag CLI against an external instance URL', () => {
-  let env: NodeJS.ProcessEnv;
-  let drop: () => Promise<void>;
-  let home: string;
-  before(async () => {
-    const db = await freshDatabase();
-    drop = db.drop;
-    home = await tempDir('dag-cli-');
-    env = { DAG_POSTGRES_URL: db.url, DAG_HOME: home };
-  });
-  after(async () => {
-    await drop();
-    await rm(home, { recursive: true, force: true });
-  });
+  const setup = cliInstance('dag-cli-');
 
   test('list and deps, human and JSON', async () => {
-    const list = await dag(['-f', fixture('good'), 'list', '--json'], env);
+    const list = await dag(['-f', fixture('good'), 'list', '--json'], setup.env);
     assert.equal(list.code, 0, list.stderr);
     const assets = (JSON.parse(list.stdout) as { assets: { key: string; group: string }[] }).assets;
     assert.deepEqual(
       assets.map((a) => a.key),
       ['raw', 'lonely', 'slowpoke', 'broken', 'clean', 'report'],
     );
-    const grouped = await dag(['-f', fixture('good'), 'list', '--group', 'demo'], env);
+    const grouped = await dag(['-f', fixture('good'), 'list', '--group', 'demo'], setup.env);
     assert.match(grouped.stdout, /^ASSET\s+GROUP/);
     assert.match(grouped.stdout, /clean\s+demo\s+raw/);
     assert.doesNotMatch(grouped.stdout, /lonely/);
-    const deps = await dag(['-f', fixture('good'), 'deps', 'clean', '--json'], env);
+    const deps = await dag(['-f', fixture('good'), 'deps', 'clean', '--json'], setup.env);
     assert.deepEqual(JSON.parse(deps.stdout), {
       asset: 'clean',
       parents: ['raw'],
@@ -42,12 +30,12 @@ describe('dag CLI against an external instance URL', () => {
       upstream: ['raw'],
       downstream: ['report'],
     });
-    const tree = await dag(['-f', fixture('good'), 'deps', 'report'], env);
+    const tree = await dag(['-f', fixture('good'), 'deps', 'report'], setup.env);
     assert.match(tree.stdout, /Upstream of report \(2\):\n\s+└─ clean\n\s+└─ raw/);
   });
 
   test('materialize --json prints one result; runs and logs show it', async () => {
-    const run = await dag(['-f', fixture('good'), 'materialize', '--select', '+report', '--json'], env);
+    const run = await dag(['-f', fixture('good'), 'materialize', '--select', '+report', '--json'], setup.env);
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout) as {
       runId: string;
@@ -64,20 +52,20 @@ describe('dag CLI against an external instance URL', () => {
       ],
     );
     assert.deepEqual(result.steps[1]?.metadata.n, { type: 'int', value: 3 });
-    const runs = await dag(['runs', '--json', '--limit', '5'], env);
+    const runs = await dag(['runs', '--json', '--limit', '5'], setup.env);
     const listed = JSON.parse(runs.stdout) as { runs: { runId: string; status: string }[] };
     assert.equal(listed.runs[0]?.runId, result.runId);
-    const logs = await dag(['logs', result.runId], env);
+    const logs = await dag(['logs', result.runId], setup.env);
     assert.equal(logs.code, 0);
     assert.match(logs.stdout, /RUN_START/);
     assert.match(logs.stdout, /raw loading raw/);
     assert.match(logs.stdout, /RUN_SUCCESS/);
-    const follow = await dag(['logs', result.runId, '--follow', '--json'], env);
+    const follow = await dag(['logs', result.runId, '--follow', '--json'], setup.env);
     assert.equal(follow.stdout.trim().split('\n').length, logs.stdout.trim().split('\n').length);
   });
 
   test('human output shows steps live, progress and a summary table', async () => {
-    const run = await dag(['-f', fixture('good'), 'job', 'execute', '-j', 'demo_job'], env);
+    const run = await dag(['-f', fixture('good'), 'job', 'execute', '-j', 'demo_job'], setup.env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /▶ raw started/);
     assert.match(run.stderr, /✔ clean succeeded/);
@@ -87,37 +75,37 @@ describe('dag CLI against an external instance URL', () => {
   });
 
   test('a failed run exits 1', async () => {
-    const run = await dag(['-f', fixture('good'), 'job', 'execute', '-j', 'broken_job', '--json'], env);
+    const run = await dag(['-f', fixture('good'), 'job', 'execute', '-j', 'broken_job', '--json'], setup.env);
     assert.equal(run.code, 1);
     const result = JSON.parse(run.stdout) as { status: string; steps: { error: string }[] };
     assert.equal(result.status, 'FAILURE');
     assert.match(result.steps[0]!.error, /Error in asset 'broken'.*broken on purpose/);
-    const failed = await dag(['runs', '--status', 'FAILURE', '--json'], env);
+    const failed = await dag(['runs', '--status', 'FAILURE', '--json'], setup.env);
     assert.equal((JSON.parse(failed.stdout) as { runs: unknown[] }).runs.length, 1);
   });
 
   test('config from a YAML file; wrong type or unknown step is exit 2 and writes nothing', async () => {
-    const good = path.join(home, 'good.yaml');
+    const good = path.join(setup.home, 'good.yaml');
     await writeFile(good, 'ops:\n  clean:\n    config:\n      factor: 3\n');
     const ok = await dag(
       ['-f', fixture('good'), 'materialize', '-s', 'raw or clean', '-c', good, '--json'],
-      env,
+      setup.env,
     );
     assert.equal(ok.code, 0, ok.stderr);
-    const before = JSON.parse((await dag(['runs', '--json', '-n', '100'], env)).stdout) as {
+    const before = JSON.parse((await dag(['runs', '--json', '-n', '100'], setup.env)).stdout) as {
       runs: unknown[];
     };
-    const bad = path.join(home, 'bad.yaml');
+    const bad = path.join(setup.home, 'bad.yaml');
     await writeFile(bad, 'ops:\n  clean:\n    config:\n      factor: three\n');
-    const wrong = await dag(['-f', fixture('good'), 'materialize', '-s', 'clean', '-c', bad], env);
+    const wrong = await dag(['-f', fixture('good'), 'materialize', '-s', 'clean', '-c', bad], setup.env);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /Invalid config for asset 'clean': field 'factor'/);
-    const stray = path.join(home, 'stray.json');
+    const stray = path.join(setup.home, 'stray.json');
     await writeFile(stray, JSON.stringify({ ops: { nope: { config: {} } } }));
-    const unknown = await dag(['-f', fixture('good'), 'materialize', '-s', 'clean', '-c', stray], env);
+    const unknown = await dag(['-f', fixture('good'), 'materialize', '-s', 'clean', '-c', stray], setup.env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /config for 'nope', which is not a step of this run/);
-    const afterRuns = JSON.parse((await dag(['runs', '--json', '-n', '100'], env)).stdout) as {
+    const afterRuns = JSON.parse((await dag(['runs', '--json', '-n', '100'], setup.env)).stdout) as {
       runs: unknown[];
     };
     assert.equal(afterRuns.runs.length, before.runs.length, 'a rejected run must not be stored');
@@ -160,7 +148,7 @@ describe('dag CLI against an external instance URL', () => {
   ];
   for (const [what, args, message] of usageErrors) {
     test(`${what} is a clear error with exit code 2`, async () => {
-      const result = await dag(args, env);
+      const result = await dag(args, setup.env);
       assert.equal(result.code, 2, `${result.stdout}\n${result.stderr}`);
       assert.match(result.stderr, message);
     });
@@ -184,7 +172,10 @@ describe('dag CLI against an external instance URL', () => {
       ['materialize', '-s', 'leaky'],
       ['materialize', '-s', 'leaky', '--json'],
     ]) {
-      const result = await dag(['-f', fixture('prints-secret'), ...args], { ...env, LEAKY_API_TOKEN: token });
+      const result = await dag(['-f', fixture('prints-secret'), ...args], {
+        ...setup.env,
+        LEAKY_API_TOKEN: token,
+      });
       assert.equal(result.code, 0, result.stderr);
       const output = result.stdout + result.stderr;
       assert.doesNotMatch(output, new RegExp(token));
@@ -196,45 +187,50 @@ describe('dag CLI against an external instance URL', () => {
   test('execute-run executes a run stored by another process', async () => {
     const { DagInstance, submitRun } = await import('@dag/core');
     const { default: defs } = await import('./fixtures/good.ts');
-    const instance = await DagInstance.open({ home, postgresUrl: env.DAG_POSTGRES_URL! });
+    const instance = await DagInstance.open({ home: setup.home, postgresUrl: setup.env.DAG_POSTGRES_URL! });
     let runId: string;
     try {
       runId = (await submitRun(instance, defs, { selection: 'raw', location: 'good' })).runId;
     } finally {
       await instance.close();
     }
-    const result = await dag(['-f', fixture('good'), 'execute-run', runId, '--json'], env);
+    const result = await dag(['-f', fixture('good'), 'execute-run', runId, '--json'], setup.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal((JSON.parse(result.stdout) as { runId: string; status: string }).status, 'SUCCESS');
-    const again = await dag(['-f', fixture('good'), 'execute-run', runId], env);
+    const again = await dag(['-f', fixture('good'), 'execute-run', runId], setup.env);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /only a NOT_STARTED, QUEUED or STARTING run can be executed/);
   });
 
   test('schedules: list, preview with zone offsets, start and stop', async () => {
     const f = ['-f', fixture('automation')];
-    const preview = await dag([...f, 'schedule', 'preview', 'seoul_nightly', '--count', '3', '--json'], env);
+    const preview = await dag(
+      [...f, 'schedule', 'preview', 'seoul_nightly', '--count', '3', '--json'],
+      setup.env,
+    );
     assert.equal(preview.code, 0, preview.stderr);
     const ticks = (JSON.parse(preview.stdout) as { ticks: string[] }).ticks;
     assert.equal(ticks.length, 3);
     for (const tick of ticks) assert.match(tick, /^\d{4}-\d{2}-\d{2}T02:00:00\+09:00$/);
     assert.ok(Date.parse(ticks[0]!) > Date.now());
-    const list = JSON.parse((await dag([...f, 'schedule', 'list', '--json'], env)).stdout) as {
+    const list = JSON.parse((await dag([...f, 'schedule', 'list', '--json'], setup.env)).stdout) as {
       schedules: { name: string; status: string }[];
     };
     assert.equal(list.schedules[0]?.status, 'STOPPED');
-    assert.equal((await dag([...f, 'schedule', 'start', 'seoul_nightly'], env)).code, 0);
-    const started = JSON.parse((await dag([...f, 'schedule', 'list', '--json'], env)).stdout) as typeof list;
+    assert.equal((await dag([...f, 'schedule', 'start', 'seoul_nightly'], setup.env)).code, 0);
+    const started = JSON.parse(
+      (await dag([...f, 'schedule', 'list', '--json'], setup.env)).stdout,
+    ) as typeof list;
     assert.equal(started.schedules[0]?.status, 'RUNNING');
-    await dag([...f, 'schedule', 'stop', 'seoul_nightly'], env);
-    const unknown = await dag([...f, 'schedule', 'preview', 'nope'], env);
+    await dag([...f, 'schedule', 'stop', 'seoul_nightly'], setup.env);
+    const unknown = await dag([...f, 'schedule', 'preview', 'nope'], setup.env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Unknown schedule 'nope'/);
   });
 
   test('sensors: tick queues a run once per run key, leaves the sensor stopped; a failed tick exits 1', async () => {
     const f = ['-f', fixture('automation')];
-    const tick = await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env);
+    const tick = await dag([...f, 'sensor', 'tick', 'always_one', '--json'], setup.env);
     assert.equal(tick.code, 0, tick.stderr);
     const first = JSON.parse(tick.stdout) as {
       status: string;
@@ -243,33 +239,33 @@ describe('dag CLI against an external instance URL', () => {
     };
     assert.equal(first.status, 'SUCCESS');
     // The tick stored a cursor; the sensor's on/off state is still its default (stopped).
-    const states = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], env)).stdout) as {
+    const states = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], setup.env)).stdout) as {
       sensors: { name: string; status: string; cursor: string | null }[];
     };
     assert.deepEqual(
       states.sensors.filter((s) => s.name === 'always_one').map((s) => [s.status, s.cursor]),
       [['STOPPED', '1']],
     );
-    const broken = await dag([...f, 'sensor', 'tick', 'broken_sensor', '--json'], env);
+    const broken = await dag([...f, 'sensor', 'tick', 'broken_sensor', '--json'], setup.env);
     assert.equal(broken.code, 1, broken.stderr);
     const failed = JSON.parse(broken.stdout) as { status: string; error: string };
     assert.equal(failed.status, 'FAILURE');
     assert.match(failed.error, /the bucket listing failed/);
-    const human = await dag([...f, 'sensor', 'tick', 'broken_sensor'], env);
+    const human = await dag([...f, 'sensor', 'tick', 'broken_sensor'], setup.env);
     assert.equal(human.code, 1);
     assert.match(human.stdout, /broken_sensor: FAILURE/);
     assert.equal(first.runsRequested.length, 1);
     const second = JSON.parse(
-      (await dag([...f, 'sensor', 'tick', 'always_one', '--json'], env)).stdout,
+      (await dag([...f, 'sensor', 'tick', 'always_one', '--json'], setup.env)).stdout,
     ) as typeof first;
     assert.equal(second.runsRequested.length, 0, 'the same run key is never requested twice');
     assert.equal(second.cursor, '2');
-    const list = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], env)).stdout) as {
+    const list = JSON.parse((await dag([...f, 'sensor', 'list', '--json'], setup.env)).stdout) as {
       sensors: { name: string; lastTick: { status: string } | null }[];
     };
     assert.equal(list.sensors[0]?.name, 'always_one');
     assert.ok(list.sensors[0]?.lastTick);
-    const runs = JSON.parse((await dag(['runs', '--job', 'target_job', '--json'], env)).stdout) as {
+    const runs = JSON.parse((await dag(['runs', '--job', 'target_job', '--json'], setup.env)).stdout) as {
       runs: { status: string }[];
     };
     assert.deepEqual(
@@ -279,7 +275,7 @@ describe('dag CLI against an external instance URL', () => {
   });
 
   test('a failed blocking ERROR check fails the run: exit 1, the check named in its error', async () => {
-    const run = await dag(['-f', fixture('blocking-check'), 'materialize', '-s', '*', '--json'], env);
+    const run = await dag(['-f', fixture('blocking-check'), 'materialize', '-s', '*', '--json'], setup.env);
     assert.equal(run.code, 1, run.stderr);
     const result = JSON.parse(run.stdout) as {
       status: string;
@@ -306,7 +302,7 @@ describe('dag CLI against an external instance URL', () => {
       ['job', 'execute', '-j', 'chatty_job', '--json'],
       ['sensor', 'tick', 'chatty_sensor', '--json'],
     ];
-    const results = await Promise.all(commands.map((args) => dag([...f, ...args], env)));
+    const results = await Promise.all(commands.map((args) => dag([...f, ...args], setup.env)));
     for (const [i, r] of results.entries()) {
       const what = commands[i]!.join(' ');
       assert.equal(r.code, 0, `${what}: ${r.stderr}`);
@@ -318,7 +314,7 @@ describe('dag CLI against an external instance URL', () => {
     assert.match(executed!.stderr, /hello from chatty/);
     assert.match(ticked!.stderr, /the sensor looked/);
     const runId = (JSON.parse(materialized!.stdout) as { runId: string }).runId;
-    const logs = (await dag(['logs', runId, '--json'], env)).stdout
+    const logs = (await dag(['logs', runId, '--json'], setup.env)).stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { type: string; stepKey: string; level: string; message: string });
@@ -339,7 +335,7 @@ describe('dag CLI against an external instance URL', () => {
       `# loaded like dagster dev does\nDEVLOOP_GREETING="from dotenv # not a comment"\nDEVLOOP_PRESET=from-file\nDEVLOOP_API_TOKEN=${token}\n`,
     );
     const f = ['-f', fixture('devloop')];
-    const local = { ...env, DEVLOOP_PRESET: 'from-env' };
+    const local = { ...setup.env, DEVLOOP_PRESET: 'from-env' };
     try {
       const [list, first] = await Promise.all([
         dag([...f, 'list', '--json'], local, dir),
@@ -390,15 +386,15 @@ describe('dag CLI against an external instance URL', () => {
   });
 
   test('instance info, migrate and purge', async () => {
-    const info = await dag(['instance', 'info', '--json'], env);
+    const info = await dag(['instance', 'info', '--json'], setup.env);
     assert.equal(info.code, 0, info.stderr);
     const parsed = JSON.parse(info.stdout) as { storage: string; schemaVersion: number; url: string };
     assert.equal(parsed.storage, 'postgres');
     assert.ok(parsed.schemaVersion >= 1);
-    assert.doesNotMatch(info.stdout, new RegExp(new URL(env.DAG_POSTGRES_URL!).password));
-    const migrate = await dag(['instance', 'migrate'], env);
+    assert.doesNotMatch(info.stdout, new RegExp(new URL(setup.env.DAG_POSTGRES_URL!).password));
+    const migrate = await dag(['instance', 'migrate'], setup.env);
     assert.match(migrate.stdout, /Schema is up to date/);
-    const purge = await dag(['instance', 'purge', '--older-than', '0'], env);
+    const purge = await dag(['instance', 'purge', '--older-than', '0'], setup.env);
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(purge.stdout, /Deleted \d+ events? older than 0 days/);
   });

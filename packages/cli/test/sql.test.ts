@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { freshDatabase, tempDir } from '../../core/test/support.ts';
-import { dag as runDag } from './run-dag.ts';
+import { describe, test } from 'node:test';
+import { cliInstance, dag as runDag } from './run-dag.ts';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'sql.ts');
 const dag = (args: string[], env: NodeJS.ProcessEnv) => runDag(['-f', fixture, ...args], env);
 
 describe('dag with a SQL project', () => {
-  let env: NodeJS.ProcessEnv;
-  let drop: () => Promise<void>;
-  let home: string;
-  before(async () => {
-    const db = await freshDatabase();
-    drop = db.drop;
-    home = await tempDir('dag-cli-sql-');
-    env = { DAG_POSTGRES_URL: db.url, DAG_HOME: home, WAREHOUSE_URL: `duckdb://${home}/warehouse.duckdb` };
-  });
-  after(async () => {
-    await drop();
-    await rm(home, { recursive: true, force: true });
-  });
+  const setup = cliInstance('dag-cli-sql-', (home) => ({
+    WAREHOUSE_URL: `duckdb://${home}/warehouse.duckdb`,
+  }));
 
   test('list shows model keys with their folder and the external source', async () => {
-    const list = await dag(['list', '--json'], env);
+    const list = await dag(['list', '--json'], setup.env);
     assert.equal(list.code, 0, list.stderr);
     const keys = (JSON.parse(list.stdout) as { assets: { key: string }[] }).assets.map((a) => a.key);
     assert.deepEqual(keys.sort(), [
@@ -37,7 +25,7 @@ describe('dag with a SQL project', () => {
   });
 
   test('sql compile prints the compiled SQL of a selection without running it', async () => {
-    const out = await dag(['sql', 'compile', 'dim/dim_customer+', '--json'], env);
+    const out = await dag(['sql', 'compile', 'dim/dim_customer+', '--json'], setup.env);
     assert.equal(out.code, 0, out.stderr);
     const compiled = JSON.parse(out.stdout) as { key: string; relation: string; sql: string }[];
     assert.deepEqual(
@@ -50,7 +38,7 @@ describe('dag with a SQL project', () => {
     );
     assert.match(compiled[1]!.sql, /^with __dbt__cte__stg_orders as \(/);
     assert.doesNotMatch(compiled[1]!.sql, /is_incremental|\{\{/);
-    const incremental = await dag(['sql', 'compile', 'fct/fct_order', '--incremental'], env);
+    const incremental = await dag(['sql', 'compile', 'fct/fct_order', '--incremental'], setup.env);
     assert.match(
       incremental.stdout,
       /-- fct\/fct_order \(incremental "fct"\."fct_order", models\/fct\/fct_order\.sql\)/,
@@ -59,15 +47,15 @@ describe('dag with a SQL project', () => {
       incremental.stdout,
       /where o\.updated_at >= \(select \(max\(updated_at\) \+ \(-12\) \* interval '1 hour'\) from "fct"\."fct_order"\)/,
     );
-    const none = await dag(['sql', 'compile', 'src_customer'], env);
+    const none = await dag(['sql', 'compile', 'src_customer'], setup.env);
     assert.equal(none.code, 2, none.stderr);
     assert.match(none.stderr, /matches no SQL models/);
   });
 
   test("materialize --select 'dim/dim_customer+' runs the models downstream", async () => {
-    const load = await dag(['materialize', '--select', 'src_customer', '--json'], env);
+    const load = await dag(['materialize', '--select', 'src_customer', '--json'], setup.env);
     assert.equal(load.code, 0, load.stderr);
-    const run = await dag(['materialize', '--select', 'dim/dim_customer+', '--json'], env);
+    const run = await dag(['materialize', '--select', 'dim/dim_customer+', '--json'], setup.env);
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout) as { status: string; steps: { key: string; status: string }[] };
     assert.equal(result.status, 'SUCCESS');

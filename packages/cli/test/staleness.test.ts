@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { freshDatabase, tempDir } from '../../core/test/support.ts';
-import { dag } from './run-dag.ts';
+import { describe, test } from 'node:test';
+import { cliInstance, dag } from './run-dag.ts';
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'versions.ts');
 
@@ -14,22 +12,10 @@ interface Listed {
 }
 
 describe('dag list --status and materialize stale()', () => {
-  let env: NodeJS.ProcessEnv;
-  let drop: () => Promise<void>;
-  let home: string;
-  before(async () => {
-    const db = await freshDatabase();
-    drop = db.drop;
-    home = await tempDir('dag-cli-');
-    env = { DAG_POSTGRES_URL: db.url, DAG_HOME: home };
-  });
-  after(async () => {
-    await drop();
-    await rm(home, { recursive: true, force: true });
-  });
+  const setup = cliInstance('dag-cli-');
 
   const list = async (extra: NodeJS.ProcessEnv = {}) => {
-    const res = await dag(['-f', fixture, 'list', '--status', '--json'], { ...env, ...extra });
+    const res = await dag(['-f', fixture, 'list', '--status', '--json'], { ...setup.env, ...extra });
     assert.equal(res.code, 0, res.stderr);
     return Object.fromEntries(
       (JSON.parse(res.stdout) as { assets: Listed[] }).assets.map((a) => [a.key, [a.stale, a.staleReasons]]),
@@ -37,14 +23,14 @@ describe('dag list --status and materialize stale()', () => {
   };
 
   test('a code change shows as stale with its reason, and stale() refreshes only that', async () => {
-    assert.equal((await dag(['-f', fixture, 'materialize', '--select', '*', '--json'], env)).code, 0);
+    assert.equal((await dag(['-f', fixture, 'materialize', '--select', '*', '--json'], setup.env)).code, 0);
     const changed = { DERIVED_CODE_VERSION: '2' };
     assert.deepEqual(await list(changed), {
       source: [false, []],
       derived: [true, ['code version changed: 1 -> 2']],
     });
     const run = await dag(['-f', fixture, 'materialize', '--select', 'stale()', '--json'], {
-      ...env,
+      ...setup.env,
       ...changed,
     });
     assert.equal(run.code, 0, run.stderr);
@@ -53,7 +39,7 @@ describe('dag list --status and materialize stale()', () => {
       ['derived'],
     );
     // Spawns are few (each loads the CLI): the human listing checks the refreshed state.
-    const human = await dag(['-f', fixture, 'list', '--status'], { ...env, ...changed });
+    const human = await dag(['-f', fixture, 'list', '--status'], { ...setup.env, ...changed });
     assert.match(human.stdout, /derived\s/);
     assert.doesNotMatch(human.stdout, /STALE/);
   });
