@@ -111,12 +111,12 @@ describe('the CLI, the server API and the UI read the same events the same way',
     const detail = await get<{ run: RunRecord; steps: RunStep[] }>(app, `/api/runs/${cli.runId}`);
     const { events } = await get<{ events: StoredEvent[] }>(app, `/api/runs/${cli.runId}/events?limit=1000`);
     const api = Object.fromEntries(detail.steps.map((s) => [s.key, s.status]));
-    const ui = Object.fromEntries(runSteps([], events, detail.run).map((s) => [s.key, s.status]));
+    const ui = Object.fromEntries(runSteps([], events, detail.run, true).map((s) => [s.key, s.status]));
     assert.deepEqual(ui, api, 'the UI derives what the API says');
     assert.deepEqual(cliStates(cli.stderr), api, 'the CLI printed what the API says');
     // The attempts too, between the API and the UI.
     assert.deepEqual(
-      runSteps([], events, detail.run).map((s) => s.attempts),
+      runSteps([], events, detail.run, true).map((s) => s.attempts),
       detail.steps.map((s) => s.attempts),
     );
     return api;

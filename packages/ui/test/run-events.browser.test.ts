@@ -89,7 +89,7 @@ describe('steps and timeline', () => {
   ] as const;
 
   it('derives step states from the events with the core derivation', () => {
-    const steps = runSteps([...apiSteps], events, run);
+    const steps = runSteps([...apiSteps], events, run, true);
     assert.deepEqual(
       steps.map((s) => [s.key, s.status, s.attempts]),
       [
@@ -105,7 +105,7 @@ describe('steps and timeline', () => {
   it("keeps the API's steps until the events reach back to the run's start", () => {
     const later = events.filter((e) => e.type !== 'RUN_START');
     assert.deepEqual(
-      runSteps([...apiSteps], later, run).map((s) => [s.key, s.status]),
+      runSteps([...apiSteps], later, run, true).map((s) => [s.key, s.status]),
       [
         ['a', 'running'],
         ['b', 'pending'],
@@ -124,7 +124,7 @@ describe('steps and timeline', () => {
       ev('RUN_CANCELED', '04'),
     ];
     assert.deepEqual(
-      runSteps([], terminated, undefined).map((s) => [s.key, s.status]),
+      runSteps([], terminated, undefined, true).map((s) => [s.key, s.status]),
       [
         ['a', 'canceled'],
         ['b', 'canceled'],
@@ -132,8 +132,40 @@ describe('steps and timeline', () => {
     );
   });
 
+  it('does not close a running step on the run record alone while its events are still arriving', () => {
+    const partial = [
+      ev('RUN_START', '00', { data: { steps: ['a', 'b'], pid: 1 } }),
+      ev('STEP_START', '01', { stepKey: 'a' }),
+      ev('STEP_SUCCESS', '02', { stepKey: 'a', data: { durationMs: 1000, attempts: 1 } }),
+      ev('STEP_START', '02', { stepKey: 'b' }),
+    ];
+    const ended = {
+      status: 'SUCCESS',
+      assetSelection: null,
+      stepKeys: null,
+      endedAt: '2026-11-22T00:00:04.000Z',
+      error: null,
+    } as unknown as RunRecord;
+    // The record already says SUCCESS; b's STEP_SUCCESS has not reached the page yet.
+    assert.deepEqual(
+      runSteps([], partial, ended, false).map((s) => [s.key, s.status]),
+      [
+        ['a', 'success'],
+        ['b', 'running'],
+      ],
+    );
+    // Once the log is complete, the record closes what the events left open.
+    assert.deepEqual(
+      runSteps([], partial, { ...ended, status: 'FAILURE' } as RunRecord, true).map((s) => [s.key, s.status]),
+      [
+        ['a', 'success'],
+        ['b', 'failure'],
+      ],
+    );
+  });
+
   it('places bars on the run span', () => {
-    const steps = runSteps([], events, undefined);
+    const steps = runSteps([], events, undefined, true);
     const bars = timelineBars(steps, '2026-11-22T00:00:00.000Z', '2026-11-22T00:00:10.000Z');
     assert.deepEqual(
       bars.map((b) => [b.key, Math.round(b.left), Math.round(b.width), b.durationMs]),

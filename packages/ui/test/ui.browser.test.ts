@@ -279,11 +279,22 @@ describe('web UI against the dag dev server', { timeout: 600_000 }, () => {
       const error = await page.locator('.error-box pre').allTextContents();
       assert.fail(`ds_node_job ended ${status}: ${error.join('\n')}`);
     }
-    const steps = await page
-      .locator('.timeline-row')
-      .evaluateAll((rows) =>
-        rows.map((r) => `${(r as HTMLElement).dataset.step}:${(r as HTMLElement).dataset.status}`),
-      );
+    // The badge follows the run record; the timeline follows the event log, which may still be
+    // arriving. Read the timeline once the log is complete and no step is left open.
+    const steps = await (
+      await page.waitForFunction(
+        () => {
+          if ((document.querySelector('[data-testid="stream-phase"]')?.textContent ?? '') !== '')
+            return false;
+          const rows = Array.from(document.querySelectorAll<HTMLElement>('.timeline-row'));
+          if (rows.some((r) => r.dataset.status === 'running' || r.dataset.status === 'pending'))
+            return false;
+          return rows.map((r) => `${r.dataset.step}:${r.dataset.status}`);
+        },
+        undefined,
+        { timeout: 60_000, polling: 100 },
+      )
+    ).jsonValue();
     assert.deepEqual(steps, [
       'ds_img_r2_node:success',
       'ds_r2_download:success',

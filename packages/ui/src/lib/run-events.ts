@@ -36,9 +36,13 @@ export function runSteps(
   apiSteps: readonly RunStep[],
   events: readonly StoredEvent[],
   run: RunRecord | undefined,
+  /** Every event of the run has arrived (the stream is done). */
+  complete: boolean,
 ): RunStep[] {
   if (!events.some((e) => e.type === 'RUN_START')) return [...apiSteps];
-  return deriveSteps(events, run);
+  // The run record can say the run ended before its last step events reach the page. Until the
+  // log is complete, its status must not close the steps still running: they would show as failed.
+  return deriveSteps(events, complete ? run : undefined);
 }
 
 export interface TimelineBar {

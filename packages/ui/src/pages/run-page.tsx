@@ -31,13 +31,18 @@ function Timeline({
   detail,
   events,
   running,
+  complete,
 }: {
   detail: RunDetailResponse;
   events: StoredEvent[];
   running: boolean;
+  complete: boolean;
 }) {
   const now = useNow(running);
-  const steps = useMemo(() => runSteps(detail.steps, events, detail.run), [detail.steps, events, detail.run]);
+  const steps = useMemo(
+    () => runSteps(detail.steps, events, detail.run, complete),
+    [detail.steps, events, detail.run, complete],
+  );
   const progress = useMemo(() => progressByStep(events), [events]);
   const bars = timelineBars(steps, detail.run.startedAt ?? detail.run.createdAt, detail.run.endedAt, now);
   if (bars.length === 0) return <span className="muted">No steps yet.</span>;
@@ -430,7 +435,7 @@ export function RunPage({ runId }: { runId: string }) {
             </div>
             <div className="panel">
               <h2>Steps</h2>
-              <Timeline detail={detail.data} events={events} running={running} />
+              <Timeline detail={detail.data} events={events} running={running} complete={phase === 'done'} />
             </div>
           </div>
           <div className="panel flush">
