@@ -133,7 +133,10 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
     let keys = definitions.select(
       job?.type === 'assets' && options.selection ? `(${selection}) and (${options.selection})` : selection,
     );
-    if (options.stepKeys) keys = keys.filter((k) => options.stepKeys!.includes(k));
+    if (options.stepKeys) {
+      const only = new Set(options.stepKeys);
+      keys = keys.filter((k) => only.has(k));
+    }
     // External assets (sources produced elsewhere) are part of the graph, never of a run.
     const external = keys.filter((k) => definitions.graph.get(k).external);
     keys = keys.filter((k) => !definitions.graph.get(k).external);

@@ -131,10 +131,24 @@ function decodeCursor(cursor: string): { createdAt: string; runId: string } {
   return { createdAt, runId: text.slice(sep + 1) };
 }
 
-const EVENT_INSERT = `INSERT INTO event_logs (run_id, event_type, ts, step_key, asset_key, level, message, data)
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`;
+const EVENT_COLUMNS = [
+  'run_id',
+  'event_type',
+  'ts',
+  'step_key',
+  'asset_key',
+  'level',
+  'message',
+  'data',
+] as const;
+const EVENT_INSERT_INTO = `INSERT INTO event_logs (${EVENT_COLUMNS.join(', ')})`;
+const EVENT_INSERT = `${EVENT_INSERT_INTO} VALUES (${EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`;
 
-/** The parameters of EVENT_INSERT, redacted. */
+function sortById(events: StoredEvent[]): StoredEvent[] {
+  return events.sort((a, b) => a.id - b.id);
+}
+
+/** The parameters of one row of EVENT_INSERT (in EVENT_COLUMNS order), redacted. */
 function eventParams(event: NewEvent): unknown[] {
   return [
     event.runId,
@@ -463,45 +477,84 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async storeEvent(event: NewEvent): Promise<StoredEvent> {
-    const params = eventParams(event);
-    const insert = EVENT_INSERT;
-    if (event.type !== 'ASSET_MATERIALIZATION' && event.type !== 'ASSET_CHECK_EVALUATION') {
-      const { rows } = await this.pool.query<EventRow>(insert, params);
-      return toEvent(rows[0]!);
+    return (await this.storeEvents([event]))[0]!;
+  }
+
+  async storeEvents(events: readonly NewEvent[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    for (const event of events) {
+      if (
+        (event.type === 'ASSET_MATERIALIZATION' || event.type === 'ASSET_CHECK_EVALUATION') &&
+        !event.assetKey
+      )
+        throw new InstanceError(`${event.type} event of run ${event.runId} has no asset key.`);
+    }
+    // One multi-row INSERT: ids follow the order of the rows.
+    const params: unknown[] = [];
+    const rows: string[] = [];
+    for (const event of events) {
+      const base = params.length;
+      params.push(...eventParams(event));
+      rows.push(`(${EVENT_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`);
+    }
+    const insert = `${EVENT_INSERT_INTO} VALUES ${rows.join(', ')} RETURNING *`;
+    const assetEvents = events.some(
+      (e) => e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION',
+    );
+    if (!assetEvents) {
+      // A single statement is atomic: all the rows are stored, or none.
+      const { rows: stored } = await this.pool.query<EventRow>(insert, params);
+      return sortById(stored.map(toEvent));
     }
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<EventRow>(insert, params);
-      const stored = toEvent(rows[0]!);
-      // Read defensively: a caller outside the executor may have left fields out.
-      const data = (stored.data ?? {}) as Partial<
-        EventDataByType['ASSET_MATERIALIZATION'] & EventDataByType['ASSET_CHECK_EVALUATION']
-      >;
-      if (!stored.assetKey)
-        throw new InstanceError(`${stored.type} event of run ${stored.runId} has no asset key.`);
-      if (stored.type === 'ASSET_MATERIALIZATION') {
+      const { rows: inserted } = await client.query<EventRow>(insert, params);
+      const stored = sortById(inserted.map(toEvent));
+      // The latest materialization of each asset (a batch may hold several of one asset).
+      const latest = new Map<string, StoredEvent>();
+      const checks: StoredEvent[] = [];
+      for (const e of stored) {
+        if (e.type === 'ASSET_MATERIALIZATION') latest.set(e.assetKey!, e);
+        else if (e.type === 'ASSET_CHECK_EVALUATION') checks.push(e);
+      }
+      if (latest.size > 0) {
+        const m = [...latest.values()];
         await client.query(
           `INSERT INTO asset_keys (asset_key, last_materialization_id, last_run_id, last_materialized_at, last_metadata, updated_at)
-           VALUES ($1, $2, $3, $4, $5, now())
+           SELECT k, i, r, t, md::json, now()
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) AS u(k, i, r, t, md)
            ON CONFLICT (asset_key) DO UPDATE SET last_materialization_id = EXCLUDED.last_materialization_id,
              last_run_id = EXCLUDED.last_run_id, last_materialized_at = EXCLUDED.last_materialized_at,
              last_metadata = EXCLUDED.last_metadata, updated_at = now()`,
-          [stored.assetKey, stored.id, stored.runId, stored.ts, JSON.stringify(data.metadata ?? {})],
+          [
+            m.map((e) => e.assetKey),
+            m.map((e) => e.id),
+            m.map((e) => e.runId),
+            m.map((e) => e.ts),
+            // Read defensively: a caller outside the executor may have left fields out.
+            m.map((e) =>
+              JSON.stringify((e.data as Partial<EventDataByType['ASSET_MATERIALIZATION']>)?.metadata ?? {}),
+            ),
+          ],
         );
-      } else {
+      }
+      if (checks.length > 0) {
+        const data = checks.map((e) => (e.data ?? {}) as Partial<EventDataByType['ASSET_CHECK_EVALUATION']>);
         await client.query(
           `INSERT INTO asset_check_executions (asset_key, check_name, run_id, event_id, passed, severity, metadata, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+           SELECT k, c, r, i, p, s, md::json, t
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::text[], $8::timestamptz[])
+               AS u(k, c, r, i, p, s, md, t)`,
           [
-            stored.assetKey,
-            String(data.checkName ?? ''),
-            stored.runId,
-            stored.id,
-            data.passed === true,
-            data.severity === 'WARN' ? 'WARN' : 'ERROR',
-            JSON.stringify(data.metadata ?? {}),
-            stored.ts,
+            checks.map((e) => e.assetKey),
+            data.map((d) => String(d.checkName ?? '')),
+            checks.map((e) => e.runId),
+            checks.map((e) => e.id),
+            data.map((d) => d.passed === true),
+            data.map((d) => (d.severity === 'WARN' ? 'WARN' : 'ERROR')),
+            data.map((d) => JSON.stringify(d.metadata ?? {})),
+            checks.map((e) => e.ts),
           ],
         );
       }
