@@ -2,12 +2,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry from 'p-retry';
-import pg from 'pg';
+import type pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
 import { type EventDataByType, normalizeEventData } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 import { maskConnectionString, redact, redactDeep, registerConnectionSecrets } from '../util/secrets.ts';
+import { loadPg } from './load-pg.ts';
 import type {
   AssetRecord,
   CheckExecution,
@@ -144,8 +145,41 @@ const EVENT_COLUMNS = [
 const EVENT_INSERT_INTO = `INSERT INTO event_logs (${EVENT_COLUMNS.join(', ')})`;
 const EVENT_INSERT = `${EVENT_INSERT_INTO} VALUES (${EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`;
 
-function sortById(events: StoredEvent[]): StoredEvent[] {
-  return events.sort((a, b) => a.id - b.id);
+/** Stores rows given as one array per column (see eventColumns), in order; returns their ids. */
+const EVENT_INSERT_MANY = `${EVENT_INSERT_INTO}
+  SELECT run_id, event_type, ts, step_key, asset_key, level, message, data::json
+    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+         WITH ORDINALITY AS u(${EVENT_COLUMNS.join(', ')}, n)
+   ORDER BY n
+  RETURNING id`;
+
+/** The parameters of EVENT_INSERT_MANY: each column's values, redacted, in event order. */
+function eventColumns(events: readonly NewEvent[]): unknown[][] {
+  const columns: unknown[][] = EVENT_COLUMNS.map(() => []);
+  for (const event of events) {
+    const row = eventParams(event);
+    for (let c = 0; c < columns.length; c++) columns[c]!.push(row[c]);
+  }
+  return columns;
+}
+
+/** The events as stored: what was sent, with the ids the database gave them (ascending, in order). */
+function storedEvents(columns: unknown[][], ids: readonly { id: string }[]): StoredEvent[] {
+  const sorted = ids.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return sorted.map((id, i) => {
+    const [runId, type, ts, stepKey, assetKey, level, message, data] = columns.map((c) => c[i]);
+    return toEvent({
+      id: String(id),
+      run_id: runId,
+      event_type: type,
+      ts,
+      step_key: stepKey,
+      asset_key: assetKey,
+      level,
+      message,
+      data: typeof data === 'string' ? JSON.parse(data) : null,
+    } as EventRow);
+  });
 }
 
 /** The parameters of one row of EVENT_INSERT (in EVENT_COLUMNS order), redacted. */
@@ -215,6 +249,7 @@ export class PostgresStorage implements InstanceStorage {
     registerConnectionSecrets(url);
     const displayUrl = maskConnectionString(url);
     const { currentUrl } = options;
+    const pg = await loadPg();
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 8,
@@ -489,28 +524,23 @@ export class PostgresStorage implements InstanceStorage {
       )
         throw new InstanceError(`${event.type} event of run ${event.runId} has no asset key.`);
     }
-    // One multi-row INSERT: ids follow the order of the rows.
-    const params: unknown[] = [];
-    const rows: string[] = [];
-    for (const event of events) {
-      const base = params.length;
-      params.push(...eventParams(event));
-      rows.push(`(${EVENT_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`);
-    }
-    const insert = `${EVENT_INSERT_INTO} VALUES ${rows.join(', ')} RETURNING *`;
+    // One INSERT of arrays (8 parameters however many rows: a VALUES list of thousands of
+    // parameters costs PostgreSQL more to parse and plan than to store), ids in array order.
+    const params = eventColumns(events);
+    const insert = EVENT_INSERT_MANY;
     const assetEvents = events.some(
       (e) => e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION',
     );
     if (!assetEvents) {
       // A single statement is atomic: all the rows are stored, or none.
-      const { rows: stored } = await this.pool.query<EventRow>(insert, params);
-      return sortById(stored.map(toEvent));
+      const { rows: ids } = await this.pool.query<{ id: string }>(insert, params);
+      return storedEvents(params, ids);
     }
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows: inserted } = await client.query<EventRow>(insert, params);
-      const stored = sortById(inserted.map(toEvent));
+      const { rows: ids } = await client.query<{ id: string }>(insert, params);
+      const stored = storedEvents(params, ids);
       // The latest materialization of each asset (a batch may hold several of one asset).
       const latest = new Map<string, StoredEvent>();
       const checks: StoredEvent[] = [];
