@@ -50,19 +50,25 @@ const home = await mkdtemp(path.join(tmpdir(), 'dag-core-bench-'));
 await import('node:fs/promises').then((fs) => fs.chmod(home, 0o755));
 const env = { ...process.env, DAG_HOME: home, NO_COLOR: '1' };
 
-/** Wall time of a command, in ms (and its output), run from the repository root. */
+/**
+ * Wall and CPU time (user + system, from /usr/bin/time) of a command, in ms, and its output,
+ * run from the repository root. CPU time is the steadier figure on a loaded machine.
+ */
 async function timeCommand(
   file: string,
   args: string[],
   extraEnv: Record<string, string> = {},
-): Promise<{ wallMs: number; stdout: string }> {
+): Promise<{ wallMs: number; cpuMs: number; stdout: string }> {
   const started = performance.now();
-  const { stdout } = await run(file, args, {
+  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'cpu=%U+%S', file, ...args], {
     cwd: REPO_ROOT,
     env: { ...env, ...extraEnv },
     maxBuffer: 64 * 2 ** 20,
   });
-  return { wallMs: performance.now() - started, stdout };
+  const wallMs = performance.now() - started;
+  const m = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`no CPU figure from /usr/bin/time: ${stderr.slice(-300)}`);
+  return { wallMs, cpuMs: (Number(m[1]) + Number(m[2])) * 1000, stdout };
 }
 
 async function medianOf(
@@ -138,7 +144,7 @@ async function partRuns(): Promise<void> {
       events += batch.length;
     }
   };
-  let perStep1k = 0;
+  const walls: Record<string, number> = {};
   const perStep: Record<string, number> = {};
   try {
     for (const n of [1_000, 10_000]) {
@@ -173,7 +179,8 @@ async function partRuns(): Promise<void> {
         const gaps = sorted.slice(1).map((v, i) => v - sorted[i]!);
         const gap = median(gaps);
         perStep[`${shape}-${n}`] = gap;
-        if (n === 1_000 && shape === 'chain') perStep1k = wall;
+        perStep[`${shape}-${n}-wall`] = wall / n;
+        walls[`${shape}-${n}`] = wall;
         rows.push(
           `| ${shape} | ${fmtInt(n)} | ${(wall / 1000).toFixed(2)} | ${ms(gap, 3)} | ${ms(wall / n, 3)} | ${us(planMs / n)} | ${us((cpuMs - planMs - userMs) / n)} | ${us(storageMs / n)} (${fmtInt(events)} events in ${fmtInt(batches)} batches) | ${us(userMs / n)} |`,
         );
@@ -184,7 +191,9 @@ async function partRuns(): Promise<void> {
     storage.storeEvents = storeEvents;
     await instance.close();
   }
-  const chainRatio = (perStep['chain-10000']! * 10_000) / perStep1k;
+  const growth = SHAPES.map((s) => `${s} ${(walls[`${s}-10000`]! / walls[`${s}-1000`]!).toFixed(1)}×`).join(
+    ', ',
+  );
   await writeResultsSection(
     'core-runs',
     `## Core: no-op runs of 1,000 and 10,000 assets (\`bench/core/core-bench.ts runs\`)
@@ -201,8 +210,8 @@ async function partRuns(): Promise<void> {
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-- Target "per-step overhead ≤ 1 ms median, with storage writes, on a 10,000-asset chain and fan-out": chain ${ms(perStep['chain-10000']!, 3)} ms, fan-out ${ms(perStep['fanout-10000']!, 3)} ms: **${perStep['chain-10000']! <= 1 && perStep['fanout-10000']! <= 1 ? 'met' : 'not met'}**.
-- 10,000 assets against 1,000 (chain, wall): ${(chainRatio / 10).toFixed(2)}× of linear. The operation counts behind the claim are tested in \`packages/core/test/scale.test.ts\`.
+- Target "per-step overhead ≤ 1 ms median, with storage writes, on a 10,000-asset chain and fan-out", judged on the stricter figure, wall ÷ steps (every event stored before the run ends): chain ${ms(perStep['chain-10000-wall']!, 3)} ms, fan-out ${ms(perStep['fanout-10000-wall']!, 3)} ms: **${perStep['chain-10000-wall']! <= 1 && perStep['fanout-10000-wall']! <= 1 ? 'met' : 'not met'}** (the engine's own step interval: chain ${ms(perStep['chain-10000']!, 3)} ms, fan-out ${ms(perStep['fanout-10000']!, 3)} ms; the rest is the event log's writes, which the run waits for at its end).
+- Wall of 10,000 assets ÷ wall of 1,000 (linear would be 10×): ${growth}. The operation counts behind the claim are tested in \`packages/core/test/scale.test.ts\`.
 - Anchor (published, not run here): Dagster's multiprocess executor spends 1–10 s per step (dagster-io/dagster #6439, #25780).
 `,
   );
@@ -216,16 +225,18 @@ async function partLoad(): Promise<void> {
       new Definitions({ assets: buildAssets('lattice', n) });
       return performance.now() - t;
     });
+    const cpu: number[] = [];
     const list = await medianOf(3, async () => {
       const r = await timeCommand(DAG, ['-f', DEFS, 'list'], {
         BENCH_ASSETS: String(n),
         BENCH_SHAPE: 'lattice',
       });
       if (!r.stdout.includes(`a${n - 1}`)) throw new Error(`dag list did not list a${n - 1}`);
+      cpu.push(r.cpuMs);
       return r.wallMs;
     });
     rows.push(
-      `| ${fmtInt(n)} | ${ms(build.median, 1)} | ${ms(list.median)} (${list.all.map((v) => ms(v)).join(' / ')}) |`,
+      `| ${fmtInt(n)} | ${ms(build.median, 1)} | ${ms(list.median)} (${list.all.map((v) => ms(v)).join(' / ')}) | ${ms(median(cpu))} |`,
     );
   }
   await writeResultsSection(
@@ -238,8 +249,8 @@ async function partLoad(): Promise<void> {
 - ${loadNote}
 - A lattice of no-op assets (\`bench/core/defs.ts\`). *build*: creating the asset definitions and \`new Definitions\` (graph validation, cycles, topological order) in a running process. *dag list*: the whole command, \`node_modules/.bin/dag -f bench/core/defs.ts list\`, process start to exit (median of 3).
 
-| definitions | build (ms) | \`dag list\` (ms) |
-| --- | --- | --- |
+| definitions | build (ms) | \`dag list\` wall (ms) | \`dag list\` CPU (ms) |
+| --- | --- | --- | --- |
 ${rows.join('\n')}
 
 - Anchor (published, not run here): Dagster users report 20–90 s to load large code locations (dagster-io/dagster #16129, #22709).
@@ -258,15 +269,20 @@ async function partCli(): Promise<void> {
   await ensureEmbeddedPostgres(home);
   await timeCommand(DAG, ['list']);
   const results = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
+  const cpus = new Map<string, number[]>(contenders.map(([name]) => [name, []]));
   for (let round = 0; round < 5; round++) {
     for (const [name, file, args] of contenders) {
-      results.get(name)!.push((await timeCommand(file, args)).wallMs);
+      const r = await timeCommand(file, args);
+      results.get(name)!.push(r.wallMs);
+      cpus.get(name)!.push(r.cpuMs);
     }
   }
   const base = median(results.get(contenders[0]![0])!);
+  const cpuBase = median(cpus.get(contenders[0]![0])!);
   const rows = contenders.map(([name]) => {
     const all = results.get(name)!;
-    return `| ${name} | ${ms(median(all))} | ${(median(all) / base).toFixed(2)}× | ${all.map((v) => ms(v)).join(' / ')} |`;
+    const cpu = median(cpus.get(name)!);
+    return `| ${name} | ${ms(median(all))} | ${(median(all) / base).toFixed(2)}× | ${ms(cpu)} | ${(cpu / cpuBase).toFixed(2)}× | ${all.map((v) => ms(v)).join(' / ')} |`;
   });
   const help = median(results.get(contenders[1]![0])!);
   const list = median(results.get(contenders[2]![0])!);
@@ -278,10 +294,11 @@ async function partCli(): Promise<void> {
 - Date: ${new Date().toISOString()}
 - Machine: ${machine()}
 - ${loadNote}
-- Whole commands from the repository root, process start to exit, medians of 5 rounds run in rotation; the instance's server already running.
+- Whole commands from the repository root, process start to exit, medians of 5 rounds run in rotation; the instance's server already running. CPU is user + system time of the command (\`/usr/bin/time\`), steadier than wall on a loaded machine.
+- \`dag list\` on the DS workspace loads the DS pipeline's definitions, whose modules import the AWS SDK, dockerode, DuckDB and sharp at their top: most of its time is theirs. The CLI's own start is the \`--help\` row.
 
-| command | wall (ms) | ÷ \`node -e 0\` | per round (ms) |
-| --- | --- | --- | --- |
+| command | wall (ms) | wall ÷ \`node -e 0\` | CPU (ms) | CPU ÷ \`node -e 0\` | wall per round (ms) |
+| --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 - Target "\`dag --help\` and \`dag list\` on the DS workspace < 300 ms": --help ${ms(help)} ms, list ${ms(list)} ms: **${help < 300 && list < 300 ? 'met' : 'not met'}**.
