@@ -262,6 +262,11 @@ async function partCli(): Promise<void> {
   const contenders: [string, string, string[]][] = [
     ['`node -e 0` (Node itself; reference)', process.execPath, ['-e', '0']],
     ['`node_modules/.bin/dag --help`', DAG, ['--help']],
+    [
+      '`DAG_FROM_SOURCE=1 node_modules/.bin/dag --help` (TypeScript sources through tsx, as before the build; reference)',
+      'env',
+      ['DAG_FROM_SOURCE=1', DAG, '--help'],
+    ],
     ['`node_modules/.bin/dag list` (the DS workspace)', DAG, ['list']],
     ['`node_modules/.bin/dag runs`', DAG, ['runs']],
   ];
@@ -285,7 +290,7 @@ async function partCli(): Promise<void> {
     return `| ${name} | ${ms(median(all))} | ${(median(all) / base).toFixed(2)}× | ${ms(cpu)} | ${(cpu / cpuBase).toFixed(2)}× | ${all.map((v) => ms(v)).join(' / ')} |`;
   });
   const help = median(results.get(contenders[1]![0])!);
-  const list = median(results.get(contenders[2]![0])!);
+  const list = median(results.get(contenders[3]![0])!);
   await writeResultsSection(
     'core-cli',
     `## Core: CLI start-up (\`bench/core/core-bench.ts cli\`)
