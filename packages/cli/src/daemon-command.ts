@@ -1,5 +1,4 @@
 import { Daemon, DagInstance, installLastResortHandlers, type Workspace } from '@dag/core';
-import { RunLauncher } from '@dag/server';
 import type { Command } from 'commander';
 
 export interface DaemonCommandContext {
@@ -24,6 +23,8 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
       const workspace = await ctx.loadWorkspace();
       const removeLastResort = installLastResortHandlers('dag daemon', ctx.err);
       const instance = await DagInstance.open({ supervise: { log: ctx.err } });
+      // Loaded when the daemon runs: other commands do not pay for the server's modules.
+      const { RunLauncher } = await import('@dag/server');
       const launcher = new RunLauncher({
         instance,
         workspace,

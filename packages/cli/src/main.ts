@@ -25,10 +25,9 @@ import {
   UsageError,
   Workspace,
 } from '@dag/core';
-import { registerDev } from '@dag/server';
+import { registerDev } from '@dag/server/dev';
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import YAML from 'yaml';
 import { registerAutomationCommands } from './automation-commands.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
 import { loadDotEnv } from './dotenv.ts';
@@ -83,7 +82,9 @@ async function readRunConfig(file: string | undefined): Promise<RunConfig | unde
     throw new UsageError(`Cannot read config file ${file}: ${(error as Error).message}`);
   }
   try {
-    return (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as RunConfig;
+    return (
+      file.endsWith('.json') ? JSON.parse(text) : (await import('yaml')).default.parse(text)
+    ) as RunConfig;
   } catch (error) {
     throw new UsageError(
       `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,

@@ -1,5 +1,5 @@
 import { UsageError, type Workspace } from '@dag/core';
-import { type CompiledSql, sqlProjectOf } from '@dag/sql';
+import type { CompiledSql } from '@dag/sql';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 
@@ -18,6 +18,8 @@ export function registerSqlCommands(program: Command, ctx: SqlCommandContext): v
     .option('--incremental', 'render incremental models as an incremental run would (is_incremental() true)')
     .option('--json', 'print a JSON array of { key, file, relation, materialized, sql }')
     .action(async (selection: string, opts: { json?: boolean; incremental?: boolean }) => {
+      // Loaded when used: the SQL engines (DuckDB, nunjucks) are heavy for every other command.
+      const { sqlProjectOf } = await import('@dag/sql');
       const workspace = await ctx.loadWorkspace();
       const location = workspace.locationForSelection(selection, ctx.location());
       const keys = location.definitions.select(selection);

@@ -8,10 +8,7 @@ import {
   watchWorkspace,
 } from '@dag/core';
 import type { Command } from 'commander';
-import { ensureUiBuilt } from './ensure-ui-built.ts';
-import { registerResourceSecrets } from './resource-secrets.ts';
-import { RunLauncher } from './run-launcher.ts';
-import { checkBinding, startServer } from './start-server.ts';
+import type { startServer } from './start-server.ts';
 
 export interface DevIo {
   /** Where the server's messages go. Default: stderr, redacted. */
@@ -65,6 +62,11 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       }
       const token = process.env.DAG_UI_TOKEN?.trim() || undefined;
       // Refuse an unsafe binding before loading anything.
+      // The server's modules load only when `dag dev` runs: every other command starts faster.
+      const { checkBinding, startServer } = await import('./start-server.ts');
+      const { RunLauncher } = await import('./run-launcher.ts');
+      const { ensureUiBuilt } = await import('./ensure-ui-built.ts');
+      const { registerResourceSecrets } = await import('./resource-secrets.ts');
       checkBinding(opts.host, token);
       const workspace = await Workspace.load({
         ...(file ? { file } : {}),

@@ -4,7 +4,6 @@ import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   CODE_SNAPSHOT_ENV,
   CODE_SNAPSHOT_PRELOAD,
@@ -19,6 +18,7 @@ import {
   redact,
   retryWhileUnreachable,
   runLiveness,
+  siblingModule,
   submitRun,
   type TerminateOutcome,
   terminateRun,
@@ -72,7 +72,7 @@ const PRELOAD = [
   '--import',
   import.meta.resolve('tsx'),
   '--import',
-  pathToFileURL(path.join(import.meta.dirname, 'redact-output.ts')).href,
+  siblingModule('./redact-output.ts', import.meta.url),
   // Loads the code locations from the server's snapshot when DAG_CODE_SNAPSHOT is set.
   '--import',
   CODE_SNAPSHOT_PRELOAD,

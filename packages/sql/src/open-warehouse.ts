@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, maskConnectionString, registerSecret } from '@dag/core';
+import { ConfigError, maskConnectionString, registerSecret, siblingModule } from '@dag/core';
 import type { Warehouse, WarehouseKind } from './warehouse.ts';
 
 /** The embedded default: a DuckDB file in the working directory, no set-up. */
@@ -61,7 +61,7 @@ export async function openWarehouse(url: string, env: NodeJS.ProcessEnv = proces
     }) => Warehouse;
   };
   try {
-    module = await import(/* the engine is optional */ new URL(BIGQUERY_MODULE, import.meta.url).href);
+    module = await import(/* the engine is optional */ siblingModule(BIGQUERY_MODULE, import.meta.url));
   } catch (error) {
     throw new ConfigError(
       `The BigQuery engine (${BIGQUERY_MODULE} in @dag/sql) could not be loaded for ${maskConnectionString(url)}: ${(error as Error).message}`,

@@ -47,6 +47,7 @@ import {
   startHeartbeat,
   startRun,
 } from './run-lifecycle.ts';
+import { StepScheduler } from './scheduler.ts';
 
 export interface ExecuteOptions extends PlanOptions {
   instance: DagInstance;
@@ -130,17 +131,30 @@ function captureStepOutput(): void {
   }
 }
 
+/** Events stored in one round trip at most (a multi-row INSERT in one transaction). */
+const MAX_BATCH = 1_000;
+/** Queued events past which the run waits for the writer before starting more steps. */
+const HIGH_WATER = 5_000;
+
+interface QueuedEvent {
+  event: NewEvent;
+  done: () => void;
+}
+
 /**
- * Writes a run's events in order. Each event is persisted before the next one is written;
- * `flush()` waits for everything queued so far. While the database cannot be reached, events
- * wait in memory, in order, and are retried (for at most `retryForMs`, at most
+ * Writes a run's events in order, in batches: while one batch is being stored, the events
+ * that arrive queue up and are stored together next, in one transaction (group commit), so
+ * a run of 10,000 steps does not pay a round trip and a commit per event. A batch is stored
+ * whole or not at all: a crash loses at most the unstored tail, never half an event, and the
+ * run's final status is written only after `flush()`. While the database cannot be reached,
+ * events wait in memory, in order, and are retried (for at most `retryForMs`, at most
  * MAX_PENDING_EVENTS of them). Past either bound the writer fails: `onFailure` is told once
  * (the run stops) and `flush()` throws. No event is ever dropped in silence.
  */
 class EventWriter {
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue: QueuedEvent[] = [];
+  private draining: Promise<void> | undefined;
   private failure: unknown;
-  private pending = 0;
   private waiting = false;
   constructor(
     private readonly instance: DagInstance,
@@ -160,50 +174,67 @@ class EventWriter {
     this.onFailure(error);
   }
 
+  /** Queues an event; resolves once it is stored (or the writer has failed). */
   write(event: NewEvent): Promise<void> {
-    // Outside any step's context: what listeners print (the CLI's live output) is not step output.
-    return stepOutput.exit(() => this.append(event));
-  }
-
-  private append(event: NewEvent): Promise<void> {
-    if (++this.pending > MAX_PENDING_EVENTS) {
+    if (this.queue.length >= MAX_PENDING_EVENTS) {
       this.fail(
         new InstanceError(
           `Run ${this.runId}: more than ${MAX_PENDING_EVENTS} events are waiting for the instance database, which cannot be reached.`,
         ),
       );
     }
-    const next = this.chain.then(async () => {
-      try {
-        if (this.failure) return;
-        const stored = await retryWhileUnreachable(() => this.instance.storage.storeEvent(event), {
-          retryForMs: this.retryForMs,
-          onRetry: (error) => {
-            if (this.waiting) return;
-            this.waiting = true;
-            process.stderr.write(
-              `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.\n`,
-            );
-          },
-        });
-        this.waiting = false;
-        try {
-          this.onEvent?.(stored);
-        } catch {
-          // A listener's bug must not break the run.
-        }
-      } catch (error) {
-        this.fail(error);
-      } finally {
-        this.pending--;
-      }
+    return new Promise<void>((done) => {
+      this.queue.push({ event, done });
+      // Outside any step's context: what listeners print (the CLI's live output) is not step output.
+      if (!this.draining) this.draining = stepOutput.exit(() => this.drain());
     });
-    this.chain = next;
-    return next;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          if (!this.failure) await this.store(batch.map((q) => q.event));
+        } catch (error) {
+          this.fail(error);
+        } finally {
+          for (const q of batch) q.done();
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private async store(events: NewEvent[]): Promise<void> {
+    const stored = await retryWhileUnreachable(() => this.instance.storage.storeEvents(events), {
+      retryForMs: this.retryForMs,
+      onRetry: (error) => {
+        if (this.waiting) return;
+        this.waiting = true;
+        process.stderr.write(
+          `dag: run ${this.runId}: the instance database cannot be reached (${redact(error.message)}); events are kept and retried for up to ${Math.round(this.retryForMs / 1000)} s.\n`,
+        );
+      },
+    });
+    this.waiting = false;
+    for (const event of stored) {
+      try {
+        this.onEvent?.(event);
+      } catch {
+        // A listener's bug must not break the run.
+      }
+    }
+  }
+
+  /** Resolves at once unless more than HIGH_WATER events wait; then once the queue is stored. */
+  async drained(): Promise<void> {
+    while (this.queue.length > HIGH_WATER && this.draining) await this.draining;
   }
 
   async flush(): Promise<void> {
-    await this.chain;
+    while (this.draining) await this.draining;
     if (this.failure) {
       throw new InstanceError(
         `Run ${this.runId} could not store its events in the instance: ${redact(describeError(this.failure))}`,
@@ -472,47 +503,45 @@ class RunExecution {
     };
   }
 
-  /** Starts every ready step up to the concurrency limit; skips steps whose upstream failed. */
+  /**
+   * Starts ready steps up to the concurrency limit, in plan order; skips the steps downstream
+   * of a step that did not succeed. Each step's end updates only its own downstream steps
+   * (StepScheduler), so a run costs O(steps + edges), not O(steps²).
+   */
   private async loop(): Promise<void> {
     const max = Math.max(1, this.options.maxConcurrency ?? availableParallelism());
+    const scheduler = new StepScheduler(this.plan.steps);
     const running = new Map<string, Promise<void>>();
+    const ended: string[] = [];
+    // Resolved by the next step to end: one waiter, however many steps run at once.
+    let wake: (() => void) | undefined;
     for (;;) {
-      let progressed = true;
-      while (progressed) {
-        progressed = false;
-        for (const state of this.states.values()) {
-          if (state.status !== 'pending') continue;
-          const deps = state.step.deps.map((d) => this.states.get(d)!);
-          const bad = deps.find(
-            (d) => d.status === 'failure' || d.status === 'skipped' || d.status === 'canceled' || d.blocked,
-          );
-          if (bad || this.canceled) {
-            state.status = this.canceled ? 'canceled' : 'skipped';
-            const reason = this.canceled
-              ? 'the run was terminated'
-              : bad!.blocked
-                ? `a blocking check on upstream '${bad!.step.key}' failed`
-                : `upstream step '${bad!.step.key}' ${bad!.status === 'failure' ? 'failed' : 'did not run'}`;
-            state.error = `Skipped: ${reason}.`;
-            await this.emit('STEP_SKIPPED', `Skipped '${state.step.key}': ${reason}.`, {
-              stepKey: state.step.key,
-              ...(state.step.asset ? { assetKey: state.step.asset.key } : {}),
-              level: 'warn',
-              data: { reason, canceled: this.canceled },
-            });
-            progressed = true;
-            continue;
-          }
-          if (running.size >= max) continue;
-          if (deps.every((d) => d.status === 'success')) {
-            state.status = 'running';
-            const promise = this.runStep(state).finally(() => running.delete(state.step.key));
-            running.set(state.step.key, promise);
-            progressed = true;
-          }
-        }
+      for (const key of ended.splice(0)) {
+        const state = this.states.get(key)!;
+        if (state.status === 'success' && !state.blocked) scheduler.succeeded(key);
+        else for (const step of scheduler.notSucceeded(key)) this.skip(this.states.get(step.key)!);
       }
-      if (running.size === 0) return;
+      if (this.canceled) {
+        for (const state of this.states.values()) if (state.status === 'pending') this.skip(state);
+      }
+      while (running.size < max && !this.canceled) {
+        const step = scheduler.next();
+        if (!step) break;
+        const state = this.states.get(step.key)!;
+        state.status = 'running';
+        // A step that ends at once (no-op user code) still waits for the next turn, so ending
+        // steps are handled above, in order, and never re-enter this loop.
+        const promise = this.runStep(state).finally(() => {
+          running.delete(step.key);
+          ended.push(step.key);
+          wake?.();
+        });
+        running.set(step.key, promise);
+      }
+      if (running.size === 0) {
+        if (ended.length > 0) continue;
+        return;
+      }
       if (this.canceled) {
         // Steps were told to stop (abort signal, process trees killed); wait a bounded time.
         const grace = new Promise<void>((r) =>
@@ -529,8 +558,38 @@ class RunExecution {
         for (const state of this.states.values()) if (state.status === 'pending') state.status = 'canceled';
         return;
       }
-      await Promise.race(running.values());
+      // Backpressure: steps never run far ahead of the event log.
+      await this.writer.drained();
+      if (ended.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
     }
+  }
+
+  /** Marks a pending step skipped (its upstream did not succeed) or canceled (the run was terminated). */
+  private skip(state: StepState): void {
+    if (state.status !== 'pending') return;
+    const deps = state.step.deps.map((d) => this.states.get(d)).filter((d) => d !== undefined);
+    const bad = deps.find(
+      (d) => d.status === 'failure' || d.status === 'skipped' || d.status === 'canceled' || d.blocked,
+    );
+    const canceled = this.canceled || !bad;
+    state.status = canceled ? 'canceled' : 'skipped';
+    const reason = canceled
+      ? 'the run was terminated'
+      : bad.blocked
+        ? `a blocking check on upstream '${bad.step.key}' failed`
+        : `upstream step '${bad.step.key}' ${bad.status === 'failure' ? 'failed' : 'did not run'}`;
+    state.error = `Skipped: ${reason}.`;
+    void this.emit('STEP_SKIPPED', `Skipped '${state.step.key}': ${reason}.`, {
+      stepKey: state.step.key,
+      ...(state.step.asset ? { assetKey: state.step.asset.key } : {}),
+      level: 'warn',
+      data: { reason, canceled },
+    });
   }
 
   private logger(stepKey: string, assetKey: string | undefined): Logger {
@@ -642,7 +701,9 @@ class RunExecution {
     const where = step.kind === 'asset' ? `asset '${step.key}'` : `op '${step.key}'`;
     const ids = { stepKey: step.key, ...(assetKey ? { assetKey } : {}) };
     state.startedAt = Date.now();
-    await this.emit('STEP_START', `Started ${where}.`, ids);
+    // Hot-path events are queued, not awaited: the writer stores them in order, in batches, and
+    // the run's final status is written only after every one of them is stored.
+    void this.emit('STEP_START', `Started ${where}.`, ids);
     const maxAttempts = 1 + Math.max(0, step.retry?.maxRetries ?? 0);
     const signal = this.controller.signal;
 
@@ -671,7 +732,7 @@ class RunExecution {
         }
         state.status = 'success';
         state.endedAt = Date.now();
-        await this.emit('STEP_SUCCESS', `Finished ${where} in ${state.endedAt - state.startedAt} ms.`, {
+        void this.emit('STEP_SUCCESS', `Finished ${where} in ${state.endedAt - state.startedAt} ms.`, {
           ...ids,
           data: { durationMs: state.endedAt - state.startedAt, attempts: attempt },
         });
@@ -896,7 +957,7 @@ class RunExecution {
   private async materialized(state: StepState): Promise<void> {
     const asset = state.step.asset!;
     const ids = { stepKey: state.step.key, assetKey: asset.key };
-    await this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, {
+    void this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, {
       ...ids,
       data: { metadata: state.metadata, ...(state.version ? { version: state.version } : {}) },
     });
@@ -927,7 +988,7 @@ class RunExecution {
         state.blocked = true;
         state.failedBlockingChecks.push(check.name);
       }
-      await this.emit(
+      void this.emit(
         'ASSET_CHECK_EVALUATION',
         `Check '${check.name}' on '${asset.key}' ${result.passed ? 'passed' : `failed (${severity})`}${result.description ? `: ${result.description}` : ''}`,
         {

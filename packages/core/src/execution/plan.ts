@@ -136,7 +136,10 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
     let keys = definitions.select(
       job?.type === 'assets' && options.selection ? `(${selection}) and (${options.selection})` : selection,
     );
-    if (options.stepKeys) keys = keys.filter((k) => options.stepKeys!.includes(k));
+    if (options.stepKeys) {
+      const only = new Set(options.stepKeys);
+      keys = keys.filter((k) => only.has(k));
+    }
     // External assets (sources produced elsewhere) are part of the graph, never of a run.
     // An observable source is observed by the run (its observation records a data version).
     const isExternal = (k: string) => definitions.graph.get(k).external && !definitions.graph.get(k).observe;

@@ -50,8 +50,9 @@ export class AssetGraph {
     for (const [key, ps] of this.parents) indegree.set(key, ps.length);
     const ready = [...this.assets.keys()].filter((k) => indegree.get(k) === 0);
     const order: string[] = [];
-    while (ready.length > 0) {
-      const key = ready.shift()!;
+    // A read index, not shift(): shifting a 10,000-entry array on every step is O(n²).
+    for (let next = 0; next < ready.length; next++) {
+      const key = ready[next]!;
       order.push(key);
       for (const child of this.children.get(key)!) {
         const left = indegree.get(child)! - 1;

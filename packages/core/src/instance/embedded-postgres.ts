@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pRetry from 'p-retry';
-import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { InstanceError } from '../errors.ts';
 import { registerSecret } from '../util/secrets.ts';
+import { loadPg } from './load-pg.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -163,6 +163,7 @@ async function run(
 }
 
 async function answers(url: string): Promise<boolean> {
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => {});
   try {
@@ -381,6 +382,7 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

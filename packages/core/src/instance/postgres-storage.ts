@@ -2,13 +2,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry from 'p-retry';
-import pg from 'pg';
+import type pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
 import { type EventDataByType, normalizeEventData } from '../events/events.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 import { maskConnectionString, redact, redactDeep, registerConnectionSecrets } from '../util/secrets.ts';
 import type { MaterializationVersion } from '../versions/staleness.ts';
+import { loadPg } from './load-pg.ts';
 import type {
   AssetRecord,
   AssetVersionRecord,
@@ -134,10 +135,57 @@ function decodeCursor(cursor: string): { createdAt: string; runId: string } {
   return { createdAt, runId: text.slice(sep + 1) };
 }
 
-const EVENT_INSERT = `INSERT INTO event_logs (run_id, event_type, ts, step_key, asset_key, level, message, data)
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`;
+const EVENT_COLUMNS = [
+  'run_id',
+  'event_type',
+  'ts',
+  'step_key',
+  'asset_key',
+  'level',
+  'message',
+  'data',
+] as const;
+const EVENT_INSERT_INTO = `INSERT INTO event_logs (${EVENT_COLUMNS.join(', ')})`;
+const EVENT_INSERT = `${EVENT_INSERT_INTO} VALUES (${EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`;
 
-/** The parameters of EVENT_INSERT, redacted. */
+/** Stores rows given as one array per column (see eventColumns), in order; returns their ids. */
+const EVENT_INSERT_MANY = `${EVENT_INSERT_INTO}
+  SELECT run_id, event_type, ts, step_key, asset_key, level, message, data::json
+    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+         WITH ORDINALITY AS u(${EVENT_COLUMNS.join(', ')}, n)
+   ORDER BY n
+  RETURNING id`;
+
+/** The parameters of EVENT_INSERT_MANY: each column's values, redacted, in event order. */
+function eventColumns(events: readonly NewEvent[]): unknown[][] {
+  const columns: unknown[][] = EVENT_COLUMNS.map(() => []);
+  for (const event of events) {
+    const row = eventParams(event);
+    for (let c = 0; c < columns.length; c++) columns[c]!.push(row[c]);
+  }
+  return columns;
+}
+
+/** The events as stored: what was sent, with the ids the database gave them (ascending, in order). */
+function storedEvents(columns: unknown[][], ids: readonly { id: string }[]): StoredEvent[] {
+  const sorted = ids.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return sorted.map((id, i) => {
+    const [runId, type, ts, stepKey, assetKey, level, message, data] = columns.map((c) => c[i]);
+    return toEvent({
+      id: String(id),
+      run_id: runId,
+      event_type: type,
+      ts,
+      step_key: stepKey,
+      asset_key: assetKey,
+      level,
+      message,
+      data: typeof data === 'string' ? JSON.parse(data) : null,
+    } as EventRow);
+  });
+}
+
+/** The parameters of one row of EVENT_INSERT (in EVENT_COLUMNS order), redacted. */
 function eventParams(event: NewEvent): unknown[] {
   return [
     event.runId,
@@ -204,6 +252,7 @@ export class PostgresStorage implements InstanceStorage {
     registerConnectionSecrets(url);
     const displayUrl = maskConnectionString(url);
     const { currentUrl } = options;
+    const pg = await loadPg();
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 8,
@@ -466,45 +515,79 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async storeEvent(event: NewEvent): Promise<StoredEvent> {
-    const params = eventParams(event);
-    const insert = EVENT_INSERT;
-    if (event.type !== 'ASSET_MATERIALIZATION' && event.type !== 'ASSET_CHECK_EVALUATION') {
-      const { rows } = await this.pool.query<EventRow>(insert, params);
-      return toEvent(rows[0]!);
+    return (await this.storeEvents([event]))[0]!;
+  }
+
+  async storeEvents(events: readonly NewEvent[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    for (const event of events) {
+      if (
+        (event.type === 'ASSET_MATERIALIZATION' || event.type === 'ASSET_CHECK_EVALUATION') &&
+        !event.assetKey
+      )
+        throw new InstanceError(`${event.type} event of run ${event.runId} has no asset key.`);
+    }
+    // One INSERT of arrays (8 parameters however many rows: a VALUES list of thousands of
+    // parameters costs PostgreSQL more to parse and plan than to store), ids in array order.
+    const params = eventColumns(events);
+    const insert = EVENT_INSERT_MANY;
+    const assetEvents = events.some(
+      (e) => e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION',
+    );
+    if (!assetEvents) {
+      // A single statement is atomic: all the rows are stored, or none.
+      const { rows: ids } = await this.pool.query<{ id: string }>(insert, params);
+      return storedEvents(params, ids);
     }
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<EventRow>(insert, params);
-      const stored = toEvent(rows[0]!);
-      // Read defensively: a caller outside the executor may have left fields out.
-      const data = (stored.data ?? {}) as Partial<
-        EventDataByType['ASSET_MATERIALIZATION'] & EventDataByType['ASSET_CHECK_EVALUATION']
-      >;
-      if (!stored.assetKey)
-        throw new InstanceError(`${stored.type} event of run ${stored.runId} has no asset key.`);
-      if (stored.type === 'ASSET_MATERIALIZATION') {
+      const { rows: ids } = await client.query<{ id: string }>(insert, params);
+      const stored = storedEvents(params, ids);
+      // The latest materialization of each asset (a batch may hold several of one asset).
+      const latest = new Map<string, StoredEvent>();
+      const checks: StoredEvent[] = [];
+      for (const e of stored) {
+        if (e.type === 'ASSET_MATERIALIZATION') latest.set(e.assetKey!, e);
+        else if (e.type === 'ASSET_CHECK_EVALUATION') checks.push(e);
+      }
+      if (latest.size > 0) {
+        const m = [...latest.values()];
         await client.query(
           `INSERT INTO asset_keys (asset_key, last_materialization_id, last_run_id, last_materialized_at, last_metadata, updated_at)
-           VALUES ($1, $2, $3, $4, $5, now())
+           SELECT k, i, r, t, md::json, now()
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) AS u(k, i, r, t, md)
            ON CONFLICT (asset_key) DO UPDATE SET last_materialization_id = EXCLUDED.last_materialization_id,
              last_run_id = EXCLUDED.last_run_id, last_materialized_at = EXCLUDED.last_materialized_at,
              last_metadata = EXCLUDED.last_metadata, updated_at = now()`,
-          [stored.assetKey, stored.id, stored.runId, stored.ts, JSON.stringify(data.metadata ?? {})],
+          [
+            m.map((e) => e.assetKey),
+            m.map((e) => e.id),
+            m.map((e) => e.runId),
+            m.map((e) => e.ts),
+            // Read defensively: a caller outside the executor may have left fields out.
+            m.map((e) =>
+              JSON.stringify((e.data as Partial<EventDataByType['ASSET_MATERIALIZATION']>)?.metadata ?? {}),
+            ),
+          ],
         );
-      } else {
+      }
+      if (checks.length > 0) {
+        const data = checks.map((e) => (e.data ?? {}) as Partial<EventDataByType['ASSET_CHECK_EVALUATION']>);
         await client.query(
           `INSERT INTO asset_check_executions (asset_key, check_name, run_id, event_id, passed, severity, metadata, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+           SELECT k, c, r, i, p, s, md::json, t
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::text[], $8::timestamptz[])
+               AS u(k, c, r, i, p, s, md, t)`,
           [
-            stored.assetKey,
-            String(data.checkName ?? ''),
-            stored.runId,
-            stored.id,
-            data.passed === true,
-            data.severity === 'WARN' ? 'WARN' : 'ERROR',
-            JSON.stringify(data.metadata ?? {}),
-            stored.ts,
+            checks.map((e) => e.assetKey),
+            data.map((d) => String(d.checkName ?? '')),
+            checks.map((e) => e.runId),
+            checks.map((e) => e.id),
+            data.map((d) => d.passed === true),
+            data.map((d) => (d.severity === 'WARN' ? 'WARN' : 'ERROR')),
+            data.map((d) => JSON.stringify(d.metadata ?? {})),
+            checks.map((e) => e.ts),
           ],
         );
       }

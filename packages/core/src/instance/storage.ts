@@ -226,7 +226,8 @@ export interface PurgeOptions {
  * Where an instance keeps runs, events, materializations and check results.
  * One conformance suite (test/storage-conformance) runs against every implementation.
  *
- * Invariants: `storeEvent` persists before it returns (events are durable as they happen);
+ * Invariants: `storeEvent` and `storeEvents` persist before they return (and a batch is
+ * stored whole or not at all);
  * a materialization event and the asset's latest-materialization row are written in one
  * transaction; every stored string has passed `redact()`.
  */
@@ -275,6 +276,11 @@ export interface InstanceStorage {
   /** Runs taken and not finished (STARTING, STARTED, CANCELING, or NOT_STARTED with an owner). */
   getInFlightRuns(): Promise<InFlightRun[]>;
   storeEvent(event: NewEvent): Promise<StoredEvent>;
+  /**
+   * Stores events in one round trip and one transaction, in order (ids ascending): all of
+   * them, or none. A run's event writer stores its events in such batches.
+   */
+  storeEvents(events: readonly NewEvent[]): Promise<StoredEvent[]>;
   getEvents(
     runId: string,
     options?: { afterId?: number; limit?: number; types?: EventType[] },

@@ -5,11 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { register } from 'node:module';
+import { siblingModule } from '../util/module-url.ts';
 
 const snapshot = process.env.DAG_CODE_SNAPSHOT;
 if (snapshot) {
   const { files } = JSON.parse(readFileSync(snapshot, 'utf8')) as { files: Record<string, string> };
-  register(new URL('./code-snapshot-hooks.ts', import.meta.url).href, {
+  register(siblingModule('./code-snapshot-hooks.ts', import.meta.url), {
     parentURL: import.meta.url,
     data: { files },
   });

@@ -1,6 +1,7 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { siblingModule } from '../util/module-url.ts';
 import { FLUSH_SCHEME, VERSION_PARAM } from './fresh-import-hooks.ts';
 
 /**
@@ -52,7 +53,7 @@ function hooks(): Channel {
   });
   // The port must not keep the process alive.
   port1.unref();
-  register(new URL('./fresh-import-hooks.ts', import.meta.url).href, {
+  register(siblingModule('./fresh-import-hooks.ts', import.meta.url), {
     parentURL: import.meta.url,
     data: { port: port2 },
     transferList: [port2],

@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import YAML from 'yaml';
 import { Definitions } from '../definitions/definitions.ts';
 import { registerResourceSecrets } from '../definitions/resource.ts';
 import { DagError, DefinitionError, SelectionError, UsageError } from '../errors.ts';
+import { prepareUserCodeLoading, siblingModule } from '../util/module-url.ts';
 import { redact } from '../util/secrets.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { FreshImportError, freshImport } from './fresh-import.ts';
@@ -39,7 +39,7 @@ interface LoadedFile {
 }
 
 /** The preload that makes a run process load code locations from a snapshot (see code-snapshot.ts). */
-export const CODE_SNAPSHOT_PRELOAD = new URL('./code-snapshot.ts', import.meta.url).href;
+export const CODE_SNAPSHOT_PRELOAD = siblingModule('./code-snapshot.ts', import.meta.url);
 /** The environment variable naming the snapshot file for that preload. */
 export const CODE_SNAPSHOT_ENV = 'DAG_CODE_SNAPSHOT';
 
@@ -63,6 +63,7 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
   let mod: Record<string, unknown>;
   let files = [absolute];
   let sources = new Map<string, string>();
+  await prepareUserCodeLoading();
   try {
     if (fresh) {
       ({ module: mod, files, sources } = await freshImport(absolute));
@@ -270,6 +271,7 @@ export class Workspace {
     }
     let parsed: WorkspaceYaml;
     try {
+      const YAML = (await import('yaml')).default;
       parsed = (YAML.parse(await readFile(workspaceFile, 'utf8')) ?? {}) as WorkspaceYaml;
     } catch (error) {
       throw new DefinitionError(`Cannot parse ${workspaceFile}: ${(error as Error).message}`, {
