@@ -374,20 +374,23 @@ export class RunLauncher implements Launcher {
     // Not ours, or already over: the owner (or the reconciliation of dead owners) ends it.
     if (!entry || result.outcome === 'unknown' || result.outcome === 'finished') return result;
     entry.terminateRequested = true;
-    entry.terminating ??= (async () => {
-      await this.recordTree(entry).catch(() => {});
-      const stopped = await Promise.race([
-        entry.exited.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), this.options.graceMs ?? 10_000).unref()),
-      ]);
-      await this.recordTree(entry).catch(() => {});
-      if (!stopped) await killProcessTree(entry.pid, 2000);
-      await entry.done;
-      // The run may have stopped on its own while some of what it spawned did not.
-      entry.seen.delete(entry.pid);
-      await killSurvivors(entry.seen.values());
-    })();
+    entry.terminating ??= this.stopProcess(entry);
     return result;
+  }
+
+  /** Gives a run's process the grace period to stop on its own (it sees CANCELING), then kills its whole tree. */
+  private async stopProcess(entry: RunProcess): Promise<void> {
+    await this.recordTree(entry).catch(() => {});
+    const stopped = await Promise.race([
+      entry.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.options.graceMs ?? 10_000).unref()),
+    ]);
+    await this.recordTree(entry).catch(() => {});
+    if (!stopped) await killProcessTree(entry.pid, 2000);
+    await entry.done;
+    // The run may have stopped on its own while some of what it spawned did not.
+    entry.seen.delete(entry.pid);
+    await killSurvivors(entry.seen.values());
   }
 
   /** Resolves when the run's process has exited and its record is final (runs of this launcher). */
@@ -399,8 +402,21 @@ export class RunLauncher implements Launcher {
   async close(): Promise<void> {
     this.closed = true;
     const entries = [...this.processes.values()];
-    await Promise.all(entries.map((e) => this.terminate(e.runId).catch(() => undefined)));
-    await Promise.all(entries.map((e) => (e.terminating ?? Promise.resolve()).then(() => e.done)));
+    await Promise.all(
+      entries.map((e) =>
+        this.terminate(e.runId).catch((error) => {
+          // The instance did not take the terminate (it may be restarting): the process stops
+          // all the same, and its run is finished as owner-gone once the instance answers.
+          this.log(
+            'warn',
+            `could not record the terminate of run ${e.runId} (${describeError(error)}); stopping its process anyway`,
+          );
+          e.terminateRequested = true;
+        }),
+      ),
+    );
+    for (const e of entries) e.terminating ??= this.stopProcess(e);
+    await Promise.all(entries.map((e) => e.terminating!.then(() => e.done)));
     clearInterval(this.treeTimer);
     clearInterval(this.heartbeatTimer);
   }
