@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { RunRecord, StoredEvent } from '@dag/core';
 import pg from 'pg';
@@ -15,13 +16,21 @@ import {
 
 type Json = Record<string, unknown>;
 
-/** The pids of a run's process and what it spawned, once it has spawned something. */
-function blockingTree(fx: ServerFixture, runId: string): Promise<number[]> {
-  return waitFor('the blocking sleep', async () => {
+/**
+ * The pids of a run's process and what it spawned, once `sleeps` of them are `sleep` (a tree
+ * seen earlier may hold only the TypeScript loader's helper, while the run still answers).
+ */
+function sleepingTree(fx: ServerFixture, runId: string, sleeps: number): Promise<number[]> {
+  return waitFor(`the run process tree with ${sleeps} sleep(s)`, async () => {
     const run = await fx.test.instance.storage.getRun(runId);
     if (!run?.pid) return undefined;
     const procs = await processTree(run.pid);
-    return procs.length > 0 ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
+    let seen = 0;
+    for (const p of procs) {
+      const comm = await readFile(`/proc/${p.pid}/comm`, 'utf8').catch(() => '');
+      if (comm.trim() === 'sleep') seen++;
+    }
+    return seen === sleeps ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
   });
 }
 
@@ -42,19 +51,7 @@ describe('one process per run', () => {
     assert.equal(launched.status, 201, launched.text);
     const { runId } = launched.body;
     // Wait until the step's shell has started both sleeps.
-    const tree = await waitFor('the run process tree with two sleeps', async () => {
-      const run = await fx.test.instance.storage.getRun(runId);
-      if (!run?.pid) return undefined;
-      const procs = await processTree(run.pid);
-      const sleeps = [];
-      for (const p of procs) {
-        const comm = await import('node:fs/promises').then((fs) =>
-          fs.readFile(`/proc/${p.pid}/comm`, 'utf8').catch(() => ''),
-        );
-        if (comm.trim() === 'sleep') sleeps.push(p.pid);
-      }
-      return sleeps.length === 2 ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
-    });
+    const tree = await sleepingTree(fx, runId, 2);
     assert.ok(tree.length >= 4, `run process, sh and two sleeps: ${tree}`);
 
     const res = await call<{ runId: string; status: string }>(fx.app, `/api/runs/${runId}/terminate`, {
@@ -85,7 +82,7 @@ describe('one process per run', () => {
   test('a run that does not stop within the grace period has its process tree killed', async () => {
     const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'stubborn' } });
     const { runId } = launched.body;
-    const tree = await blockingTree(fx, runId);
+    const tree = await sleepingTree(fx, runId, 1);
     const started = Date.now();
     assert.equal((await call(fx.app, `/api/runs/${runId}/terminate`, { method: 'POST' })).status, 202);
     await fx.launcher.waitFor(runId);
@@ -152,7 +149,7 @@ describe('shutting down while the instance refuses connections', () => {
       });
       assert.equal(launched.status, 201, launched.text);
       const { runId } = launched.body;
-      const tree = await blockingTree(fx, runId);
+      const tree = await sleepingTree(fx, runId, 1);
       // The instance goes away: no new connection, and the open ones are cut.
       await allow(false);
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
