@@ -164,6 +164,8 @@ export type {
   AssetRecord,
   AssetVersionRecord,
   AutomationEvaluationRecord,
+  BackfillRecord,
+  BackfillStatus,
   CheckExecution,
   FreshnessRecord,
   InFlightRun,
@@ -171,9 +173,12 @@ export type {
   InstigatorState,
   InstigatorStatus,
   InstigatorType,
+  NewBackfill,
   NewEvent,
   NewRun,
   NewTick,
+  PartitionStatus,
+  PartitionStatusRecord,
   PurgeOptions,
   RunFilter,
   RunOwner,
@@ -187,6 +192,53 @@ export type {
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
+export type { PartitionMapping } from './partitions/mappings.ts';
+export {
+  allPartitionsMapping,
+  defaultMapping,
+  dimensionPartitionMapping,
+  identityPartitionMapping,
+  mapPartitions,
+  previousPartitionMapping,
+  staticPartitionMapping,
+  timeWindowPartitionMapping,
+} from './partitions/mappings.ts';
+// Partitions and backfills
+export type {
+  DynamicPartitions,
+  MultiPartitions,
+  PartitionKeyContext,
+  PartitionKeyRange,
+  PartitionsDefinition,
+  StaticPartitions,
+  TimeCadence,
+  TimeWindow,
+  TimeWindowOptions,
+  TimeWindowPartitions,
+} from './partitions/partitions.ts';
+export {
+  dailyPartitions,
+  describeKeys,
+  describePartitions,
+  dynamicPartitions,
+  hourlyPartitions,
+  monthlyPartitions,
+  multiPartitions,
+  partitionKeys,
+  resolvePartitionSelection,
+  staticPartitions,
+  timeWindowOf,
+  weeklyPartitions,
+} from './partitions/partitions.ts';
+export {
+  BACKFILL_TAG,
+  loadPartitionContext,
+  PARTITION_RANGE_END_TAG,
+  PARTITION_RANGE_START_TAG,
+  PARTITION_TAG,
+  partitionSelectionOf,
+  partitionTags,
+} from './partitions/run-partitions.ts';
 export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
 export {
   parseSelection,

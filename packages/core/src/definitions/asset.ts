@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { AutomationCondition } from '../automation/condition.ts';
 import { DefinitionError } from '../errors.ts';
+import { assertPartitionMapping, isPreviousMapping, type PartitionMapping } from '../partitions/mappings.ts';
+import { assertPartitionsDefinition, type PartitionsDefinition } from '../partitions/partitions.ts';
 import type { AssetContext, CheckContext, CheckResult, RetryPolicy } from '../types.ts';
 import type { MetadataInput } from './metadata.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
@@ -55,6 +57,14 @@ export interface AssetOptions<
   codeVersion?: string;
   /** When the daemon materializes the asset on its own: `eager()`, `onCron(...)`, `missing()`... */
   automationCondition?: AutomationCondition;
+  /** Slices materialized on their own: `dailyPartitions({ start: '2026-11-01', timezone: 'Asia/Seoul' })`... */
+  partitions?: PartitionsDefinition;
+  /**
+   * Which partitions of an upstream asset each partition reads, by upstream key (default:
+   * identity, overlapping time windows, or all). The asset's own key with
+   * `previousPartitionMapping()` makes it read its previous partition (a self-dependency).
+   */
+  partitionMappings?: Record<string, PartitionMapping>;
 }
 
 /**
@@ -134,6 +144,11 @@ export interface AssetDefinition<T = unknown> {
   readonly external: boolean;
   readonly codeVersion: string | undefined;
   readonly automationCondition: AutomationCondition | undefined;
+  readonly partitions: PartitionsDefinition | undefined;
+  /** Upstream key -> mapping, as declared (defaults apply to the others). */
+  readonly partitionMappings: Readonly<Record<string, PartitionMapping>>;
+  /** Reads its own previous partition(s): set when a dep or input names the asset itself. */
+  readonly selfDependency: { mapping: PartitionMapping; inputName: string | undefined } | undefined;
   /** Set when the asset is one output of a multi-asset: the function is shared. */
   readonly multi: MultiAssetNode | undefined;
   /** Set for an observable source asset: records a data version without materializing. */
@@ -166,6 +181,8 @@ const ASSET_OPTIONS = {
   external: true,
   codeVersion: true,
   automationCondition: true,
+  partitions: true,
+  partitionMappings: true,
 } as const satisfies Record<keyof AnyAssetOptions, true>;
 
 function refKey(ref: AssetRef, owner: string, field: string): string {
@@ -226,9 +243,34 @@ export function buildAsset(
   const ins: Record<string, string> = {};
   for (const [inputName, ref] of Object.entries(options.ins ?? {}))
     ins[inputName] = refKey(ref, options.name, 'ins');
-  const allDeps = [...new Set([...deps, ...Object.values(ins)])];
+  if (options.partitions !== undefined)
+    assertPartitionsDefinition(options.partitions, `Asset '${options.name}'`);
+  const partitionMappings: Record<string, PartitionMapping> = {};
+  for (const [upstream, mapping] of Object.entries(options.partitionMappings ?? {})) {
+    assertPartitionMapping(mapping, `Asset '${options.name}', partitionMappings['${upstream}']`);
+    partitionMappings[upstream] = mapping;
+  }
+  let allDeps = [...new Set([...deps, ...Object.values(ins)])];
+  let selfDependency: AssetDefinition['selfDependency'];
   if (allDeps.includes(options.name)) {
-    throw new DefinitionError(`Asset '${options.name}' depends on itself; remove it from its own deps.`);
+    const mapping = partitionMappings[options.name];
+    if (!options.partitions || !mapping || !isPreviousMapping(mapping)) {
+      throw new DefinitionError(
+        `Asset '${options.name}' depends on itself; remove it from its own deps, or (a partitioned asset reading its previous partition) set partitionMappings: { '${options.name}': previousPartitionMapping() }.`,
+      );
+    }
+    selfDependency = {
+      mapping,
+      inputName: Object.entries(ins).find(([, key]) => key === options.name)?.[0],
+    };
+    allDeps = allDeps.filter((d) => d !== options.name);
+  }
+  for (const upstream of Object.keys(partitionMappings)) {
+    if (upstream !== options.name && !allDeps.includes(upstream)) {
+      throw new DefinitionError(
+        `Asset '${options.name}': partitionMappings names '${upstream}', which is not one of its deps or ins.`,
+      );
+    }
   }
   for (const [k, v] of Object.entries(options.tags ?? {})) {
     if (typeof v !== 'string') {
@@ -255,6 +297,9 @@ export function buildAsset(
     external: options.external ?? false,
     codeVersion: options.codeVersion,
     automationCondition: options.automationCondition,
+    partitions: options.partitions,
+    partitionMappings,
+    selfDependency,
     multi: extra.multi,
     observe: extra.observe,
     fn,

@@ -6,6 +6,7 @@ import type { GraphNode } from '../definitions/op.ts';
 import type { ResourceDefinition } from '../definitions/resource.ts';
 import { formatZodIssues, unknownConfigKeys } from '../definitions/validation.ts';
 import { ConfigError, SelectionError, UsageError } from '../errors.ts';
+import { partitionSelectionTags } from '../partitions/run-partitions.ts';
 import type { RetryPolicy, StepKind } from '../types.ts';
 import { didYouMean } from '../util/suggest.ts';
 
@@ -46,6 +47,8 @@ export interface PlanOptions {
   runConfig?: RunConfig;
   tags?: Record<string, string>;
   runId?: string;
+  /** The partition to materialize, or a range 'A...B' (stored as the run's partition tags). */
+  partition?: string;
   /** Restricts the plan to these step keys (re-execution). */
   stepKeys?: string[];
   env?: NodeJS.ProcessEnv;
@@ -118,6 +121,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
     runConfig = runConfigIn;
   }
   Object.assign(tags, options.tags ?? {});
+  if (options.partition !== undefined) Object.assign(tags, partitionSelectionTags(options.partition));
 
   if (job?.type === 'graph') {
     assetSelection = null;

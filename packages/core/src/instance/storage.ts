@@ -216,6 +216,56 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
+/** Where one partition of an asset stands (a partition with no record is MISSING). */
+export type PartitionStatus = 'MATERIALIZED' | 'FAILED' | 'IN_PROGRESS' | 'MISSING';
+
+export interface PartitionStatusRecord {
+  partitionKey: string;
+  status: PartitionStatus;
+  /** The run that last started, materialized or failed it. */
+  runId: string | null;
+  materializedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** REQUESTED: runs being submitted or still running; then COMPLETED, FAILED or CANCELED. */
+export type BackfillStatus = 'REQUESTED' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED';
+
+export interface BackfillRecord {
+  backfillId: string;
+  status: BackfillStatus;
+  location: string | null;
+  /** The asset job it runs, or null for an ad-hoc selection (`selection`). */
+  jobName: string | null;
+  selection: string | null;
+  /** Every partition it covers, in order. */
+  partitionKeys: string[];
+  /** One run over the whole range instead of one run per partition. */
+  singleRun: boolean;
+  fromFailure: boolean;
+  /** Partitions whose runs have been submitted (the daemon's cursor into partitionKeys). */
+  submitted: number;
+  runConfig: Record<string, unknown>;
+  tags: Record<string, string>;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  endedAt: Date | null;
+}
+
+export type NewBackfill = Pick<
+  BackfillRecord,
+  | 'backfillId'
+  | 'location'
+  | 'jobName'
+  | 'selection'
+  | 'partitionKeys'
+  | 'singleRun'
+  | 'fromFailure'
+  | 'runConfig'
+  | 'tags'
+>;
+
 export interface PurgeOptions {
   olderThanDays: number;
   /** Also delete materialization and check events (the latest per asset is always kept). */
@@ -337,5 +387,37 @@ export interface InstanceStorage {
   getFreshness(): Promise<FreshnessRecord[]>;
   setFreshness(record: FreshnessRecord): Promise<void>;
   stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }>;
+  /** The status of every partition of an asset that has one (one indexed read). */
+  getPartitionStatuses(assetKey: string): Promise<PartitionStatusRecord[]>;
+  /** The keys of a dynamic partitions definition, in the order they were added. */
+  getDynamicPartitions(name: string): Promise<string[]>;
+  /** Adds keys (those already there are kept); returns the keys that were new. */
+  addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  /** Deletes keys; returns the keys that were there. */
+  deleteDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  createBackfill(backfill: NewBackfill): Promise<BackfillRecord>;
+  getBackfill(backfillId: string): Promise<BackfillRecord | undefined>;
+  /** Newest first; `statuses` filters. */
+  listBackfills(options?: { statuses?: BackfillStatus[]; limit?: number }): Promise<BackfillRecord[]>;
+  /**
+   * Stores the runs of the next partitions of a backfill and moves its cursor from `from` to
+   * `to`, in one transaction, only if the cursor is still at `from` and the backfill is
+   * REQUESTED: returns false (storing nothing) otherwise, so no partition is submitted twice.
+   * Runs are queued in the order given.
+   */
+  submitBackfillRuns(backfillId: string, from: number, to: number, runs: readonly NewRun[]): Promise<boolean>;
+  /** Changes a backfill's status if it is in one of `from`; returns whether it did. */
+  setBackfillStatus(
+    backfillId: string,
+    from: readonly BackfillStatus[],
+    to: BackfillStatus,
+    error?: string | null,
+  ): Promise<boolean>;
+  /** The number of runs of each backfill by status. */
+  getBackfillRunCounts(
+    backfillIds: readonly string[],
+  ): Promise<Map<string, Partial<Record<RunStatus, number>>>>;
+  /** Cancels the backfill's runs that are still QUEUED (with a RUN_CANCELED event each); returns how many. */
+  cancelQueuedBackfillRuns(backfillId: string, reason: string): Promise<number>;
   close(): Promise<void>;
 }
