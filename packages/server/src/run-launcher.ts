@@ -50,6 +50,19 @@ export interface RunLauncherOptions {
   liveness?: RunLiveness;
   /** Where problems the launcher handles go (a database outage at a run's exit). Default: stderr. */
   log?: (level: 'warn' | 'error', message: string) => void;
+  /**
+   * Gives each run process an IPC channel to this process: when this process dies (even by
+   * kill -9), the run process kills what it spawned and exits (a worker's runs never outlive it).
+   */
+  exitWithLauncher?: boolean;
+  /** Sends SIGTERM to the run process as soon as it is terminated, besides marking it CANCELING. */
+  signalOnTerminate?: boolean;
+  /** After SIGTERM to a tree being killed, how long until SIGKILL. Default 2 s. */
+  killGraceMs?: number;
+  /** Called once a run's process has exited and its record is final. */
+  onExit?: (runId: string) => void;
+  /** Names this process in the run's log file. Default 'dag dev'. */
+  label?: string;
 }
 
 interface RunProcess {
@@ -62,11 +75,20 @@ interface RunProcess {
   seen: Map<number, ProcessIdentity>;
   terminateRequested: boolean;
   terminating?: Promise<void>;
+  /** Why this launcher killed the run (`abort`): its FAILURE reason. */
+  abortReason?: string;
   /** Resolves once the run process has exited and its run record is final. */
   done: Promise<void>;
 }
 
-const DEFAULT_CLI = path.resolve(import.meta.dirname, '../../cli/bin/dag.js');
+/** The `dag` CLI entry point of this repository. */
+export const DEFAULT_CLI = path.resolve(import.meta.dirname, '../../cli/bin/dag.js');
+
+/** The CLI arguments that load a workspace's code locations in another process. */
+export function workspaceArgs(workspace: Workspace): string[] {
+  const source = workspace.source;
+  return /\.ya?ml$/i.test(source) ? ['-w', source] : ['-f', source];
+}
 /** Node flags of a run process: the TypeScript loader, then the redaction of its stdout/stderr. */
 const PRELOAD = [
   '--import',
@@ -108,8 +130,11 @@ export class RunLauncher implements Launcher {
   private closed = false;
   private readonly liveness: RunLiveness;
 
+  private readonly label: string;
+
   constructor(options: RunLauncherOptions) {
     this.options = options;
+    this.label = options.label ?? 'dag dev';
     this.liveness = options.liveness ?? runLiveness();
   }
 
@@ -161,11 +186,6 @@ export class RunLauncher implements Launcher {
       throw error;
     }
     return run;
-  }
-
-  private sourceArgs(): string[] {
-    const source = this.options.workspace.source;
-    return /\.ya?ml$/i.test(source) ? ['-w', source] : ['-f', source];
   }
 
   private snapshot: { generation: number; file: Promise<string> } | undefined;
@@ -231,14 +251,14 @@ export class RunLauncher implements Launcher {
     await mkdir(path.dirname(logFile), { recursive: true });
     const args = [
       this.options.cliPath ?? DEFAULT_CLI,
-      ...this.sourceArgs(),
+      ...workspaceArgs(this.options.workspace),
       'execute-run',
       runId,
       ...(runConfig !== undefined ? ['--config-stdin'] : []),
     ];
     await appendFile(
       logFile,
-      `[dag dev] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
+      `[${this.label}] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
     );
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
@@ -249,11 +269,18 @@ export class RunLauncher implements Launcher {
         // Its own process group: signals to the server's terminal do not reach runs, and the
         // run's tree can be signalled as a group.
         detached: true,
-        stdio: [runConfig !== undefined ? 'pipe' : 'ignore', fd, fd],
+        stdio: [
+          runConfig !== undefined ? 'pipe' : 'ignore',
+          fd,
+          fd,
+          ...(this.options.exitWithLauncher ? (['ipc'] as const) : []),
+        ],
       });
     } finally {
       closeSync(fd);
     }
+    // The channel only tells the run process that this one is alive; it must not keep this one running.
+    if (this.options.exitWithLauncher) child.channel?.unref();
     if (runConfig !== undefined) {
       // A process that dies before reading it makes the pipe fail; its exit is reported below.
       child.stdin?.on('error', () => {});
@@ -291,6 +318,7 @@ export class RunLauncher implements Launcher {
         );
       } finally {
         this.processes.delete(runId);
+        this.options.onExit?.(runId);
         if (this.processes.size === 0) {
           clearInterval(this.treeTimer);
           clearInterval(this.heartbeatTimer);
@@ -335,7 +363,7 @@ export class RunLauncher implements Launcher {
       : result.signal
         ? `was killed by ${result.signal}`
         : `exited with code ${result.code}`;
-    await appendFile(entry.logFile, `[dag dev] ${new Date().toISOString()} run process ${how}\n`).catch(
+    await appendFile(entry.logFile, `[${this.label}] ${new Date().toISOString()} run process ${how}\n`).catch(
       () => {},
     );
     const run = await retryWhileUnreachable(() => this.options.instance.storage.getRun(entry.runId), {
@@ -345,7 +373,9 @@ export class RunLauncher implements Launcher {
     // The run did not record its own end: it crashed, or was killed after a terminate.
     entry.seen.delete(entry.pid);
     await killSurvivors(entry.seen.values());
-    if (entry.terminateRequested || run.status === 'CANCELING') {
+    if (entry.abortReason !== undefined && run.status !== 'CANCELING') {
+      await this.finishRun(entry.runId, 'FAILURE', `${entry.abortReason} Output: ${entry.logFile}`);
+    } else if (entry.terminateRequested || run.status === 'CANCELING') {
       await this.finishRun(
         entry.runId,
         'CANCELED',
@@ -374,6 +404,7 @@ export class RunLauncher implements Launcher {
     // Not ours, or already over: the owner (or the reconciliation of dead owners) ends it.
     if (!entry || result.outcome === 'unknown' || result.outcome === 'finished') return result;
     entry.terminateRequested = true;
+    if (this.options.signalOnTerminate) entry.child.kill('SIGTERM');
     entry.terminating ??= (async () => {
       await this.recordTree(entry).catch(() => {});
       const stopped = await Promise.race([
@@ -381,13 +412,30 @@ export class RunLauncher implements Launcher {
         new Promise<boolean>((r) => setTimeout(() => r(false), this.options.graceMs ?? 10_000).unref()),
       ]);
       await this.recordTree(entry).catch(() => {});
-      if (!stopped) await killProcessTree(entry.pid, 2000);
+      if (!stopped) await killProcessTree(entry.pid, this.options.killGraceMs ?? 2000);
       await entry.done;
       // The run may have stopped on its own while some of what it spawned did not.
       entry.seen.delete(entry.pid);
       await killSurvivors(entry.seen.values());
     })();
     return result;
+  }
+
+  /**
+   * Kills a run's process tree now, without asking it to stop: its lease is lost, or it
+   * outlived a shutdown's grace period. The run is recorded as FAILURE with `reason` (once
+   * the instance is reachable). Resolves when the process has exited and its record is final
+   * (or could not be written).
+   */
+  async abort(runId: string, reason: string): Promise<void> {
+    const entry = this.processes.get(runId);
+    if (!entry) return;
+    entry.abortReason ??= reason;
+    await this.recordTree(entry).catch(() => {});
+    await killProcessTree(entry.pid, this.options.killGraceMs ?? 2000);
+    entry.seen.delete(entry.pid);
+    await killSurvivors(entry.seen.values());
+    await entry.done;
   }
 
   /** Resolves when the run's process has exited and its record is final (runs of this launcher). */
