@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import path from 'node:path';
 import {
   CODE_SNAPSHOT_ENV,
@@ -63,6 +63,11 @@ export interface RunLauncherOptions {
   onExit?: (runId: string) => void;
   /** Names this process in the run's log file. Default 'dag dev'. */
   label?: string;
+  /**
+   * Scheduling priority of run processes (`nice`, 0-19): a worker runs them below itself, so
+   * that busy runs never starve its heartbeat. Default: this process's.
+   */
+  runPriority?: number;
 }
 
 interface RunProcess {
@@ -279,6 +284,13 @@ export class RunLauncher implements Launcher {
     } finally {
       closeSync(fd);
     }
+    if (this.options.runPriority !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.options.runPriority);
+      } catch {
+        // Not permitted here: the run keeps this process's priority.
+      }
+    }
     // The channel only tells the run process that this one is alive; it must not keep this one running.
     if (this.options.exitWithLauncher) child.channel?.unref();
     if (runConfig !== undefined) {
@@ -432,7 +444,8 @@ export class RunLauncher implements Launcher {
     if (!entry) return;
     entry.abortReason ??= reason;
     await this.recordTree(entry).catch(() => {});
-    await killProcessTree(entry.pid, this.options.killGraceMs ?? 2000);
+    // SIGKILL at once: a run asked to stop would record itself CANCELED, and this is no cancel.
+    await killProcessTree(entry.pid, 0);
     entry.seen.delete(entry.pid);
     await killSurvivors(entry.seen.values());
     await entry.done;

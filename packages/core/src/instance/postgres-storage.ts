@@ -1088,6 +1088,7 @@ export class PostgresStorage implements InstanceStorage {
     let closed = false;
     let client: pg.PoolClient | undefined;
     let retry: NodeJS.Timeout | undefined;
+    let release = () => {};
     const connect = async (first: boolean): Promise<void> => {
       if (closed) return;
       const c = await this.pool.connect();
@@ -1095,7 +1096,7 @@ export class PostgresStorage implements InstanceStorage {
       const onLost = () => {
         if (lost) return;
         lost = true;
-        client = undefined;
+        if (client === c) client = undefined;
         c.release(true);
         if (closed) return;
         const again = () => {
@@ -1118,10 +1119,16 @@ export class PostgresStorage implements InstanceStorage {
         return;
       }
       if (closed) {
+        lost = true;
         c.release(true);
         return;
       }
       client = c;
+      release = () => {
+        if (lost) return;
+        lost = true;
+        c.release(true);
+      };
       if (!first) onReconnect?.();
     };
     await connect(true);
@@ -1133,7 +1140,7 @@ export class PostgresStorage implements InstanceStorage {
         client = undefined;
         if (c) {
           await c.query('UNLISTEN *').catch(() => {});
-          c.release(true);
+          release();
         }
       },
     };

@@ -84,6 +84,7 @@ export class Worker {
       graceMs: options.terminateGraceMs ?? 1000,
       killGraceMs: 500,
       exitWithLauncher: true,
+      runPriority: 10,
       signalOnTerminate: true,
       label: `dag worker ${this.workerId}`,
       log: (level, message) => this.log(level, message),

@@ -27,9 +27,9 @@ describe('three workers drain the run queue', () => {
   before(async () => {
     test = await freshInstance();
     counter = path.join(test.home, 'side-effects.log');
-    daemon = await startDispatchingDaemon(test.instance, { maxConcurrentRuns: 60 });
+    daemon = await startDispatchingDaemon(test.instance, { maxConcurrentRuns: 9 });
     workers = [0, 1, 2].map(() =>
-      startWorker(test, { concurrency: 20, env: { WORKER_TEST_COUNTER: counter } }),
+      startWorker(test, { concurrency: 3, env: { WORKER_TEST_COUNTER: counter } }),
     );
   });
 

@@ -6,8 +6,8 @@ import { workerDispatch } from '../../src/worker/dispatch.ts';
 
 export const WORKER_FIXTURE = path.join(import.meta.dirname, 'worker-defs.ts');
 
-/** Fast worker liveness for tests: heartbeat 300 ms, presumed dead after 3 s (lease 1.8 s). */
-export const WORKER_TEST_ENV = { DAG_WORKER_HEARTBEAT_MS: '300', DAG_WORKER_TIMEOUT_MS: '3000' };
+/** Worker liveness for tests: the production defaults (heartbeat 2 s, presumed dead after 10 s, lease 6 s). */
+export const WORKER_TEST_ENV = { DAG_WORKER_HEARTBEAT_MS: '2000', DAG_WORKER_TIMEOUT_MS: '10000' };
 
 export interface WorkerProcess {
   child: ChildProcess;

@@ -27,8 +27,17 @@ export const stubborn = asset({ name: 'stubborn' }, async () => {
   await new Promise((r) => setTimeout(r, 60_000));
 });
 
+/** A short run, so that runs overlap (tag limits). */
+export const brief = asset({ name: 'brief' }, async () => {
+  await new Promise((r) => setTimeout(r, 400));
+});
+
 export const noopJob = defineAssetJob({ name: 'noop_job', selection: 'noop' });
 export const heldJob = defineAssetJob({ name: 'held_job', selection: 'held' });
 export const stubbornJob = defineAssetJob({ name: 'stubborn_job', selection: 'stubborn' });
+export const briefJob = defineAssetJob({ name: 'brief_job', selection: 'brief' });
 
-export default new Definitions({ assets: [noop, held, stubborn], jobs: [noopJob, heldJob, stubbornJob] });
+export default new Definitions({
+  assets: [noop, held, stubborn, brief],
+  jobs: [noopJob, heldJob, stubbornJob, briefJob],
+});
