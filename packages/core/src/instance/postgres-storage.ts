@@ -36,6 +36,7 @@ import type {
   RunTransition,
   StoredEvent,
   TickRecord,
+  WorkerRecord,
 } from './storage.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -68,6 +69,7 @@ interface RunRow {
   updated_at: Date;
   started_at: Date | null;
   ended_at: Date | null;
+  worker_id: string | null;
 }
 
 interface EventRow {
@@ -105,6 +107,7 @@ function toRun(row: RunRow): RunRecord {
     updatedAt: row.updated_at,
     startedAt: row.started_at,
     endedAt: row.ended_at,
+    workerId: row.worker_id ?? null,
   };
 }
 
@@ -678,11 +681,17 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async getInFlightRuns(): Promise<InFlightRun[]> {
-    const { rows } = await this.pool.query<RunRow & { silent_ms: number }>(
-      `SELECT *, (extract(epoch FROM now() - coalesce(heartbeat_at, started_at, updated_at)) * 1000)::float8 AS silent_ms
-       FROM runs WHERE ${IN_FLIGHT} ORDER BY created_at`,
+    const { rows } = await this.pool.query<RunRow & { silent_ms: number; worker_silent_ms: number | null }>(
+      `SELECT runs.*, (extract(epoch FROM now() - coalesce(heartbeat_at, runs.started_at, updated_at)) * 1000)::float8 AS silent_ms,
+              (extract(epoch FROM now() - w.last_heartbeat) * 1000)::float8 AS worker_silent_ms
+       FROM runs LEFT JOIN dag_workers w ON w.worker_id = runs.worker_id
+       WHERE ${IN_FLIGHT.replaceAll('status', 'runs.status').replaceAll('pid', 'runs.pid')} ORDER BY created_at`,
     );
-    return rows.map((row) => ({ ...toRun(row), silentMs: row.silent_ms }));
+    return rows.map((row) => ({
+      ...toRun(row),
+      silentMs: row.silent_ms,
+      ...(row.worker_id ? { workerSilentMs: row.worker_silent_ms } : {}),
+    }));
   }
 
   async storeEvent(event: NewEvent): Promise<StoredEvent> {
@@ -1144,6 +1153,142 @@ export class PostgresStorage implements InstanceStorage {
       `SELECT * FROM runs WHERE status IN ('STARTING', 'STARTED', 'CANCELING') ORDER BY created_at`,
     );
     return rows.map(toRun);
+  }
+
+  async registerWorker(worker: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    concurrency: number;
+  }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO dag_workers (worker_id, hostname, pid, concurrency) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (worker_id) DO UPDATE SET hostname = $2, pid = $3, concurrency = $4,
+         started_at = now(), last_heartbeat = now(), state = 'running', current_runs = '[]'`,
+      [worker.workerId, worker.hostname, worker.pid, worker.concurrency],
+    );
+  }
+
+  async heartbeatWorker(
+    workerId: string,
+    status: { state: WorkerRecord['state']; currentRuns: string[] },
+  ): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE dag_workers SET last_heartbeat = now(), state = $2, current_runs = $3 WHERE worker_id = $1`,
+      [workerId, status.state, JSON.stringify(status.currentRuns)],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async removeWorker(workerId: string): Promise<void> {
+    await this.pool.query('DELETE FROM dag_workers WHERE worker_id = $1', [workerId]);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const { rows } = await this.pool.query<{
+      worker_id: string;
+      hostname: string;
+      pid: number;
+      concurrency: number;
+      started_at: Date;
+      last_heartbeat: Date;
+      silent_ms: number;
+      state: WorkerRecord['state'];
+      current_runs: string[];
+    }>(
+      `SELECT *, (extract(epoch FROM now() - last_heartbeat) * 1000)::float8 AS silent_ms
+       FROM dag_workers ORDER BY started_at DESC, worker_id`,
+    );
+    return rows.map((r) => ({
+      workerId: r.worker_id,
+      hostname: r.hostname,
+      pid: r.pid,
+      concurrency: r.concurrency,
+      startedAt: r.started_at,
+      lastHeartbeat: r.last_heartbeat,
+      silentMs: r.silent_ms,
+      state: r.state,
+      currentRuns: r.current_runs,
+    }));
+  }
+
+  async assignRunToWorker(runId: string, workerId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE runs SET worker_id = $2, heartbeat_at = now(), updated_at = now()
+       WHERE run_id = $1 AND status = 'STARTING' AND worker_id IS NULL RETURNING *`,
+      [runId, workerId],
+    );
+    return rows[0] ? toRun(rows[0]) : undefined;
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async listen(
+    channels: readonly string[],
+    onNotify: (channel: string, payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<{ close(): Promise<void> }> {
+    let closed = false;
+    let client: pg.PoolClient | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let release = () => {};
+    const connect = async (first: boolean): Promise<void> => {
+      if (closed) return;
+      const c = await this.pool.connect();
+      let lost = false;
+      const onLost = () => {
+        if (lost) return;
+        lost = true;
+        if (client === c) client = undefined;
+        c.release(true);
+        if (closed) return;
+        const again = () => {
+          retry = setTimeout(() => {
+            connect(false).catch(again);
+          }, 1000);
+          retry.unref();
+        };
+        again();
+      };
+      c.on('error', onLost);
+      c.on('end', onLost);
+      c.on('notification', (m) => onNotify(m.channel, m.payload ?? ''));
+      try {
+        for (const channel of channels) await c.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+      } catch (error) {
+        if (first) closed = true;
+        onLost();
+        if (first) throw error;
+        return;
+      }
+      if (closed) {
+        lost = true;
+        c.release(true);
+        return;
+      }
+      client = c;
+      release = () => {
+        if (lost) return;
+        lost = true;
+        c.release(true);
+      };
+      if (!first) onReconnect?.();
+    };
+    await connect(true);
+    return {
+      close: async () => {
+        closed = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        if (c) {
+          await c.query('UNLISTEN *').catch(() => {});
+          release();
+        }
+      },
+    };
   }
 
   async getFinishedRunsAfter(
