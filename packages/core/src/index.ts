@@ -158,7 +158,13 @@ export { AssetGraph } from './graph/asset-graph.ts';
 export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';
 export type { EmbeddedServer } from './instance/embedded-postgres.ts';
-export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './instance/embedded-postgres.ts';
+export {
+  ensureEmbeddedPostgres,
+  type PostgresServerOptions,
+  servePostgres,
+  stopEmbeddedPostgres,
+  withDatabase,
+} from './instance/embedded-postgres.ts';
 export {
   isConnectionError,
   knownSchemaVersion,
