@@ -36,6 +36,7 @@ import { loadDotEnv } from './dotenv.ts';
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
+import { registerPostgresServer } from './postgres-server-command.ts';
 import { registerSqlCommands } from './sql-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 
@@ -696,6 +697,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           : `No embedded PostgreSQL is running in ${home}.`,
       );
     });
+
+  registerPostgresServer(inst, io.err);
 
   registerDev(program, { err: io.err });
   registerDaemonCommand(program, { loadWorkspace: () => loadWorkspace(globals()), err: io.err });

@@ -167,8 +167,19 @@ export { AssetGraph } from './graph/asset-graph.ts';
 export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';
 export type { EmbeddedServer } from './instance/embedded-postgres.ts';
-export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './instance/embedded-postgres.ts';
-export { isConnectionError, PostgresStorage, retryWhileUnreachable } from './instance/postgres-storage.ts';
+export {
+  ensureEmbeddedPostgres,
+  type PostgresServerOptions,
+  servePostgres,
+  stopEmbeddedPostgres,
+  withDatabase,
+} from './instance/embedded-postgres.ts';
+export {
+  isConnectionError,
+  knownSchemaVersion,
+  PostgresStorage,
+  retryWhileUnreachable,
+} from './instance/postgres-storage.ts';
 export type {
   AssetRecord,
   AssetVersionRecord,

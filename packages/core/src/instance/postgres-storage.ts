@@ -40,6 +40,16 @@ import type {
 } from './storage.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** The schema migrations this version of dag ships (`000001.sql`, ...), oldest first. */
+async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}\.sql$/.test(f)).sort();
+}
+
+/** The schema version an instance has once `migrate()` applied every migration of this version of dag. */
+export async function knownSchemaVersion(): Promise<number> {
+  return Math.max(0, ...(await migrationFiles()).map((f) => Number(f.slice(0, 6))));
+}
 /** Serialises migrations across processes sharing one database. */
 const MIGRATION_LOCK = 727_001;
 const PURGE_BATCH = 10_000;
@@ -459,7 +469,7 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async migrate(): Promise<{ applied: number[]; version: number }> {
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}\.sql$/.test(f)).sort();
+    const files = await migrationFiles();
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
