@@ -34,6 +34,7 @@ import { loadDotEnv } from './dotenv.ts';
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
+import { registerPoolCommands } from './pool-commands.ts';
 import { registerSqlCommands } from './sql-command.ts';
 
 export { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE };
@@ -705,6 +706,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     location: () => globals().location,
     out: io.out,
   });
+  registerPoolCommands(program, { withInstance, out: io.out });
 
   return program;
 }

@@ -159,6 +159,8 @@ export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';
 export type { EmbeddedServer } from './instance/embedded-postgres.ts';
 export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './instance/embedded-postgres.ts';
+export type { AcquireOptions, ClaimOutcome, PoolInfo, PoolSlotHolder } from './instance/pools.ts';
+export { assertPoolName, ConcurrencyPools, instancePools, POOL_CHANNEL } from './instance/pools.ts';
 export { isConnectionError, PostgresStorage, retryWhileUnreachable } from './instance/postgres-storage.ts';
 export type {
   AssetRecord,
