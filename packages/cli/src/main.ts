@@ -36,6 +36,7 @@ import { loadDotEnv } from './dotenv.ts';
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
+import { registerPoolCommands } from './pool-commands.ts';
 import { registerPostgresServer } from './postgres-server-command.ts';
 import { registerSqlCommands } from './sql-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
@@ -743,6 +744,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     location: () => globals().location,
     out: io.out,
   });
+  registerPoolCommands(program, { withInstance, out: io.out });
 
   return program;
 }

@@ -180,6 +180,8 @@ export {
   PostgresStorage,
   retryWhileUnreachable,
 } from './instance/postgres-storage.ts';
+export type { AcquireOptions, ClaimOutcome, PoolInfo, PoolSlotHolder } from './instance/pools.ts';
+export { assertPoolName, ConcurrencyPools, instancePools, POOL_CHANNEL } from './instance/pools.ts';
 export type {
   AssetRecord,
   AssetVersionRecord,

@@ -28,7 +28,8 @@ import { isProcessAlive } from './process-tree.ts';
  *
  *   submit (NOT_STARTED, or QUEUED)  ->  claim (QUEUED -> STARTING, compare-and-set)
  *   -> start (-> STARTED: a new attempt takes ownership: attempt id, host, pid, heartbeat)
- *   -> finish (-> SUCCESS | FAILURE | CANCELED, the final event in the same transaction)
+ *   -> finish (-> SUCCESS | FAILURE | CANCELED, the final event in the same transaction;
+ *      a trigger frees the run's concurrency pool slots in that transaction too: migration 000011)
  *
  * Each change is a guarded transition (`UPDATE ... WHERE status IN (from-states)`), so two
  * processes never both move a run and a finished run never moves again. The owner renews
@@ -252,8 +253,8 @@ export class RunReconciler {
     this.reachableSince = undefined;
   }
 
-  /** One pass; returns the runs it finished. */
-  async reconcile(): Promise<RunRecord[]> {
+  /** One pass (over the runs of `only`, when given); returns the runs it finished. */
+  async reconcile(only?: ReadonlySet<string>): Promise<RunRecord[]> {
     let runs: InFlightRun[];
     try {
       runs = await this.storage.getInFlightRuns();
@@ -265,6 +266,7 @@ export class RunReconciler {
     this.reachableSince ??= now;
     const finished: RunRecord[] = [];
     for (const run of runs) {
+      if (only && !only.has(run.runId)) continue;
       const why = ownerGone(run, this.liveness, now - this.reachableSince, hostname(), this.workers);
       if (!why) continue;
       const canceled = run.status === 'CANCELING';
