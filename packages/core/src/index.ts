@@ -174,14 +174,14 @@ export {
   stopEmbeddedPostgres,
   withDatabase,
 } from './instance/embedded-postgres.ts';
+export type { AcquireOptions, ClaimOutcome, PoolInfo, PoolSlotHolder } from './instance/pools.ts';
+export { assertPoolName, ConcurrencyPools, instancePools, POOL_CHANNEL } from './instance/pools.ts';
 export {
   isConnectionError,
   knownSchemaVersion,
   PostgresStorage,
   retryWhileUnreachable,
 } from './instance/postgres-storage.ts';
-export type { AcquireOptions, ClaimOutcome, PoolInfo, PoolSlotHolder } from './instance/pools.ts';
-export { assertPoolName, ConcurrencyPools, instancePools, POOL_CHANNEL } from './instance/pools.ts';
 export type {
   AssetRecord,
   AssetVersionRecord,
