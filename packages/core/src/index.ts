@@ -192,6 +192,15 @@ export type {
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
+export type { BackfillProgress, LaunchBackfillOptions } from './partitions/backfill.ts';
+export {
+  BackfillSubmitter,
+  backfillProgress,
+  cancelBackfill,
+  getBackfillProgress,
+  launchBackfill,
+  listBackfillProgress,
+} from './partitions/backfill.ts';
 export type { PartitionMapping } from './partitions/mappings.ts';
 export {
   allPartitionsMapping,
@@ -239,6 +248,7 @@ export {
   partitionSelectionOf,
   partitionTags,
 } from './partitions/run-partitions.ts';
+export { buildScheduleFromPartitionedJob, partitionForTick } from './partitions/schedule.ts';
 export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
 export {
   parseSelection,
