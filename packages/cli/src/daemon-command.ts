@@ -42,7 +42,14 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         instance,
         locations: workspace.locations,
         maxConcurrentRuns: max,
-        launch: (run) => launcher.execute(run.runId),
+        // A run's end wakes the daemon: the next partition of a self-dependent backfill starts at once.
+        launch: async (run) => {
+          await launcher.execute(run.runId);
+          void launcher.waitFor(run.runId).then(
+            () => daemon.wake(),
+            () => {},
+          );
+        },
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       ctx.err(

@@ -34,6 +34,7 @@ import { loadDotEnv } from './dotenv.ts';
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
+import { registerPartitionCommands } from './partition-commands.ts';
 import { registerSqlCommands } from './sql-command.ts';
 
 export { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE };
@@ -132,6 +133,7 @@ async function runAndReport(
     quiet?: boolean;
     tag?: string[];
     concurrency?: string;
+    partition?: string;
   },
 ): Promise<number> {
   const givenConfig = await readRunConfig(options.config);
@@ -173,6 +175,7 @@ async function runAndReport(
       location: target.name,
       ...request,
       ...(concurrency ? { maxConcurrency: concurrency } : {}),
+      ...(options.partition !== undefined ? { partition: options.partition } : {}),
       signal: controller.signal,
       ...(options.json ? {} : { onEvent: liveRenderer(io, { quiet: options.quiet ?? false }) }),
     });
@@ -345,6 +348,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-c, --config <file>', 'run config (YAML or JSON): { ops: { <asset>: { config: {...} } } }')
     .option('-t, --tag <key=value...>', 'tags for the run')
     .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-p, --partition <key>', "the partition to materialize, or a range 'A...B' in one run")
     .option('-q, --quiet', 'do not print log lines')
     .option('--json', 'print one JSON result (run id, status, steps) and nothing else')
     .action(
@@ -355,6 +359,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         quiet?: boolean;
         tag?: string[];
         concurrency?: string;
+        partition?: string;
       }) => {
         const workspace = await loadWorkspace(globals());
         let selection = opts.select;
@@ -428,6 +433,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-c, --config <file>', 'run config (YAML or JSON)')
     .option('-t, --tag <key=value...>', 'tags for the run')
     .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-p, --partition <key>', "the partition to materialize, or a range 'A...B' in one run")
     .option('-q, --quiet', 'do not print log lines')
     .option('--json', 'print one JSON result and nothing else')
     .action(
@@ -438,6 +444,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         quiet?: boolean;
         tag?: string[];
         concurrency?: string;
+        partition?: string;
       }) => {
         const workspace = await loadWorkspace(globals());
         const location = workspace.locationForJob(opts.job, globals().location);
@@ -699,6 +706,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     withInstance,
     out: io.out,
     setExit,
+  });
+  registerPartitionCommands(program, {
+    loadWorkspace: () => loadWorkspace(globals()),
+    location: () => globals().location,
+    withInstance,
+    out: io.out,
+    readRunConfig,
   });
   registerSqlCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),

@@ -249,6 +249,7 @@ export {
   partitionTags,
 } from './partitions/run-partitions.ts';
 export { buildScheduleFromPartitionedJob, partitionForTick } from './partitions/schedule.ts';
+export { type AssetPartitionStatus, assetPartitionStatus } from './partitions/status.ts';
 export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
 export {
   parseSelection,

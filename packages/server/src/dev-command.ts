@@ -130,7 +130,14 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         instance,
         // The current definitions, as reloads replace them.
         locations: () => workspace.locations,
-        launch: (run) => launcher.execute(run.runId),
+        // A run's end wakes the daemon: the next partition of a self-dependent backfill starts at once.
+        launch: async (run) => {
+          await launcher.execute(run.runId);
+          void launcher.waitFor(run.runId).then(
+            () => daemon?.wake(),
+            () => {},
+          );
+        },
         uiUrl: server.url,
         log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
       });
