@@ -132,7 +132,7 @@ export {
 export type { MetadataSeries, SeriesPoint } from './events/metadata-series.ts';
 export { metadataSeries } from './events/metadata-series.ts';
 export type { ExecuteOptions } from './execution/executor.ts';
-export { executeRun, materialize } from './execution/executor.ts';
+export { checkRunPartitions, executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
 export { descendants, isProcessAlive, killProcessTree, spawnProcess } from './execution/process-tree.ts';
@@ -246,6 +246,7 @@ export {
   PARTITION_RANGE_START_TAG,
   PARTITION_TAG,
   partitionSelectionOf,
+  partitionSelectionTags,
   partitionTags,
 } from './partitions/run-partitions.ts';
 export { buildScheduleFromPartitionedJob, partitionForTick } from './partitions/schedule.ts';
