@@ -49,7 +49,16 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         instance,
         locations: workspace.locations,
         maxConcurrentRuns: max,
-        launch: (run) => (dispatch ? dispatch.launch(run) : launcher.execute(run.runId)),
+        launch: async (run) => {
+          if (dispatch) return await dispatch.launch(run);
+          await launcher.execute(run.runId);
+          // A run's end wakes the daemon: the next partition of a self-dependent backfill starts
+          // at once (runs on workers wake it through the instance's run-queue channel).
+          void launcher.waitFor(run.runId).then(
+            () => daemon.wake(),
+            () => {},
+          );
+        },
         ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });

@@ -36,6 +36,7 @@ import { loadDotEnv } from './dotenv.ts';
 import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
+import { registerPartitionCommands } from './partition-commands.ts';
 import { registerPoolCommands } from './pool-commands.ts';
 import { registerPostgresServer } from './postgres-server-command.ts';
 import { registerSqlCommands } from './sql-command.ts';
@@ -137,6 +138,7 @@ async function runAndReport(
     quiet?: boolean;
     tag?: string[];
     concurrency?: string;
+    partition?: string;
   },
 ): Promise<number> {
   const givenConfig = await readRunConfig(options.config);
@@ -178,6 +180,7 @@ async function runAndReport(
       location: target.name,
       ...request,
       ...(concurrency ? { maxConcurrency: concurrency } : {}),
+      ...(options.partition !== undefined ? { partition: options.partition } : {}),
       signal: controller.signal,
       ...(options.json ? {} : { onEvent: liveRenderer(io, { quiet: options.quiet ?? false }) }),
     });
@@ -350,6 +353,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-c, --config <file>', 'run config (YAML or JSON): { ops: { <asset>: { config: {...} } } }')
     .option('-t, --tag <key=value...>', 'tags for the run')
     .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-p, --partition <key>', "the partition to materialize, or a range 'A...B' in one run")
     .option('-q, --quiet', 'do not print log lines')
     .option('--json', 'print one JSON result (run id, status, steps) and nothing else')
     .action(
@@ -360,6 +364,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         quiet?: boolean;
         tag?: string[];
         concurrency?: string;
+        partition?: string;
       }) => {
         const workspace = await loadWorkspace(globals());
         let selection = opts.select;
@@ -433,6 +438,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-c, --config <file>', 'run config (YAML or JSON)')
     .option('-t, --tag <key=value...>', 'tags for the run')
     .option('--concurrency <n>', 'steps run at once (default: CPU count)')
+    .option('-p, --partition <key>', "the partition to materialize, or a range 'A...B' in one run")
     .option('-q, --quiet', 'do not print log lines')
     .option('--json', 'print one JSON result and nothing else')
     .action(
@@ -443,6 +449,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         quiet?: boolean;
         tag?: string[];
         concurrency?: string;
+        partition?: string;
       }) => {
         const workspace = await loadWorkspace(globals());
         const location = workspace.locationForJob(opts.job, globals().location);
@@ -738,6 +745,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     withInstance,
     out: io.out,
     setExit,
+  });
+  registerPartitionCommands(program, {
+    loadWorkspace: () => loadWorkspace(globals()),
+    location: () => globals().location,
+    withInstance,
+    out: io.out,
+    readRunConfig,
   });
   registerSqlCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),

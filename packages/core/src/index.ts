@@ -132,7 +132,7 @@ export {
 export type { MetadataSeries, SeriesPoint } from './events/metadata-series.ts';
 export { metadataSeries } from './events/metadata-series.ts';
 export type { ExecuteOptions } from './execution/executor.ts';
-export { executeRun, materialize } from './execution/executor.ts';
+export { checkRunPartitions, executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
 // Scale-out: workers taking queued runs through the instance's job queue.
@@ -215,6 +215,15 @@ export type {
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
+export type { BackfillProgress, LaunchBackfillOptions } from './partitions/backfill.ts';
+export {
+  BackfillSubmitter,
+  backfillProgress,
+  cancelBackfill,
+  getBackfillProgress,
+  launchBackfill,
+  listBackfillProgress,
+} from './partitions/backfill.ts';
 export type { PartitionMapping } from './partitions/mappings.ts';
 export {
   allPartitionsMapping,
@@ -260,8 +269,11 @@ export {
   PARTITION_RANGE_START_TAG,
   PARTITION_TAG,
   partitionSelectionOf,
+  partitionSelectionTags,
   partitionTags,
 } from './partitions/run-partitions.ts';
+export { buildScheduleFromPartitionedJob, partitionForTick } from './partitions/schedule.ts';
+export { type AssetPartitionStatus, assetPartitionStatus } from './partitions/status.ts';
 export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
 export {
   parseSelection,

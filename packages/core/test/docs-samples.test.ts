@@ -16,7 +16,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
-import { loadDefinitionsFile, materialize } from '../src/index.ts';
+import { loadDefinitionsFile, materialize, partitionKeys } from '../src/index.ts';
 import { freshInstance, type TestInstance } from './support.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -140,9 +140,36 @@ describe('code samples of README.md and docs/', () => {
   test('the runnable samples load and materialize successfully', async () => {
     for (const { sample, file } of samples.filter((s) => s.sample.mode === 'run')) {
       const definitions = await loadDefinitionsFile(file);
-      const result = await materialize({ instance: t.instance, definitions, selection: '*' });
-      assert.equal(result.status, 'SUCCESS', `${sample.where}: ${result.error ?? ''}`);
-      assert.ok(result.steps.length > 0, `${sample.where} has no assets to run`);
+      if (!definitions.assets.some((a) => a.partitions)) {
+        const result = await materialize({ instance: t.instance, definitions, selection: '*' });
+        assert.equal(result.status, 'SUCCESS', `${sample.where}: ${result.error ?? ''}`);
+        assert.ok(result.steps.length > 0, `${sample.where} has no assets to run`);
+        continue;
+      }
+      // Partitioned samples: each asset on its own, upstream first, every partition in order.
+      let runs = 0;
+      for (const key of definitions.graph.order) {
+        const a = definitions.graph.get(key);
+        if (a.external && !a.observe) continue;
+        const keys = a.partitions
+          ? partitionKeys(a.partitions, { now: new Date(), dynamicKeys: () => [] })
+          : [undefined];
+        for (const partition of keys) {
+          const result = await materialize({
+            instance: t.instance,
+            definitions,
+            selection: `key:"${key}"`,
+            ...(partition !== undefined ? { partition } : {}),
+          });
+          assert.equal(
+            result.status,
+            'SUCCESS',
+            `${sample.where} (${key} ${partition ?? ''}): ${result.error ?? result.steps.find((s) => s.error)?.error ?? ''}`,
+          );
+          runs++;
+        }
+      }
+      assert.ok(runs > 0, `${sample.where} has no assets to run`);
     }
   });
 

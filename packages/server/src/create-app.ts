@@ -6,6 +6,7 @@ import { definitionsApi } from './api/definitions-api.ts';
 import { filesApi } from './api/files-api.ts';
 import { healthApi } from './api/health-api.ts';
 import { instanceApi } from './api/instance-api.ts';
+import { partitionsApi } from './api/partitions-api.ts';
 import { runsApi } from './api/runs-api.ts';
 import { errorResponse } from './http/api-error.ts';
 import { sendJson } from './http/json-response.ts';
@@ -48,6 +49,7 @@ export function createApp(options: AppOptions): Hono {
   api.route('/', runsApi(options));
   api.route('/', instanceApi(options));
   api.route('/', filesApi(options));
+  api.route('/', partitionsApi(options));
   app.route('/api', api);
   app.all('/api/*', (c) =>
     sendJson(

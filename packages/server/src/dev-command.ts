@@ -147,7 +147,16 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         instance,
         // The current definitions, as reloads replace them.
         locations: () => workspace.locations,
-        launch: (run) => (dispatch ? dispatch.launch(run) : launcher.execute(run.runId)),
+        launch: async (run) => {
+          if (dispatch) return await dispatch.launch(run);
+          await launcher.execute(run.runId);
+          // A run's end wakes the daemon: the next partition of a self-dependent backfill starts
+          // at once (runs on workers wake it through the instance's run-queue channel).
+          void launcher.waitFor(run.runId).then(
+            () => daemon?.wake(),
+            () => {},
+          );
+        },
         ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
         uiUrl: server.url,
         log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),

@@ -83,6 +83,7 @@ describe('HTTP API', () => {
       checks: [{ name: 'clean_ok', severity: 'ERROR', blocking: true, description: 'rows exist' }],
       hasConfig: true,
       freshness: { maximumLagMinutes: 60 },
+      partitions: null,
     });
     const demoJob = loc.jobs.find((j) => j.name === 'demo_job') as Json & {
       configSchema: { properties: { ops: { properties: Record<string, Json>; required?: string[] } } };

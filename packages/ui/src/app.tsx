@@ -3,6 +3,7 @@ import { Loading } from './components/common.tsx';
 import { LoadErrorBanner, ReloadButton, useDefinitionsStatus } from './components/definitions-status.tsx';
 import { AssetPage } from './pages/asset-page.tsx';
 import { SchedulesPage, SensorsPage } from './pages/automation-pages.tsx';
+import { BackfillsPage } from './pages/backfills-page.tsx';
 import { CatalogPage } from './pages/catalog-page.tsx';
 import { InstancePage } from './pages/instance-page.tsx';
 import { RunPage } from './pages/run-page.tsx';
@@ -20,6 +21,7 @@ const NAV: { section: string; label: string; to: string }[] = [
   { section: 'launch', label: 'Launch', to: href('launch') },
   { section: 'schedules', label: 'Schedules', to: href('schedules') },
   { section: 'sensors', label: 'Sensors', to: href('sensors') },
+  { section: 'backfills', label: 'Backfills', to: href('backfills') },
   { section: 'instance', label: 'Instance', to: href('instance') },
 ];
 
@@ -48,6 +50,8 @@ function page(route: Route) {
       return <SchedulesPage />;
     case 'sensors':
       return <SensorsPage />;
+    case 'backfills':
+      return <BackfillsPage key={id ?? ''} id={id} />;
     case 'instance':
       return <InstancePage />;
     default:

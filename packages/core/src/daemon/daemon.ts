@@ -22,6 +22,8 @@ import {
 import type { DagInstance } from '../instance/dag-instance.ts';
 import { isConnectionError } from '../instance/postgres-storage.ts';
 import type { InstigatorState, NewTick, RunRecord, TickRun } from '../instance/storage.ts';
+import { BackfillSubmitter } from '../partitions/backfill.ts';
+import { partitionForTick } from '../partitions/schedule.ts';
 import { RUN_CHANNELS } from '../workers/worker-env.ts';
 import type { CodeLocation } from '../workspace/workspace.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -64,6 +66,9 @@ export interface DaemonOptions {
   /** Base URL of the UI, for links in alerts. Default DAG_UI_URL or http://127.0.0.1:3000. */
   uiUrl?: string;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Backfill partitions submitted per transaction (default 1,000) and transactions per tick (default all). */
+  backfillChunkSize?: number;
+  backfillChunksPerTick?: number;
 }
 
 export interface TickSummary {
@@ -102,11 +107,18 @@ export class Daemon {
   private readonly automationSaved = new Map<string, Map<string, string>>();
   private wakeUp: AbortController | undefined;
   private woken = false;
+  private readonly backfills: BackfillSubmitter;
 
   constructor(private readonly options: DaemonOptions) {
     this.daemonId = options.daemonId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.clock = options.clock ?? systemClock;
     this.liveness = options.liveness ?? runLiveness();
+    this.backfills = new BackfillSubmitter({
+      storage: options.instance.storage,
+      chunkSize: options.backfillChunkSize,
+      chunksPerTick: options.backfillChunksPerTick,
+      log: (level, message) => this.log(level, message),
+    });
     this.reconciler = new RunReconciler(options.instance.storage, this.liveness, (level, message) =>
       this.log(level, message),
     );
@@ -240,6 +252,7 @@ export class Daemon {
     await this.checkFreshness(now, states);
     // Orphans first: a run whose owner died must not hold a slot of the queue.
     await this.reconcileRuns();
+    await this.submitBackfills(summary);
     await this.dequeue(summary);
     summary.nextDueAt = Number.isFinite(nextDue) ? new Date(nextDue) : null;
     return summary;
@@ -330,6 +343,7 @@ export class Daemon {
       job: jobName,
       ...(request.selection ? { selection: request.selection } : {}),
       ...(request.config ? { runConfig: request.config } : {}),
+      ...(request.partitionKey !== undefined ? { partition: request.partitionKey } : {}),
       tags: { ...extraTags, ...(request.tags ?? {}) },
     });
     return {
@@ -441,14 +455,24 @@ export class Daemon {
         skipReason = `${due.length - launch.length} missed tick(s) skipped (catchUp: none)`;
     }
     try {
-      const runs = launch.map((tickTime) =>
-        this.buildRun(
-          location,
-          schedule.jobName,
-          { runKey: tickTime.toISOString(), config: schedule.config, tags: schedule.tags },
-          { 'dag/schedule': schedule.name, 'dag/tick': tickTime.toISOString() },
-        ),
-      );
+      const runs = launch.flatMap((tickTime) => {
+        // A schedule of a partitioned job runs the partition that has just closed.
+        const partitionKey = partitionForTick(schedule, tickTime);
+        if (schedule.partitions && partitionKey === undefined) return [];
+        return [
+          this.buildRun(
+            location,
+            schedule.jobName,
+            {
+              runKey: tickTime.toISOString(),
+              config: schedule.config,
+              tags: schedule.tags,
+              ...(partitionKey !== undefined ? { partitionKey } : {}),
+            },
+            { 'dag/schedule': schedule.name, 'dag/tick': tickTime.toISOString() },
+          ),
+        ];
+      });
       return {
         tick: {
           ...base,
@@ -558,6 +582,11 @@ export class Daemon {
           ),
         );
         this.lastSensorEval.set(sensor.name, now);
+        for (const change of result?.dynamicPartitionsRequests ?? []) {
+          const storage = this.options.instance.storage;
+          if (change.add?.length) await storage.addDynamicPartitions(change.name, change.add);
+          if (change.delete?.length) await storage.deleteDynamicPartitions(change.name, change.delete);
+        }
         const requests = result?.runRequests ?? [];
         const runs = requests.map((r) =>
           this.buildRun(location, sensor.jobName!, r, {
@@ -827,8 +856,22 @@ export class Daemon {
     }
   }
 
+  /** Submits the runs of backfills (see BackfillSubmitter); they are queued like any run. */
+  private async submitBackfills(summary: TickSummary): Promise<void> {
+    try {
+      const runIds = await this.backfills.tick((name) => {
+        const location = this.locationOf({ location: name });
+        return typeof location === 'string' ? location : location.definitions;
+      });
+      summary.runsRequested.push(...runIds);
+    } catch (error) {
+      this.log('error', `Backfills could not be submitted: ${describeError(error)}`);
+      summary.failedTicks.push('backfills');
+    }
+  }
+
   /** The code location a queued run belongs to, or why it is not loaded here. */
-  private locationOf(run: RunRecord): CodeLocation | string {
+  private locationOf(run: Pick<RunRecord, 'location'>): CodeLocation | string {
     const locations = this.locations();
     const names = locations.map((l) => l.name).join(', ');
     if (run.location === null) {

@@ -1,5 +1,6 @@
 import { DefinitionError } from '../errors.ts';
 import type { RunRecord, StoredEvent } from '../instance/storage.ts';
+import type { TimeWindowPartitions } from '../partitions/partitions.ts';
 import type { AssetDefinition } from './asset.ts';
 import type { JobDefinition, RunConfig } from './job.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
@@ -14,6 +15,8 @@ export interface RunRequest {
   tags?: Record<string, string>;
   /** Narrows the job's assets for this run (selection syntax). */
   selection?: string;
+  /** The partition to materialize (or a range 'A...B'), for a job of partitioned assets. */
+  partitionKey?: string;
 }
 
 export interface ScheduleOptions {
@@ -29,6 +32,11 @@ export interface ScheduleOptions {
   defaultStatus?: DefaultStatus;
   /** What to do with ticks missed while the daemon was down. Default 'one'. */
   catchUp?: 'none' | 'one' | 'all';
+  /**
+   * Time partitions: each tick runs the partition that has just closed (the last one complete
+   * at the tick time). Set by buildScheduleFromPartitionedJob.
+   */
+  partitions?: TimeWindowPartitions;
 }
 
 const SCHEDULE_OPTIONS = {
@@ -41,6 +49,7 @@ const SCHEDULE_OPTIONS = {
   tags: true,
   defaultStatus: true,
   catchUp: true,
+  partitions: true,
 } as const satisfies Record<keyof ScheduleOptions, true>;
 
 export interface ScheduleDefinition {
@@ -54,6 +63,7 @@ export interface ScheduleDefinition {
   readonly tags: Readonly<Record<string, string>>;
   readonly defaultStatus: DefaultStatus;
   readonly catchUp: 'none' | 'one' | 'all';
+  readonly partitions: TimeWindowPartitions | undefined;
 }
 
 function jobNameOf(job: JobDefinition | string, owner: string): string {
@@ -103,6 +113,7 @@ export function schedule(options: ScheduleOptions): ScheduleDefinition {
     tags: { ...(options.tags ?? {}) },
     defaultStatus: options.defaultStatus ?? 'STOPPED',
     catchUp: options.catchUp ?? 'one',
+    partitions: options.partitions,
   };
 }
 
@@ -125,6 +136,8 @@ export interface SensorLogger {
 
 export interface SensorResult {
   runRequests?: RunRequest[];
+  /** Keys to add to (or delete from) dynamic partitions, applied before the run requests. */
+  dynamicPartitionsRequests?: { name: string; add?: string[]; delete?: string[] }[];
   cursor?: string;
   skipReason?: string;
 }

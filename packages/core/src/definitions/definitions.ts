@@ -1,6 +1,7 @@
 import { DefinitionError, SelectionError, UsageError } from '../errors.ts';
 import { AssetGraph } from '../graph/asset-graph.ts';
 import type { IOManager } from '../io/io-manager.ts';
+import { samePartitions } from '../partitions/partitions.ts';
 import { resolveSelection, type SelectionContext } from '../selection/asset-selection.ts';
 import { didYouMean } from '../util/suggest.ts';
 import type { AssetCheckDefinition, AssetDefinition } from './asset.ts';
@@ -104,8 +105,21 @@ export class Definitions {
       if (jobs.has(job.name)) throw new DefinitionError(`Duplicate job name '${job.name}'.`);
       if (job.type === 'assets') {
         try {
-          if (resolveSelection(this.graph, job.selection).length === 0) {
+          const keys = resolveSelection(this.graph, job.selection);
+          if (keys.length === 0) {
             throw new DefinitionError(`Job '${job.name}': selection '${job.selection}' matches no assets.`);
+          }
+          const jobPartitions = job.partitions;
+          const other = jobPartitions
+            ? keys.find((k) => {
+                const p = this.graph.get(k).partitions;
+                return p && !samePartitions(p, jobPartitions);
+              })
+            : undefined;
+          if (other) {
+            throw new DefinitionError(
+              `Job '${job.name}' has partitions ${jobPartitions!.description}, but its asset '${other}' has ${this.graph.get(other).partitions!.description}; a job's partitioned assets share its partitions.`,
+            );
           }
         } catch (error) {
           if (error instanceof SelectionError) {

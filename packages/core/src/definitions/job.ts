@@ -1,4 +1,5 @@
 import { DefinitionError } from '../errors.ts';
+import { assertPartitionsDefinition, type PartitionsDefinition } from '../partitions/partitions.ts';
 import { composeGraph, type GraphNode } from './op.ts';
 import { assertKnownOptions, assertValidName } from './validation.ts';
 
@@ -25,6 +26,8 @@ export interface AssetJobDefinition {
   readonly config: RunConfig;
   /** A selection in the selection syntax, e.g. `ds_img_r2_node+` or `group:DS and not tag:destructive`. */
   readonly selection: string;
+  /** The partitions of its partitioned assets (they must all have these): a job run is one partition or a range. */
+  readonly partitions: PartitionsDefinition | undefined;
 }
 
 export interface GraphJobDefinition {
@@ -45,7 +48,7 @@ const GRAPH_JOB_OPTIONS = {
   tags: true,
   config: true,
 } as const satisfies Record<keyof JobOptionsBase, true>;
-const ASSET_JOB_OPTIONS = { ...GRAPH_JOB_OPTIONS, selection: true } as const;
+const ASSET_JOB_OPTIONS = { ...GRAPH_JOB_OPTIONS, selection: true, partitions: true } as const;
 
 function validateBase(options: JobOptionsBase, known: Readonly<Record<string, true>>): void {
   assertValidName(options?.name, 'job');
@@ -63,9 +66,11 @@ function validateBase(options: JobOptionsBase, known: Readonly<Record<string, tr
  * defineAssetJob({ name: 'ds_node_job', selection: 'ds_img_r2_node+' });
  */
 export function defineAssetJob(
-  options: JobOptionsBase & { selection: string | string[] },
+  options: JobOptionsBase & { selection: string | string[]; partitions?: PartitionsDefinition },
 ): AssetJobDefinition {
   validateBase(options, ASSET_JOB_OPTIONS);
+  if (options.partitions !== undefined)
+    assertPartitionsDefinition(options.partitions, `Job '${options.name}'`);
   const selection = Array.isArray(options.selection) ? options.selection.join(' or ') : options.selection;
   if (typeof selection !== 'string' || selection.trim() === '') {
     throw new DefinitionError(`Job '${options.name}' needs a non-empty selection, e.g. 'group:DS'.`);
@@ -78,6 +83,7 @@ export function defineAssetJob(
     tags: { ...(options.tags ?? {}) },
     config: options.config ?? {},
     selection,
+    partitions: options.partitions,
   };
 }
 

@@ -307,6 +307,18 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   return await execution.run(startedAt);
 }
 
+/**
+ * Checks the partition of a run before it is stored elsewhere (the API queues runs): throws
+ * a UsageError naming the asset and its valid keys for a bad one.
+ */
+export async function checkRunPartitions(
+  instance: DagInstance,
+  definitions: Definitions,
+  options: PlanOptions,
+): Promise<void> {
+  await runPartitions(instance, definitions, planRun(definitions, options));
+}
+
 /** The partitions a run materializes (from its tags), validated before the run is stored. */
 async function runPartitions(
   instance: DagInstance,

@@ -355,6 +355,58 @@ export function windowStartsBetween(def: TimeWindowPartitions, from: Date, to: D
   return out;
 }
 
+const keysCache = new WeakMap<TimeWindowPartitions, { end: number; keys: string[] }>();
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/**
+ * The keys from the definition's start up to `end`, without one luxon computation per key:
+ * daily, weekly and monthly keys are consecutive calendar dates (whatever the zone), so they
+ * step in UTC calendar arithmetic up to the key of `end`; hourly keys step one real hour at a
+ * time and take the zone's offset at each (a repeated hour gives one key, a skipped one none).
+ */
+function timeKeysBetween(def: TimeWindowPartitions, end: Date): string[] {
+  const out: string[] = [];
+  const field = (date: Date) =>
+    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
+  if (def.cadence === 'hourly') {
+    const zone = IANAZone.create(def.timezone);
+    // The offset is asked once a day, and every hour only on a day it changes.
+    let dayEnd = Number.NEGATIVE_INFINITY;
+    let steady: number | undefined;
+    const offset = (ms: number) => {
+      if (ms >= dayEnd) {
+        const o = zone.offset(ms);
+        dayEnd = ms + 86_400_000;
+        steady = zone.offset(dayEnd) === o ? o : undefined;
+      }
+      return steady ?? zone.offset(ms);
+    };
+    let previous = '';
+    for (let ms = def.start.getTime(); ms < end.getTime(); ms += 3_600_000) {
+      const wall = new Date(ms + offset(ms) * 60_000);
+      const key = `${field(wall)}-${pad(wall.getUTCHours())}:${pad(wall.getUTCMinutes())}`;
+      if (key !== previous) out.push(key);
+      previous = key;
+    }
+    return out;
+  }
+  const endKey = formatKey(def, end);
+  const first = local(def, def.start);
+  const year = first.year;
+  let month = first.month - 1;
+  let day = first.day;
+  for (;;) {
+    const key = field(new Date(Date.UTC(year, month, day)));
+    if (key >= endKey) break;
+    out.push(key);
+    if (def.cadence === 'daily') day += 1;
+    else if (def.cadence === 'weekly') day += 7;
+    else month += 1;
+  }
+  return out;
+}
+
 // ---- keys of any definition --------------------------------------------------------------
 
 /** Every partition key of a definition now, in order (time: oldest first). */
@@ -363,7 +415,12 @@ export function partitionKeys(def: PartitionsDefinition, ctx: PartitionKeyContex
     case 'time': {
       const end = timeKeysEnd(def, ctx.now);
       if (end.getTime() <= def.start.getTime()) return [];
-      return windowStartsBetween(def, def.start, end).map((s) => formatKey(def, s));
+      // The keys change only when a window closes: computed once per end, per definition.
+      const cached = keysCache.get(def);
+      if (cached?.end === end.getTime()) return [...cached.keys];
+      const keys = timeKeysBetween(def, end);
+      keysCache.set(def, { end: end.getTime(), keys });
+      return [...keys];
     }
     case 'static':
       return [...def.keys];

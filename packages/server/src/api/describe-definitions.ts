@@ -7,6 +7,7 @@ import type {
   ScheduleDefinition,
   SensorDefinition,
 } from '@dag/core';
+import { describePartitions } from '@dag/core';
 import { z } from 'zod';
 
 /** JSON Schema, as produced by zod's `z.toJSONSchema`. */
@@ -30,6 +31,8 @@ export interface AssetSummary {
   checks: CheckSummary[];
   hasConfig: boolean;
   freshness: { maximumLagMinutes: number } | null;
+  /** The asset's partitions ('daily', 'static'...), or null when it has none. */
+  partitions: { type: string; description: string } | null;
 }
 
 export interface JobSummary {
@@ -150,6 +153,7 @@ export function summarizeAsset(definitions: Definitions, asset: AssetDefinition)
     })),
     hasConfig: asset.configSchema !== undefined,
     freshness: asset.freshness ? { maximumLagMinutes: asset.freshness.maximumLagMinutes } : null,
+    partitions: asset.partitions ? describePartitions(asset.partitions) : null,
   };
 }
 

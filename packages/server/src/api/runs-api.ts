@@ -1,9 +1,11 @@
 import { open, stat } from 'node:fs/promises';
 import {
   type CodeLocation,
+  checkRunPartitions,
   deriveSteps,
   FINISHED_RUN_STATUSES,
   InstanceError,
+  partitionSelectionTags,
   RUN_STATUSES,
   type RunConfig,
   type RunStatus,
@@ -22,7 +24,7 @@ import { runEventStream } from './run-event-stream.ts';
 /** The most of a run's log one request returns (the end of it, unless `offset` is given). */
 const MAX_LOG_BYTES = 5 * 1024 * 1024;
 
-function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
+export function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {
       throw badRequest(
@@ -32,7 +34,7 @@ function checkKeys(body: Record<string, unknown>, allowed: string[]): void {
   }
 }
 
-function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+export function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.trim() === '')
@@ -44,7 +46,7 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
 const MAX_TAG_KEY = 256;
 const MAX_TAG_VALUE = 1024;
 
-function parseTags(value: unknown): Record<string, string> | undefined {
+export function parseTags(value: unknown): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest(`'tags' must be an object of strings, like { "team": "data" }.`);
@@ -176,16 +178,22 @@ export function runsApi(options: AppOptions): Hono {
 
   api.post('/runs', async (c) => {
     const body = await readJsonObject(c);
-    checkKeys(body, ['location', 'job', 'selection', 'runConfig', 'tags']);
+    checkKeys(body, ['location', 'job', 'selection', 'runConfig', 'tags', 'partition']);
     const locationName = optionalString(body, 'location');
     const job = optionalString(body, 'job');
     const selection = optionalString(body, 'selection');
-    const tags = parseTags(body.tags);
+    let tags = parseTags(body.tags);
     const runConfig = body.runConfig as RunConfig | undefined;
     let location: CodeLocation;
     if (job !== undefined) location = workspace.locationForJob(job, locationName);
     else if (selection !== undefined) location = workspace.locationForSelection(selection, locationName);
     else throw badRequest(`Give a 'job' to launch, or a 'selection' of assets to materialize.`);
+    const partition = optionalString(body, 'partition');
+    if (partition !== undefined) {
+      // Checked now (a bad key is a 400 naming the asset and its valid keys), stored as tags.
+      await checkRunPartitions(instance, location.definitions, { job, selection, partition });
+      tags = { ...tags, ...partitionSelectionTags(partition) };
+    }
     const run = await launcher.launch({
       location,
       ...(job !== undefined ? { job } : {}),

@@ -58,6 +58,8 @@ export interface AssetDefinition {
   definitionMetadata?: MetadataRecord;
   status?: NodeStatus;
   lastRunStatus?: RunStatus | null;
+  /** The asset's partitions ('daily', 'static'...), null or absent when it has none. */
+  partitions?: { type: string; description: string } | null;
 }
 
 /** JSON Schema, as much of it as the config form reads. */
@@ -224,3 +226,40 @@ export {
   FINISHED_RUN_STATUSES as TERMINAL_RUN_STATUSES,
   RUN_STATUSES as ALL_RUN_STATUSES,
 } from '@dag/core/types';
+
+export type PartitionStatus = 'MATERIALIZED' | 'FAILED' | 'IN_PROGRESS' | 'MISSING';
+
+/** `GET /api/assets/:key/partitions`. */
+export interface AssetPartitionsResponse {
+  assetKey: string;
+  partitions: { type: string; description: string };
+  keys: string[];
+  statuses: PartitionStatus[];
+  counts: Record<PartitionStatus, number>;
+}
+
+export interface BackfillSummary {
+  backfillId: string;
+  status: 'REQUESTED' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED';
+  location: string | null;
+  jobName: string | null;
+  selection: string | null;
+  singleRun: boolean;
+  fromFailure: boolean;
+  submitted: number;
+  error: string | null;
+  createdAt: string;
+  endedAt: string | null;
+  runCounts: Partial<Record<RunStatus, number>>;
+  partitionCounts: {
+    total: number;
+    submitted: number;
+    succeeded: number;
+    failed: number;
+    inProgress: number;
+    queued: number;
+  };
+  partitionCount: number;
+  firstPartition: string | null;
+  lastPartition: string | null;
+}

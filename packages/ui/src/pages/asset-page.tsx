@@ -15,6 +15,7 @@ import {
 } from '../components/common.tsx';
 import { MarkdownView } from '../components/markdown-view.tsx';
 import { MetadataView } from '../components/metadata-view.tsx';
+import { PartitionsPanel } from '../components/partitions-panel.tsx';
 import { selectionOfKeys } from '../lib/asset-status.ts';
 import { formatDateTime, shortId } from '../lib/format.ts';
 import { formatMetadataInline, metadataEntries } from '../lib/metadata.ts';
@@ -272,6 +273,7 @@ export function AssetPage({ assetKey, location }: { assetKey: string; location: 
       <ErrorBox error={launchError} title="Could not launch" />
       <ErrorBox error={error} />
       {loading && !data && <Loading what="asset" />}
+      {asset?.partitions && <PartitionsPanel assetKey={assetKey} location={loc} />}
       {asset && (
         <div className="asset-grid">
           <div className="panel">

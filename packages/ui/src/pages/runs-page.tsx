@@ -58,8 +58,10 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   const job = query.get('job') ?? '';
   const cursor = query.get('cursor') ?? '';
   const back = query.getAll('back');
+  // `tag=k=v`: only runs with that tag (the runs of a backfill link here).
+  const tag = query.get('tag') ?? '';
   const { data, error, loading } = useApi<RunsResponse>(
-    apiPath('/api/runs', { status, job, limit: LIMIT, cursor }),
+    apiPath('/api/runs', { status, job, limit: LIMIT, cursor, tag }),
     cursor ? undefined : 5_000,
   );
   const defs = useApi<DefinitionsResponse>('/api/definitions');
@@ -76,6 +78,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
     const j = next.job ?? job;
     if (s) params.set('status', s);
     if (j) params.set('job', j);
+    if (tag) params.set('tag', tag);
     if (next.cursor) params.set('cursor', next.cursor);
     for (const b of next.back ?? []) params.append('back', b);
     const qs = params.toString();

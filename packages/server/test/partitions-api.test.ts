@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { materialize } from '@dag/core';
+import { call, type ServerFixture, serverFixture } from './support.ts';
+
+const file = path.join(import.meta.dirname, 'fixtures', 'partition-defs.ts');
+
+describe('partitions and backfills API', () => {
+  let f: ServerFixture;
+  before(async () => {
+    f = await serverFixture({ file });
+  });
+  after(async () => {
+    await f.close();
+  });
+
+  test('GET /api/assets/:key/partitions: every partition and its status', async () => {
+    const definitions = f.workspace.locations[0]!.definitions;
+    const run = await materialize({
+      instance: f.test.instance,
+      definitions,
+      selection: 'events',
+      partition: '2026-11-02',
+    });
+    assert.equal(run.status, 'SUCCESS', run.error);
+    const res = await call<{
+      keys: string[];
+      statuses: string[];
+      counts: Record<string, number>;
+      partitions: { type: string };
+    }>(f.app, '/api/assets/events/partitions');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.partitions.type, 'daily');
+    assert.equal(res.body.keys.length, 30);
+    assert.equal(res.body.statuses[1], 'MATERIALIZED');
+    assert.equal(res.body.counts.MISSING, 29);
+    assert.equal((await call(f.app, '/api/assets/plain/partitions')).status, 400);
+    const asset = await call<{ asset: { partitions: unknown } }>(f.app, '/api/assets/events');
+    assert.deepEqual(asset.body.asset.partitions, {
+      type: 'daily',
+      description: 'daily from 2026-11-01 (Asia/Seoul)',
+    });
+  });
+
+  test('POST /api/runs with a partition: a bad key is a 400 naming the asset and the valid range', async () => {
+    const res = await call<{ error: { message: string } }>(f.app, '/api/runs', {
+      json: { selection: 'events', partition: '2027-01-01' },
+    });
+    assert.equal(res.status, 400);
+    assert.match(
+      res.body.error.message,
+      /not a partition of asset 'events'; valid: 2026-11-01\.\.\.2026-11-30/,
+    );
+  });
+
+  test('backfills: launch, list, show, cancel; dynamic keys through the API', async () => {
+    const launched = await call<{ backfill: { backfillId: string; partitionCount: number; status: string } }>(
+      f.app,
+      '/api/backfills',
+      { json: { selection: 'events', partitions: '2026-11-01...2026-11-10', singleRun: false } },
+    );
+    assert.equal(launched.status, 201, launched.text);
+    assert.equal(launched.body.backfill.partitionCount, 10);
+    const id = launched.body.backfill.backfillId;
+    const list = await call<{ backfills: { backfillId: string }[] }>(f.app, '/api/backfills');
+    assert.deepEqual(
+      list.body.backfills.map((b) => b.backfillId),
+      [id],
+    );
+    const shown = await call<{ backfill: { partitionKeys: string[] } }>(f.app, `/api/backfills/${id}`);
+    assert.equal(shown.body.backfill.partitionKeys.length, 10);
+    assert.equal((await call(f.app, '/api/backfills/nope')).status, 404);
+    const bad = await call<{ error: { message: string } }>(f.app, '/api/backfills', {
+      json: { selection: 'plain' },
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /None of the assets selected \(plain\) is partitioned/);
+    const canceled = await call<{ backfill: { status: string } }>(f.app, `/api/backfills/${id}/cancel`, {
+      method: 'POST',
+    });
+    assert.equal(canceled.body.backfill.status, 'CANCELING');
+    const added = await call<{ added: string[] }>(f.app, '/api/partitions/customers', {
+      json: { keys: ['acme'] },
+    });
+    assert.deepEqual(added.body.added, ['acme']);
+    assert.deepEqual((await call<{ keys: string[] }>(f.app, '/api/partitions/customers')).body.keys, [
+      'acme',
+    ]);
+    assert.equal((await call(f.app, '/api/partitions/nope')).status, 404);
+  });
+});
