@@ -6,6 +6,7 @@ import { definitionsApi } from './api/definitions-api.ts';
 import { filesApi } from './api/files-api.ts';
 import { instanceApi } from './api/instance-api.ts';
 import { runsApi } from './api/runs-api.ts';
+import { workersApi } from './api/workers-api.ts';
 import { errorResponse } from './http/api-error.ts';
 import { sendJson } from './http/json-response.ts';
 import { bodyCap, maxBodyBytesFromEnv, refuseNul } from './http/request-input.ts';
@@ -45,6 +46,7 @@ export function createApp(options: AppOptions): Hono {
   api.route('/', runsApi(options));
   api.route('/', instanceApi(options));
   api.route('/', filesApi(options));
+  api.route('/', workersApi(options));
   app.route('/api', api);
   app.all('/api/*', (c) =>
     sendJson(

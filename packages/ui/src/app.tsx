@@ -7,6 +7,7 @@ import { CatalogPage } from './pages/catalog-page.tsx';
 import { InstancePage } from './pages/instance-page.tsx';
 import { RunPage } from './pages/run-page.tsx';
 import { RunsPage } from './pages/runs-page.tsx';
+import { WorkersPage } from './pages/workers-page.tsx';
 import { href, type Route, useRoute } from './router.ts';
 
 // The graph (React Flow) and the launch page (YAML) are loaded when first opened.
@@ -21,6 +22,7 @@ const NAV: { section: string; label: string; to: string }[] = [
   { section: 'schedules', label: 'Schedules', to: href('schedules') },
   { section: 'sensors', label: 'Sensors', to: href('sensors') },
   { section: 'instance', label: 'Instance', to: href('instance') },
+  { section: 'workers', label: 'Workers', to: href('workers') },
 ];
 
 function page(route: Route) {
@@ -50,6 +52,8 @@ function page(route: Route) {
       return <SensorsPage />;
     case 'instance':
       return <InstancePage />;
+    case 'workers':
+      return <WorkersPage />;
     default:
       return (
         <div className="page">

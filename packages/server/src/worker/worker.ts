@@ -82,7 +82,8 @@ export class Worker {
       ...(options.cliPath ? { cliPath: options.cliPath } : {}),
       ...(options.env ? { env: options.env } : {}),
       graceMs: options.terminateGraceMs ?? 1000,
-      killGraceMs: 500,
+      // SIGTERM went to the run when it was terminated: past the grace, SIGKILL at once.
+      killGraceMs: 0,
       exitWithLauncher: true,
       runPriority: 10,
       signalOnTerminate: true,

@@ -224,3 +224,20 @@ export {
   FINISHED_RUN_STATUSES as TERMINAL_RUN_STATUSES,
   RUN_STATUSES as ALL_RUN_STATUSES,
 } from '@dag/core/types';
+
+/** `GET /api/workers`. */
+export interface WorkersResponse {
+  workers: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    state: 'running' | 'draining';
+    concurrency: number;
+    startedAt: string;
+    lastHeartbeat: string;
+    ageSeconds: number;
+    alive: boolean;
+    runs: string[];
+  }[];
+  timeoutSeconds: number;
+}
