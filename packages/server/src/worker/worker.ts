@@ -4,6 +4,8 @@ import {
   type DagInstance,
   describeError,
   failBeforeStart,
+  type InstanceStorage,
+  PostgresStorage,
   RUN_CHANNELS,
   requeueRun,
   type WorkerLiveness,
@@ -55,6 +57,8 @@ export class Worker {
   private readonly liveness: WorkerLiveness;
   private readonly launcher: RunLauncher;
   private queue: RunQueue | undefined;
+  /** A connection of its own for heartbeats: busy run queries never hold up the lease. */
+  private beatStorage: InstanceStorage | undefined;
   private listening: { close(): Promise<void> } | undefined;
   private state: 'running' | 'draining' = 'running';
   private stopped = false;
@@ -112,6 +116,7 @@ export class Worker {
       concurrency: this.concurrency,
     });
     this.lastBeatAt = Date.now();
+    this.beatStorage = await PostgresStorage.connect(this.options.instance.url, { max: 1 });
     this.queue = await RunQueue.open(this.options.instance, {
       supervise: true,
       log: (message) => this.log('warn', message),
@@ -210,7 +215,7 @@ export class Worker {
     if (this.beating) return;
     this.beating = true;
     try {
-      const storage = this.options.instance.storage;
+      const storage = this.beatStorage ?? this.options.instance.storage;
       const status = { state: this.state, currentRuns: this.launcher.active };
       const known = await storage.heartbeatWorker(this.workerId, status);
       if (!known) {
@@ -312,6 +317,7 @@ export class Worker {
     await this.listening?.close();
     await storage.removeWorker(this.workerId).catch(() => {});
     await this.queue?.close().catch(() => {});
+    await this.beatStorage?.close().catch(() => {});
     await this.launcher.close();
     return { handedBack };
   }
@@ -325,6 +331,7 @@ export class Worker {
     await this.loopDone;
     await this.listening?.close();
     await this.queue?.close().catch(() => {});
+    await this.beatStorage?.close().catch(() => {});
     await this.launcher.close();
   }
 }
