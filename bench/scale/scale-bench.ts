@@ -56,6 +56,7 @@ const daemon = new Daemon({
   locations: (await Workspace.load({ file: DEFS })).locations,
   launch: (run) => dispatch.launch(run),
   launchBlocked: () => dispatch.launchBlocked(),
+  workerSlots: () => dispatch.workerSlots(),
   maxConcurrentRuns: 1000,
   liveness: { heartbeatMs: 1000, timeoutMs: 30_000 },
 });

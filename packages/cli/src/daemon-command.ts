@@ -50,7 +50,9 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         locations: workspace.locations,
         maxConcurrentRuns: max,
         launch: (run) => (dispatch ? dispatch.launch(run) : launcher.execute(run.runId)),
-        ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
+        ...(dispatch
+          ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
+          : {}),
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       ctx.err(

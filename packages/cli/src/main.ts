@@ -26,6 +26,7 @@ import {
   terminateRun,
   UsageError,
   Workspace,
+  waitForRunHandoff,
 } from '@dag/core';
 import { registerDev } from '@dag/server/dev';
 import { Command, CommanderError, Option } from 'commander';

@@ -148,7 +148,9 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         // The current definitions, as reloads replace them.
         locations: () => workspace.locations,
         launch: (run) => (dispatch ? dispatch.launch(run) : launcher.execute(run.runId)),
-        ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
+        ...(dispatch
+          ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
+          : {}),
         uiUrl: server.url,
         log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
       });

@@ -150,3 +150,33 @@ export function exitWithParent(code = 70): void {
       .finally(() => process.exit(code));
   });
 }
+
+/** What a launcher hands a run process it started ahead of time: the run to execute. */
+export interface RunHandoff {
+  runId: string;
+  /** The run's config with its secrets, when the launcher holds it. */
+  runConfig?: unknown;
+}
+
+/**
+ * In a run process a launcher started ahead of time (its definitions loaded, the instance
+ * open): waits for the launcher to name the run to execute, over the IPC channel.
+ */
+export function waitForRunHandoff(): Promise<RunHandoff> {
+  const channel = process.channel;
+  if (!channel) {
+    return Promise.reject(
+      new Error('--from-launcher needs the IPC channel of a launcher (it is started by one).'),
+    );
+  }
+  channel.ref();
+  return new Promise((resolve, reject) => {
+    const onDisconnect = () => reject(new Error('The launcher went away before naming a run.'));
+    process.once('disconnect', onDisconnect);
+    process.once('message', (message: RunHandoff) => {
+      process.off('disconnect', onDisconnect);
+      channel.unref();
+      resolve(message);
+    });
+  });
+}

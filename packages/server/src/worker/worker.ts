@@ -27,6 +27,8 @@ export interface WorkerOptions {
   terminateGraceMs?: number;
   liveness?: WorkerLiveness;
   workerId?: string;
+  /** Run processes kept started ahead of time, waiting for a run (lower launch latency). Default 1. */
+  prestart?: number;
   /** The `dag` CLI entry point of run processes (default: this repository's). */
   cliPath?: string;
   /** Environment of run processes. Default: this process's. */
@@ -90,6 +92,7 @@ export class Worker {
       killGraceMs: 0,
       exitWithLauncher: true,
       runPriority: 10,
+      spares: options.prestart ?? 1,
       signalOnTerminate: true,
       label: `dag worker ${this.workerId}`,
       log: (level, message) => this.log(level, message),
@@ -132,6 +135,7 @@ export class Worker {
     const beat = setInterval(() => void this.heartbeat(), this.liveness.heartbeatMs);
     const lease = setInterval(() => this.checkLease(), Math.min(250, this.liveness.heartbeatMs));
     this.timers.push(beat, lease);
+    this.launcher.prestart();
     this.loopDone = this.loop();
   }
 
