@@ -105,6 +105,11 @@ async function stop(ws: W[]): Promise<void> {
 }
 async function runStartAt(runId: string): Promise<Date | undefined> {
   const [start] = await storage.getEvents(runId, { types: ['RUN_START'] });
+  if (!start) {
+    const run = await storage.getRun(runId);
+    if (run && ['FAILURE', 'CANCELED'].includes(run.status))
+      throw new Error(`run ${runId} ended ${run.status} before it started: ${run.error}`);
+  }
   return start?.ts;
 }
 const pct = (sorted: number[], p: number) =>
