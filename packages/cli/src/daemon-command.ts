@@ -59,7 +59,9 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
             () => {},
           );
         },
-        ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
+        ...(dispatch
+          ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
+          : {}),
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       ctx.err(

@@ -26,6 +26,7 @@ import {
   terminateRun,
   UsageError,
   Workspace,
+  waitForRunHandoff,
 } from '@dag/core';
 import { registerDev } from '@dag/server/dev';
 import { Command, CommanderError, Option } from 'commander';
@@ -531,7 +532,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   program
-    .command('execute-run <runId>')
+    .command('execute-run [runId]')
     .description('execute a stored run in this process (used by `dag dev` run processes and workers)')
     .option('--json', 'print one JSON result and nothing else')
     .option('-q, --quiet', 'do not print log lines')
@@ -539,41 +540,58 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '--config-stdin',
       "read the run's config, secrets included, as JSON from stdin (the stored one has them redacted)",
     )
-    .action(async (runId: string, opts: { json?: boolean; quiet?: boolean; configStdin?: boolean }) => {
-      // Started by a worker: dies with it, so a run never goes on behind its retry's back.
-      exitWithParent();
-      const runConfig = opts.configStdin ? await readConfigFromStdin(runId) : undefined;
-      const workspace = await loadWorkspace(globals());
-      await withInstance(async (instance) => {
-        const run = await instance.storage.getRun(runId);
-        if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
-        // A single loaded location (e.g. -f) is used whatever the run recorded.
-        const location = workspace.location(
-          globals().location ?? (workspace.locations.length === 1 ? undefined : (run.location ?? undefined)),
-        );
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        try {
-          const result = await executeStoredRun({
-            instance,
-            definitions: location.definitions,
-            location: location.name,
-            runId,
-            ...(runConfig !== undefined ? { runConfig } : {}),
-            signal: controller.signal,
-            ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
-          });
-          if (opts.json) io.out(JSON.stringify(result, null, 2));
-          else io.err(`\n${summary(result)}`);
-          setExit(result.status === 'SUCCESS' ? EXIT_OK : EXIT_RUN_FAILED);
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
-      });
-    });
+    .option(
+      '--from-launcher',
+      'load the definitions and open the instance, then wait for the launcher to name the run (over IPC)',
+    )
+    .action(
+      async (
+        givenId: string | undefined,
+        opts: { json?: boolean; quiet?: boolean; configStdin?: boolean; fromLauncher?: boolean },
+      ) => {
+        // Started by a worker: dies with it, so a run never goes on behind its retry's back.
+        exitWithParent();
+        if (!givenId && !opts.fromLauncher) throw new UsageError('execute-run needs a run id.');
+        let runConfig = opts.configStdin && givenId ? await readConfigFromStdin(givenId) : undefined;
+        const workspace = await loadWorkspace(globals());
+        await withInstance(async (instance) => {
+          let runId = givenId ?? '';
+          if (opts.fromLauncher) {
+            const handoff = await waitForRunHandoff();
+            runId = handoff.runId;
+            if (handoff.runConfig !== undefined) runConfig = handoff.runConfig as RunConfig;
+          }
+          const run = await instance.storage.getRun(runId);
+          if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
+          // A single loaded location (e.g. -f) is used whatever the run recorded.
+          const location = workspace.location(
+            globals().location ??
+              (workspace.locations.length === 1 ? undefined : (run.location ?? undefined)),
+          );
+          const controller = new AbortController();
+          const onSignal = () => controller.abort();
+          process.on('SIGINT', onSignal);
+          process.on('SIGTERM', onSignal);
+          try {
+            const result = await executeStoredRun({
+              instance,
+              definitions: location.definitions,
+              location: location.name,
+              runId,
+              ...(runConfig !== undefined ? { runConfig } : {}),
+              signal: controller.signal,
+              ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
+            });
+            if (opts.json) io.out(JSON.stringify(result, null, 2));
+            else io.err(`\n${summary(result)}`);
+            setExit(result.status === 'SUCCESS' ? EXIT_OK : EXIT_RUN_FAILED);
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          }
+        });
+      },
+    );
 
   const runCmd = program.command('run').description('act on a stored run');
   runCmd

@@ -48,68 +48,81 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
       'on SIGTERM, how long running runs may finish before they are handed back',
       '30',
     )
+    .option('--prestart <n>', 'run processes kept started ahead of time, waiting for a run (0: none)', '1')
     .option(
       '--terminate-grace <s>',
       'a terminated run not stopped after this long has its process tree killed',
       '1',
     )
-    .action(async (opts: { concurrency?: string; gracePeriod: string; terminateGrace: string }) => {
-      const concurrency = positiveInt(
-        '--concurrency',
-        opts.concurrency ?? process.env[WORKER_ENV.concurrency]?.trim() ?? '4',
-      );
-      const graceMs = seconds('--grace-period', opts.gracePeriod) * 1000;
-      const terminateGraceMs = seconds('--terminate-grace', opts.terminateGrace) * 1000;
-      const liveness = workerLiveness();
-      const workspace = await ctx.loadWorkspace();
-      const removeLastResort = installLastResortHandlers('dag worker', ctx.err);
-      const instance = await DagInstance.open({ supervise: { log: ctx.err } });
-      // Loaded when a worker runs: other commands do not pay for the server's modules.
-      const { Worker } = await import('@dag/server');
-      const w = new Worker({
-        instance,
-        workspace,
-        concurrency,
-        graceMs,
-        terminateGraceMs,
-        liveness,
-        log: (level, message) => ctx.err(`dag worker: ${level}: ${message}`),
-      });
-      try {
-        await w.start();
-      } catch (error) {
-        await w.close().catch(() => {});
-        await instance.close();
-        removeLastResort();
-        throw error;
-      }
-      ctx.err(
-        `dag worker: ${w.workerId} taking runs (concurrency ${concurrency}) for ${workspace.locations.map((l) => l.name).join(', ')} on instance ${instance.kind === 'postgres' ? 'DAG_POSTGRES_URL' : instance.home}`,
-      );
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          process.once('SIGINT', () => process.exit(130));
-          process.once('SIGTERM', () => process.exit(143));
-          ctx.err(
-            `dag worker: ${signal}: draining (no new runs; running ones get ${graceMs / 1000} s, then are handed back)`,
-          );
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      try {
-        const { handedBack } = await w.stop({ graceMs });
-        ctx.err(
-          `dag worker: stopped${handedBack.length ? ` (${handedBack.length} run(s) handed back)` : ''}`,
+    .action(
+      async (opts: {
+        concurrency?: string;
+        gracePeriod: string;
+        terminateGrace: string;
+        prestart: string;
+      }) => {
+        const concurrency = positiveInt(
+          '--concurrency',
+          opts.concurrency ?? process.env[WORKER_ENV.concurrency]?.trim() ?? '4',
         );
-      } finally {
-        await instance.close();
-        removeLastResort();
-      }
-    });
+        const graceMs = seconds('--grace-period', opts.gracePeriod) * 1000;
+        const terminateGraceMs = seconds('--terminate-grace', opts.terminateGrace) * 1000;
+        const prestart = Number(opts.prestart);
+        if (!Number.isInteger(prestart) || prestart < 0) {
+          throw new UsageError(`--prestart must be a whole number, got '${opts.prestart}'.`);
+        }
+        const liveness = workerLiveness();
+        const workspace = await ctx.loadWorkspace();
+        const removeLastResort = installLastResortHandlers('dag worker', ctx.err);
+        const instance = await DagInstance.open({ supervise: { log: ctx.err } });
+        // Loaded when a worker runs: other commands do not pay for the server's modules.
+        const { Worker } = await import('@dag/server');
+        const w = new Worker({
+          instance,
+          workspace,
+          concurrency,
+          graceMs,
+          terminateGraceMs,
+          prestart,
+          liveness,
+          log: (level, message) => ctx.err(`dag worker: ${level}: ${message}`),
+        });
+        try {
+          await w.start();
+        } catch (error) {
+          await w.close().catch(() => {});
+          await instance.close();
+          removeLastResort();
+          throw error;
+        }
+        ctx.err(
+          `dag worker: ${w.workerId} taking runs (concurrency ${concurrency}) for ${workspace.locations.map((l) => l.name).join(', ')} on instance ${instance.kind === 'postgres' ? 'DAG_POSTGRES_URL' : instance.home}`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (signal: NodeJS.Signals) => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            process.once('SIGINT', () => process.exit(130));
+            process.once('SIGTERM', () => process.exit(143));
+            ctx.err(
+              `dag worker: ${signal}: draining (no new runs; running ones get ${graceMs / 1000} s, then are handed back)`,
+            );
+            resolve();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        try {
+          const { handedBack } = await w.stop({ graceMs });
+          ctx.err(
+            `dag worker: stopped${handedBack.length ? ` (${handedBack.length} run(s) handed back)` : ''}`,
+          );
+        } finally {
+          await instance.close();
+          removeLastResort();
+        }
+      },
+    );
 
   worker
     .command('list')

@@ -135,13 +135,14 @@ export type { ExecuteOptions } from './execution/executor.ts';
 export { checkRunPartitions, executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
-// Scale-out: workers taking queued runs through the instance's job queue.
+export type { RunHandoff } from './execution/process-tree.ts';
 export {
   descendants,
   exitWithParent,
   isProcessAlive,
   killProcessTree,
   spawnProcess,
+  waitForRunHandoff,
 } from './execution/process-tree.ts';
 export { retryDelay } from './execution/retry.ts';
 export type { FinishRun, RunLiveness, TerminateOutcome } from './execution/run-lifecycle.ts';

@@ -8,6 +8,7 @@ import { healthApi } from './api/health-api.ts';
 import { instanceApi } from './api/instance-api.ts';
 import { partitionsApi } from './api/partitions-api.ts';
 import { runsApi } from './api/runs-api.ts';
+import { workersApi } from './api/workers-api.ts';
 import { errorResponse } from './http/api-error.ts';
 import { sendJson } from './http/json-response.ts';
 import { bodyCap, maxBodyBytesFromEnv, refuseNul } from './http/request-input.ts';
@@ -50,6 +51,7 @@ export function createApp(options: AppOptions): Hono {
   api.route('/', instanceApi(options));
   api.route('/', filesApi(options));
   api.route('/', partitionsApi(options));
+  api.route('/', workersApi(options));
   app.route('/api', api);
   app.all('/api/*', (c) =>
     sendJson(

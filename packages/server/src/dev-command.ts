@@ -157,7 +157,9 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
             () => {},
           );
         },
-        ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
+        ...(dispatch
+          ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
+          : {}),
         uiUrl: server.url,
         log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
       });

@@ -19,7 +19,7 @@ export { ApiError } from './http/api-error.ts';
 export { TOKEN_COOKIE, tokensEqual } from './http/token-auth.ts';
 export type { AppOptions, Launcher, LaunchRequest } from './interfaces.ts';
 export type { RunLauncherOptions } from './run-launcher.ts';
-export { RunLauncher } from './run-launcher.ts';
+export { DEFAULT_CLI, RunLauncher, workspaceArgs } from './run-launcher.ts';
 export type { RunningServer, StartServerOptions } from './start-server.ts';
 export { checkBinding, isLoopbackAddress, MIN_TOKEN_LENGTH, startServer } from './start-server.ts';
 export { DEFAULT_UI_DIR } from './static-ui.ts';

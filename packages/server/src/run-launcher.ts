@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { appendFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname, setPriority } from 'node:os';
 import path from 'node:path';
 import {
@@ -61,6 +61,12 @@ export interface RunLauncherOptions {
   killGraceMs?: number;
   /** Called once a run's process has exited and its record is final. */
   onExit?: (runId: string) => void;
+  /**
+   * Run processes kept started ahead of time, waiting for a run (see `prestart`): launch
+   * latency without a process start. Needs `exitWithLauncher` and a workspace that does not
+   * reload. Default 0.
+   */
+  spares?: number;
   /** Names this process in the run's log file. Default 'dag dev'. */
   label?: string;
   /**
@@ -68,6 +74,14 @@ export interface RunLauncherOptions {
    * that busy runs never starve its heartbeat. Default: this process's.
    */
   runPriority?: number;
+}
+
+type ExitResult = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+
+/** A spawned run process and its exit. */
+interface Started {
+  child: ChildProcess;
+  exited: Promise<ExitResult>;
 }
 
 interface RunProcess {
@@ -252,58 +266,33 @@ export class RunLauncher implements Launcher {
     runConfig ??= this.queuedConfigs.get(runId);
     this.queuedConfigs.delete(runId);
     const logFile = this.logFile(runId);
-    const snapshot = await this.codeSnapshotFile();
-    await mkdir(path.dirname(logFile), { recursive: true });
-    const args = [
-      this.options.cliPath ?? DEFAULT_CLI,
-      ...workspaceArgs(this.options.workspace),
-      'execute-run',
-      runId,
-      ...(runConfig !== undefined ? ['--config-stdin'] : []),
-    ];
-    await appendFile(
-      logFile,
-      `[${this.label}] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
-    );
-    const fd = openSync(logFile, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(process.execPath, [...PRELOAD, ...args], {
-        cwd: this.options.cwd ?? process.cwd(),
-        env: this.childEnv(snapshot),
-        // Its own process group: signals to the server's terminal do not reach runs, and the
-        // run's tree can be signalled as a group.
-        detached: true,
-        stdio: [
-          runConfig !== undefined ? 'pipe' : 'ignore',
-          fd,
-          fd,
-          ...(this.options.exitWithLauncher ? (['ipc'] as const) : []),
-        ],
+    let started: Started;
+    const spare = this.spares.shift();
+    if (spare) {
+      // Started ahead of time: its definitions are loaded and its instance open.
+      started = spare;
+      await rename(spare.logFile, logFile).catch(() => {});
+      await appendFile(
+        logFile,
+        `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${spare.child.pid} (started ahead)\n`,
+      ).catch(() => {});
+      spare.child.send({ runId, ...(runConfig !== undefined ? { runConfig } : {}) }, (error) => {
+        // It died meanwhile: its exit is reported as the run's.
+        if (error) spare.child.kill('SIGKILL');
       });
-    } finally {
-      closeSync(fd);
+    } else {
+      const snapshot = await this.codeSnapshotFile();
+      const args = [
+        this.options.cliPath ?? DEFAULT_CLI,
+        ...workspaceArgs(this.options.workspace),
+        'execute-run',
+        runId,
+        ...(runConfig !== undefined ? ['--config-stdin'] : []),
+      ];
+      started = await this.spawnRunProcess(args, logFile, snapshot, runConfig);
     }
-    if (this.options.runPriority !== undefined && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, this.options.runPriority);
-      } catch {
-        // Not permitted here: the run keeps this process's priority.
-      }
-    }
-    // The channel only tells the run process that this one is alive; it must not keep this one running.
-    if (this.options.exitWithLauncher) child.channel?.unref();
-    if (runConfig !== undefined) {
-      // A process that dies before reading it makes the pipe fail; its exit is reported below.
-      child.stdin?.on('error', () => {});
-      child.stdin?.end(JSON.stringify(runConfig));
-    }
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
-      (resolve) => {
-        child.once('exit', (code, signal) => resolve({ code, signal }));
-        child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      },
-    );
+    this.fillSpares();
+    const { child, exited } = started;
     if (child.pid === undefined) {
       const result = await exited;
       throw result.error ?? new Error(`spawning ${process.execPath} failed`);
@@ -349,6 +338,113 @@ export class RunLauncher implements Launcher {
     this.treeTimer.unref();
     this.heartbeatTimer ??= setInterval(() => void this.heartbeat(), this.liveness.heartbeatMs);
     this.heartbeatTimer.unref();
+  }
+
+  /** Spawns `dag <args>` as a run process (own process group, output appended to `logFile`). */
+  private async spawnRunProcess(
+    args: string[],
+    logFile: string,
+    snapshot: string | undefined,
+    runConfig?: RunConfig,
+  ): Promise<Started> {
+    await mkdir(path.dirname(logFile), { recursive: true });
+    await appendFile(
+      logFile,
+      `[${this.label}] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
+    );
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [...PRELOAD, ...args], {
+        cwd: this.options.cwd ?? process.cwd(),
+        env: this.childEnv(snapshot),
+        // Its own process group: signals to the server's terminal do not reach runs, and the
+        // run's tree can be signalled as a group.
+        detached: true,
+        stdio: [
+          runConfig !== undefined ? 'pipe' : 'ignore',
+          fd,
+          fd,
+          ...(this.options.exitWithLauncher ? (['ipc'] as const) : []),
+        ],
+      });
+    } finally {
+      closeSync(fd);
+    }
+    if (this.options.runPriority !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.options.runPriority);
+      } catch {
+        // Not permitted here: the run keeps this process's priority.
+      }
+    }
+    // The channel only tells the run process that this one is alive; it must not keep this one running.
+    if (this.options.exitWithLauncher) child.channel?.unref();
+    if (runConfig !== undefined) {
+      // A process that dies before reading it makes the pipe fail; its exit is reported below.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(JSON.stringify(runConfig));
+    }
+    const exited = new Promise<ExitResult>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    });
+    return { child, exited };
+  }
+
+  private spares: (Started & { logFile: string })[] = [];
+  private sparesStarting = 0;
+  private spareRetryAt = 0;
+
+  /**
+   * Keeps `spares` run processes started ahead of time (definitions loaded, instance open,
+   * waiting for a run over IPC), so that a run starts without waiting for a process to start.
+   * Only with `exitWithLauncher` and a workspace that does not reload.
+   */
+  private fillSpares(): void {
+    const want = this.options.spares ?? 0;
+    if (want <= 0 || this.closed || !this.options.exitWithLauncher || this.options.workspace.codeSnapshot())
+      return;
+    if (Date.now() < this.spareRetryAt) return;
+    while (this.spares.length + this.sparesStarting < want) {
+      this.sparesStarting++;
+      const logFile = path.join(this.options.instance.home, 'logs', `spare-${randomUUID()}.log`);
+      const args = [
+        this.options.cliPath ?? DEFAULT_CLI,
+        ...workspaceArgs(this.options.workspace),
+        'execute-run',
+        '--from-launcher',
+      ];
+      void this.spawnRunProcess(args, logFile, undefined)
+        .then((started) => {
+          if (started.child.pid === undefined || this.closed) {
+            started.child.kill('SIGKILL');
+            return;
+          }
+          const spare = { ...started, logFile };
+          this.spares.push(spare);
+          void started.exited.then(() => {
+            // Died before it was handed a run: try again later, not in a loop.
+            const i = this.spares.indexOf(spare);
+            if (i >= 0) {
+              this.spares.splice(i, 1);
+              this.spareRetryAt = Date.now() + 5000;
+              void unlink(logFile).catch(() => {});
+            }
+          });
+        })
+        .catch((error) =>
+          this.log('warn', `Could not start a run process ahead of time: ${describeError(error)}`),
+        )
+        .finally(() => {
+          this.sparesStarting--;
+        });
+    }
+  }
+
+  /** Starts the run processes kept ahead of time (see `spares`). */
+  prestart(): void {
+    this.fillSpares();
   }
 
   private async heartbeat(): Promise<void> {
@@ -462,6 +558,14 @@ export class RunLauncher implements Launcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    const spares = this.spares.splice(0);
+    await Promise.all(
+      spares.map(async (spare) => {
+        if (spare.child.pid !== undefined) await killProcessTree(spare.child.pid, 0);
+        await spare.exited;
+        await unlink(spare.logFile).catch(() => {});
+      }),
+    );
     const entries = [...this.processes.values()];
     await Promise.all(
       entries.map((e) =>

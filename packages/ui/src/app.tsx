@@ -8,6 +8,7 @@ import { CatalogPage } from './pages/catalog-page.tsx';
 import { InstancePage } from './pages/instance-page.tsx';
 import { RunPage } from './pages/run-page.tsx';
 import { RunsPage } from './pages/runs-page.tsx';
+import { WorkersPage } from './pages/workers-page.tsx';
 import { href, type Route, useRoute } from './router.ts';
 
 // The graph (React Flow) and the launch page (YAML) are loaded when first opened.
@@ -23,6 +24,7 @@ const NAV: { section: string; label: string; to: string }[] = [
   { section: 'sensors', label: 'Sensors', to: href('sensors') },
   { section: 'backfills', label: 'Backfills', to: href('backfills') },
   { section: 'instance', label: 'Instance', to: href('instance') },
+  { section: 'workers', label: 'Workers', to: href('workers') },
 ];
 
 function page(route: Route) {
@@ -54,6 +56,8 @@ function page(route: Route) {
       return <BackfillsPage key={id ?? ''} id={id} />;
     case 'instance':
       return <InstancePage />;
+    case 'workers':
+      return <WorkersPage />;
     default:
       return (
         <div className="page">

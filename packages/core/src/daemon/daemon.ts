@@ -54,6 +54,12 @@ export interface DaemonOptions {
    * none is alive), or undefined. Runs then stay QUEUED with that reason.
    */
   launchBlocked?: () => Promise<string | undefined>;
+  /**
+   * Asked once per pass of the run queue when runs go to workers: how many runs the live
+   * workers execute at once in all. Runs beyond the free slots stay QUEUED (the job queue
+   * never holds more than the workers can take at once).
+   */
+  workerSlots?: () => Promise<number>;
   /** Another daemon takes over when the active one has not heartbeated for this long. Default 30 s. */
   heartbeatStaleMs?: number;
   /**
@@ -818,6 +824,9 @@ export class Daemon {
       if (run.queueReason !== reason) await storage.setQueueReason(run.runId, reason);
     };
     const blockedAll = await this.options.launchBlocked?.();
+    const slots = await this.options.workerSlots?.();
+    // Runs on workers or waiting in the job queue for one.
+    const onWorkers = () => inProgress.filter((r) => r.workerId || r.status === 'STARTING').length;
     for (const run of queued) {
       const location = this.locationOf(run);
       if (typeof location === 'string') {
@@ -826,6 +835,13 @@ export class Daemon {
       }
       if (blockedAll) {
         await wait(run, blockedAll);
+        continue;
+      }
+      if (slots !== undefined && onWorkers() >= slots) {
+        await wait(
+          run,
+          `Waiting for a free worker slot: the live workers take ${slots} run(s) at once, all busy.`,
+        );
         continue;
       }
       if (inProgress.length >= max) {

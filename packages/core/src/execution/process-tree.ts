@@ -60,14 +60,20 @@ export function isProcessAlive(pid: number): boolean {
 
 /**
  * Kills a process and all its descendants: SIGTERM first, SIGKILL after `graceMs` for what
- * is left. Descendants are collected before signalling, since a parent that dies first
+ * is left (SIGKILL at once when `graceMs` is 0). Descendants are collected before signalling, since a parent that dies first
  * leaves its children re-parented and unreachable through the tree.
  */
 export async function killProcessTree(pid: number, graceMs = 3000): Promise<void> {
   const tree = [pid, ...(await descendants(pid))];
-  // The process group too: children started in the group but not yet visible in /proc.
-  signal(-pid, 'SIGTERM');
-  for (const p of tree) signal(p, 'SIGTERM');
+  // No grace: SIGKILL only, so that nothing of the tree gets to act on a SIGTERM first.
+  if (graceMs <= 0) {
+    signal(-pid, 'SIGKILL');
+    for (const p of tree) signal(p, 'SIGKILL');
+  } else {
+    // The process group too: children started in the group but not yet visible in /proc.
+    signal(-pid, 'SIGTERM');
+    for (const p of tree) signal(p, 'SIGTERM');
+  }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && tree.some(isProcessAlive)) await new Promise((r) => setTimeout(r, 50));
   const late = [...tree, ...(await descendants(pid))];
@@ -142,5 +148,35 @@ export function exitWithParent(code = 70): void {
         for (const pid of pids) signal(pid, 'SIGKILL');
       })
       .finally(() => process.exit(code));
+  });
+}
+
+/** What a launcher hands a run process it started ahead of time: the run to execute. */
+export interface RunHandoff {
+  runId: string;
+  /** The run's config with its secrets, when the launcher holds it. */
+  runConfig?: unknown;
+}
+
+/**
+ * In a run process a launcher started ahead of time (its definitions loaded, the instance
+ * open): waits for the launcher to name the run to execute, over the IPC channel.
+ */
+export function waitForRunHandoff(): Promise<RunHandoff> {
+  const channel = process.channel;
+  if (!channel) {
+    return Promise.reject(
+      new Error('--from-launcher needs the IPC channel of a launcher (it is started by one).'),
+    );
+  }
+  channel.ref();
+  return new Promise((resolve, reject) => {
+    const onDisconnect = () => reject(new Error('The launcher went away before naming a run.'));
+    process.once('disconnect', onDisconnect);
+    process.once('message', (message: RunHandoff) => {
+      process.off('disconnect', onDisconnect);
+      channel.unref();
+      resolve(message);
+    });
   });
 }

@@ -7,6 +7,8 @@ export interface WorkerDispatch {
   launch(run: RunRecord): Promise<void>;
   /** For the daemon's `launchBlocked`: why no run can start (no live worker), or undefined. */
   launchBlocked(): Promise<string | undefined>;
+  /** For the daemon's `workerSlots`: runs the live, non-draining workers take at once. */
+  workerSlots(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -24,12 +26,15 @@ export async function workerDispatch(
     supervise: true,
     ...(options.log ? { log: options.log } : {}),
   });
+  const alive = async () =>
+    (await instance.storage.listWorkers()).filter(
+      (w) => w.state === 'running' && w.silentMs < liveness.timeoutMs,
+    );
   return {
     launch: (run) => queue.dispatch([run.runId]),
+    workerSlots: async () => (await alive()).reduce((sum, w) => sum + w.concurrency, 0),
     launchBlocked: async () => {
-      const workers = await instance.storage.listWorkers();
-      const alive = workers.filter((w) => w.state === 'running' && w.silentMs < liveness.timeoutMs);
-      if (alive.length > 0) return undefined;
+      if ((await alive()).length > 0) return undefined;
       return `Waiting for a worker: none has heartbeated in the last ${Math.round(liveness.timeoutMs / 1000)} s (${WORKER_ENV.timeoutMs}). Start one with \`dag worker\` on a machine pointing at this instance.`;
     },
     close: () => queue.close(),

@@ -16,7 +16,9 @@ import {
 
 Object.assign(process.env, WORKER_TEST_ENV);
 
-const RUNS = Number(process.env.WORKER_TEST_RUNS ?? 1000);
+// 1,000 with WORKER_TEST_RUNS=1000 (bench/scale measures that); the suite's default keeps the
+// test within a few minutes on a loaded 2-core machine, where each run process costs ~1 s of CPU.
+const RUNS = Number(process.env.WORKER_TEST_RUNS ?? 60);
 
 describe('three workers drain the run queue', () => {
   let test: TestInstance;
@@ -55,7 +57,7 @@ describe('three workers drain the run queue', () => {
         (await test.instance.storage.countRuns({ statuses: ['SUCCESS', 'FAILURE', 'CANCELED'] })) >= RUNS
           ? true
           : undefined,
-      240_000,
+      RUNS * 2000 + 60_000,
     );
     const seconds = (Date.now() - started) / 1000;
     process.stderr.write(

@@ -73,6 +73,7 @@ export async function startDispatchingDaemon(
     locations: workspace.locations,
     launch: (run) => dispatch.launch(run),
     launchBlocked: () => dispatch.launchBlocked(),
+    workerSlots: () => dispatch.workerSlots(),
     maxConcurrentRuns: options.maxConcurrentRuns ?? 100,
     ...(options.tagConcurrencyLimits ? { tagConcurrencyLimits: options.tagConcurrencyLimits } : {}),
     liveness: { heartbeatMs: 500, timeoutMs: 20_000 },

@@ -263,3 +263,20 @@ export interface BackfillSummary {
   firstPartition: string | null;
   lastPartition: string | null;
 }
+
+/** `GET /api/workers`. */
+export interface WorkersResponse {
+  workers: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    state: 'running' | 'draining';
+    concurrency: number;
+    startedAt: string;
+    lastHeartbeat: string;
+    ageSeconds: number;
+    alive: boolean;
+    runs: string[];
+  }[];
+  timeoutSeconds: number;
+}

@@ -391,6 +391,23 @@ export function RunPage({ runId }: { runId: string }) {
                 <dd>
                   {formatDateTime(run.createdAt)} (<TimeAgo iso={run.createdAt} />)
                 </dd>
+                {(run.workerId || run.hostname) && (
+                  <>
+                    <dt>{run.workerId ? 'Worker' : 'Process'}</dt>
+                    <dd>
+                      {run.workerId ? (
+                        <a className="mono" href={href('workers')}>
+                          {run.workerId}
+                        </a>
+                      ) : null}
+                      {run.hostname && (
+                        <span className="muted">
+                          {run.workerId ? ' · ' : ''}pid {run.pid ?? '-'} on {run.hostname}
+                        </span>
+                      )}
+                    </dd>
+                  </>
+                )}
                 <dt>Duration</dt>
                 <dd>
                   {duration === null ? '-' : formatDuration(duration)}
