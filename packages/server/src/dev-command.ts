@@ -64,7 +64,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       // Refuse an unsafe binding before loading anything.
       // The server's modules load only when `dag dev` runs: every other command starts faster.
       const { checkBinding, startServer } = await import('./start-server.ts');
-      const { RunLauncher } = await import('./run-launcher.ts');
+      const { createRunLauncher } = await import('./create-run-launcher.ts');
       const { ensureUiBuilt } = await import('./ensure-ui-built.ts');
       const { registerResourceSecrets } = await import('./resource-secrets.ts');
       checkBinding(opts.host, token);
@@ -79,7 +79,8 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       // Runs launched from the UI or the API wait in the daemon's run queue like any other,
       // so the run and tag limits hold them too.
       let daemon: Daemon | undefined;
-      const launcher = new RunLauncher({
+      // A process per run, or a container per run (DAG_RUN_LAUNCHER=docker).
+      const launcher = createRunLauncher({
         instance,
         workspace,
         queue: { onQueued: () => daemon?.wake() },
