@@ -135,7 +135,14 @@ export type { ExecuteOptions } from './execution/executor.ts';
 export { executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
-export { descendants, isProcessAlive, killProcessTree, spawnProcess } from './execution/process-tree.ts';
+// Scale-out: workers taking queued runs through the instance's job queue.
+export {
+  descendants,
+  exitWithParent,
+  isProcessAlive,
+  killProcessTree,
+  spawnProcess,
+} from './execution/process-tree.ts';
 export { retryDelay } from './execution/retry.ts';
 export type { FinishRun, RunLiveness, TerminateOutcome } from './execution/run-lifecycle.ts';
 export {
@@ -147,6 +154,8 @@ export {
   ownerGone,
   RUN_TRANSITIONS,
   RunReconciler,
+  requeueRun,
+  retriesLeft,
   runLiveness,
   startHeartbeat,
   startRun,
@@ -165,6 +174,8 @@ export {
   stopEmbeddedPostgres,
   withDatabase,
 } from './instance/embedded-postgres.ts';
+export type { AcquireOptions, ClaimOutcome, PoolInfo, PoolSlotHolder } from './instance/pools.ts';
+export { assertPoolName, ConcurrencyPools, instancePools, POOL_CHANNEL } from './instance/pools.ts';
 export {
   isConnectionError,
   knownSchemaVersion,
@@ -175,6 +186,8 @@ export type {
   AssetRecord,
   AssetVersionRecord,
   AutomationEvaluationRecord,
+  BackfillRecord,
+  BackfillStatus,
   CheckExecution,
   FreshnessRecord,
   InFlightRun,
@@ -182,9 +195,12 @@ export type {
   InstigatorState,
   InstigatorStatus,
   InstigatorType,
+  NewBackfill,
   NewEvent,
   NewRun,
   NewTick,
+  PartitionStatus,
+  PartitionStatusRecord,
   PurgeOptions,
   RunFilter,
   RunOwner,
@@ -195,9 +211,57 @@ export type {
   TickRecord,
   TickRun,
   TickStatus,
+  WorkerRecord,
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
+export type { PartitionMapping } from './partitions/mappings.ts';
+export {
+  allPartitionsMapping,
+  defaultMapping,
+  dimensionPartitionMapping,
+  identityPartitionMapping,
+  mapPartitions,
+  previousPartitionMapping,
+  staticPartitionMapping,
+  timeWindowPartitionMapping,
+} from './partitions/mappings.ts';
+// Partitions and backfills
+export type {
+  DynamicPartitions,
+  MultiPartitions,
+  PartitionKeyContext,
+  PartitionKeyRange,
+  PartitionsDefinition,
+  StaticPartitions,
+  TimeCadence,
+  TimeWindow,
+  TimeWindowOptions,
+  TimeWindowPartitions,
+} from './partitions/partitions.ts';
+export {
+  dailyPartitions,
+  describeKeys,
+  describePartitions,
+  dynamicPartitions,
+  hourlyPartitions,
+  monthlyPartitions,
+  multiPartitions,
+  partitionKeys,
+  resolvePartitionSelection,
+  staticPartitions,
+  timeWindowOf,
+  weeklyPartitions,
+} from './partitions/partitions.ts';
+export {
+  BACKFILL_TAG,
+  loadPartitionContext,
+  PARTITION_RANGE_END_TAG,
+  PARTITION_RANGE_START_TAG,
+  PARTITION_TAG,
+  partitionSelectionOf,
+  partitionTags,
+} from './partitions/run-partitions.ts';
 export type { SelectionContext, SelectionNode } from './selection/asset-selection.ts';
 export {
   parseSelection,
@@ -239,6 +303,17 @@ export { didYouMean } from './util/suggest.ts';
 export { assetStaleness, resolveSelectionNow, selectionContextFor } from './versions/asset-staleness.ts';
 export type { MaterializationVersion, StaleCause, StaleReason } from './versions/staleness.ts';
 export { staleReasons } from './versions/staleness.ts';
+export type { WorkerLiveness } from './workers/worker-env.ts';
+export {
+  MAX_RETRIES_TAG,
+  RETRY_NUMBER_TAG,
+  RUN_CHANNELS,
+  RUN_QUEUE_NAME,
+  RUN_QUEUE_SCHEMA,
+  WORKER_ENV,
+  WORKER_HEALTH_COMMAND,
+  workerLiveness,
+} from './workers/worker-env.ts';
 export { type WorkspaceWatcher, watchWorkspace } from './workspace/watch-workspace.ts';
 export type { CodeLocation, LocationLoadError, LocationReload } from './workspace/workspace.ts';
 export {

@@ -134,6 +134,19 @@ export interface AssetContext<C = unknown, R = Record<string, unknown>> extends 
    * this run (a subsettable multi-asset returns only these); for an asset, its key.
    */
   readonly selectedOutputs: readonly string[];
+  /**
+   * The partition this run materializes (a partitioned asset run for one partition). Reading it
+   * on an unpartitioned asset, or in a run over a range, throws: use partitionKeyRange.
+   */
+  readonly partitionKey: string;
+  /** Every partition this run materializes, in order (one, or a range's keys). */
+  readonly partitionKeys: readonly string[];
+  /** The first and last partition of this run (the same key for a one-partition run). */
+  readonly partitionKeyRange: { start: string; end: string };
+  /** For time partitions: from the start of the first window to the end of the last one. */
+  readonly partitionTimeWindow: { start: Date; end: Date };
+  /** Whether this step materializes partitions. */
+  readonly isPartitioned: boolean;
 }
 
 export interface CheckResult {

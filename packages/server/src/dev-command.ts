@@ -24,6 +24,8 @@ interface DevOptions {
   workspace?: string;
   uiDir?: string;
   watch: boolean;
+  workers?: string;
+  daemon: boolean;
 }
 
 /**
@@ -49,13 +51,25 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
     )
     .option('--ui-dir <dir>', 'the built UI to serve (default: packages/ui/dist)')
     .option(
+      '--workers <n>',
+      'start n local `dag worker` processes and hand every run to them (the job queue)',
+    )
+    .option(
       '--no-watch',
       'do not reload definitions when their files change (POST /api/definitions/reload still does)',
+    )
+    .option(
+      '--no-daemon',
+      'serve the UI and API only: a separate `dag daemon` ticks schedules and sensors and starts queued runs',
     )
     .action(async (opts: DevOptions) => {
       const globals = program.opts<{ file?: string; workspace?: string }>();
       const file = opts.file ?? globals.file;
       const workspaceFile = opts.workspace ?? globals.workspace;
+      const workerCount = opts.workers === undefined ? 0 : Number(opts.workers);
+      if (!Number.isInteger(workerCount) || workerCount < 0 || workerCount > 64) {
+        throw new UsageError(`--workers must be an integer from 0 to 64, got '${opts.workers}'.`);
+      }
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
         throw new UsageError(`--port must be an integer from 0 to 65535, got '${opts.port}'.`);
@@ -124,18 +138,30 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
             },
           })
         : undefined;
+      // With --workers, admitted runs go to local `dag worker` processes through the job queue.
+      const { startLocalWorkers, workerDispatch } = await import('./worker/local-workers.ts');
+      const dispatch =
+        workerCount > 0 ? await workerDispatch(instance, { log: (m) => io.err(`dag dev: ${m}`) }) : undefined;
+      const localWorkers =
+        workerCount > 0
+          ? startLocalWorkers({ count: workerCount, workspace, instance, log: io.err })
+          : undefined;
       // The daemon ticks schedules and sensors, finishes runs whose owner died (at once on
       // start-up), and starts queued runs, each in its own process.
       const stopDaemon = new AbortController();
-      daemon = new Daemon({
-        instance,
-        // The current definitions, as reloads replace them.
-        locations: () => workspace.locations,
-        launch: (run) => launcher.execute(run.runId),
-        uiUrl: server.url,
-        log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
-      });
-      const daemonDone = daemon.run(stopDaemon.signal);
+      daemon = opts.daemon
+        ? new Daemon({
+            instance,
+            // The current definitions, as reloads replace them.
+            locations: () => workspace.locations,
+            launch: (run) => (dispatch ? dispatch.launch(run) : launcher.execute(run.runId)),
+            ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
+            uiUrl: server.url,
+            log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
+          })
+        : undefined;
+      if (!daemon) io.err('dag dev: --no-daemon: queued runs wait for a `dag daemon` on this instance');
+      const daemonDone = daemon ? daemon.run(stopDaemon.signal) : Promise.resolve();
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           process.off('SIGINT', stop);
@@ -155,6 +181,8 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         stopDaemon.abort();
         await watcher?.close();
         await daemonDone;
+        await localWorkers?.stop();
+        await dispatch?.close().catch(() => {});
         await server.close();
       } finally {
         await instance.close();

@@ -113,6 +113,8 @@ describe('deployment files', () => {
       );
     }
     assert.equal(s.web?.command[0], 'dev');
+    assert.ok(s.web?.command.includes('--no-daemon'), 'one daemon: the daemon service');
+    assert.deepEqual(s.daemon?.command, ['daemon', '--workers'], 'the daemon hands runs to the workers');
     const webCheck = s.web?.healthcheck?.test.join(' ') ?? '';
     assert.match(webCheck, /\/healthz/);
     assert.match(webCheck, /\/readyz/);

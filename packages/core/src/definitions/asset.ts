@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { AutomationCondition } from '../automation/condition.ts';
 import { DefinitionError } from '../errors.ts';
+import { assertPartitionMapping, isPreviousMapping, type PartitionMapping } from '../partitions/mappings.ts';
+import { assertPartitionsDefinition, type PartitionsDefinition } from '../partitions/partitions.ts';
 import type { AssetContext, CheckContext, CheckResult, RetryPolicy } from '../types.ts';
 import type { MetadataInput } from './metadata.ts';
 import type { ResourceDefinition, ResourceValues } from './resource.ts';
@@ -43,6 +45,11 @@ export interface AssetOptions<
   /** Resources this asset uses, by the name it reads them under: `ctx.resources.db`. */
   resources?: R;
   retry?: RetryPolicy;
+  /**
+   * A concurrency pool: at most the pool's limit (`dag pool set <pool> <limit>`) of the steps
+   * naming it run at once, across every run and process of the instance.
+   */
+  pool?: string;
   freshness?: FreshnessPolicy;
   /** Checks declared inline; same as listing them in `Definitions({ assetChecks })`. */
   checks?: AssetCheckDefinition[];
@@ -55,6 +62,14 @@ export interface AssetOptions<
   codeVersion?: string;
   /** When the daemon materializes the asset on its own: `eager()`, `onCron(...)`, `missing()`... */
   automationCondition?: AutomationCondition;
+  /** Slices materialized on their own: `dailyPartitions({ start: '2026-11-01', timezone: 'Asia/Seoul' })`... */
+  partitions?: PartitionsDefinition;
+  /**
+   * Which partitions of an upstream asset each partition reads, by upstream key (default:
+   * identity, overlapping time windows, or all). The asset's own key with
+   * `previousPartitionMapping()` makes it read its previous partition (a self-dependency).
+   */
+  partitionMappings?: Record<string, PartitionMapping>;
 }
 
 /**
@@ -127,6 +142,8 @@ export interface AssetDefinition<T = unknown> {
   readonly configSchema: z.ZodType | undefined;
   readonly resources: Readonly<Record<string, ResourceDefinition>>;
   readonly retry: RetryPolicy | undefined;
+  /** The concurrency pool its step takes a slot of, if any. */
+  readonly pool: string | undefined;
   readonly freshness: FreshnessPolicy | undefined;
   readonly checks: readonly AssetCheckDefinition[];
   readonly storeOutput: boolean;
@@ -134,6 +151,11 @@ export interface AssetDefinition<T = unknown> {
   readonly external: boolean;
   readonly codeVersion: string | undefined;
   readonly automationCondition: AutomationCondition | undefined;
+  readonly partitions: PartitionsDefinition | undefined;
+  /** Upstream key -> mapping, as declared (defaults apply to the others). */
+  readonly partitionMappings: Readonly<Record<string, PartitionMapping>>;
+  /** Reads its own previous partition(s): set when a dep or input names the asset itself. */
+  readonly selfDependency: { mapping: PartitionMapping; inputName: string | undefined } | undefined;
   /** Set when the asset is one output of a multi-asset: the function is shared. */
   readonly multi: MultiAssetNode | undefined;
   /** Set for an observable source asset: records a data version without materializing. */
@@ -160,12 +182,15 @@ const ASSET_OPTIONS = {
   config: true,
   resources: true,
   retry: true,
+  pool: true,
   freshness: true,
   checks: true,
   io: true,
   external: true,
   codeVersion: true,
   automationCondition: true,
+  partitions: true,
+  partitionMappings: true,
 } as const satisfies Record<keyof AnyAssetOptions, true>;
 
 function refKey(ref: AssetRef, owner: string, field: string): string {
@@ -222,13 +247,39 @@ export function buildAsset(
     );
   }
   if (options.group !== undefined) assertValidName(options.group, `group of asset '${options.name}'`);
+  if (options.pool !== undefined) assertValidName(options.pool, `pool of asset '${options.name}'`);
   const deps = (options.deps ?? []).map((d) => refKey(d, options.name, 'deps'));
   const ins: Record<string, string> = {};
   for (const [inputName, ref] of Object.entries(options.ins ?? {}))
     ins[inputName] = refKey(ref, options.name, 'ins');
-  const allDeps = [...new Set([...deps, ...Object.values(ins)])];
+  if (options.partitions !== undefined)
+    assertPartitionsDefinition(options.partitions, `Asset '${options.name}'`);
+  const partitionMappings: Record<string, PartitionMapping> = {};
+  for (const [upstream, mapping] of Object.entries(options.partitionMappings ?? {})) {
+    assertPartitionMapping(mapping, `Asset '${options.name}', partitionMappings['${upstream}']`);
+    partitionMappings[upstream] = mapping;
+  }
+  let allDeps = [...new Set([...deps, ...Object.values(ins)])];
+  let selfDependency: AssetDefinition['selfDependency'];
   if (allDeps.includes(options.name)) {
-    throw new DefinitionError(`Asset '${options.name}' depends on itself; remove it from its own deps.`);
+    const mapping = partitionMappings[options.name];
+    if (!options.partitions || !mapping || !isPreviousMapping(mapping)) {
+      throw new DefinitionError(
+        `Asset '${options.name}' depends on itself; remove it from its own deps, or (a partitioned asset reading its previous partition) set partitionMappings: { '${options.name}': previousPartitionMapping() }.`,
+      );
+    }
+    selfDependency = {
+      mapping,
+      inputName: Object.entries(ins).find(([, key]) => key === options.name)?.[0],
+    };
+    allDeps = allDeps.filter((d) => d !== options.name);
+  }
+  for (const upstream of Object.keys(partitionMappings)) {
+    if (upstream !== options.name && !allDeps.includes(upstream)) {
+      throw new DefinitionError(
+        `Asset '${options.name}': partitionMappings names '${upstream}', which is not one of its deps or ins.`,
+      );
+    }
   }
   for (const [k, v] of Object.entries(options.tags ?? {})) {
     if (typeof v !== 'string') {
@@ -249,12 +300,16 @@ export function buildAsset(
     configSchema: options.config,
     resources: { ...(options.resources ?? {}) },
     retry: options.retry,
+    pool: options.pool,
     freshness: options.freshness,
     checks: [...(options.checks ?? [])],
     storeOutput: options.external ? false : (options.io ?? true),
     external: options.external ?? false,
     codeVersion: options.codeVersion,
     automationCondition: options.automationCondition,
+    partitions: options.partitions,
+    partitionMappings,
+    selfDependency,
     multi: extra.multi,
     observe: extra.observe,
     fn,
@@ -335,7 +390,16 @@ export function assetCheck<R extends Record<string, ResourceDefinition> = Record
 export interface ObservableSourceAssetOptions
   extends Pick<
     AssetOptions<undefined, Record<string, ResourceDefinition>, Record<string, never>>,
-    'name' | 'group' | 'description' | 'tags' | 'kinds' | 'owners' | 'metadata' | 'resources' | 'retry'
+    | 'name'
+    | 'group'
+    | 'description'
+    | 'tags'
+    | 'kinds'
+    | 'owners'
+    | 'metadata'
+    | 'resources'
+    | 'retry'
+    | 'pool'
   > {}
 
 const OBSERVABLE_OPTIONS = {
@@ -348,6 +412,7 @@ const OBSERVABLE_OPTIONS = {
   metadata: true,
   resources: true,
   retry: true,
+  pool: true,
 } as const satisfies Record<keyof ObservableSourceAssetOptions, true>;
 
 /**

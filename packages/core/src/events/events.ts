@@ -43,7 +43,8 @@ export interface EventDataByType {
   } | null;
   RUN_CANCELING: null;
   RUN_CANCELED: { reconciled?: GoneOwner } | null;
-  STEP_START: null;
+  /** `partitions`: the partitions a step of a partitioned asset materializes. */
+  STEP_START: { partitions?: string[] } | null;
   STEP_SUCCESS: { durationMs: number; attempts: number };
   STEP_FAILURE: {
     /** The step stopped because the run was terminated (not a failure of its own). */
@@ -65,6 +66,8 @@ export interface EventDataByType {
     metadata: MetadataRecord;
     /** What it was computed from; absent in events stored before versions were recorded. */
     version?: MaterializationVersion;
+    /** The partition materialized, for a partitioned asset. */
+    partition?: string;
   };
   /** An observable source asset reported its data version; nothing was materialized. */
   ASSET_OBSERVATION: { dataVersion: string; metadata: MetadataRecord };

@@ -16,9 +16,18 @@ import {
 } from '../errors.ts';
 import type { EventDataByType } from '../events/events.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
+import { type ConcurrencyPools, instancePools } from '../instance/pools.ts';
 import { retryWhileUnreachable } from '../instance/postgres-storage.ts';
 import type { NewEvent, RunRecord, StoredEvent } from '../instance/storage.ts';
 import type { IOManager } from '../io/io-manager.ts';
+import { defaultMapping, mapPartitions } from '../partitions/mappings.ts';
+import { timeWindowOf } from '../partitions/partitions.ts';
+import {
+  loadPartitionContext,
+  partitionSelectionOf,
+  type RunPartitions,
+  resolveRunPartitions,
+} from '../partitions/run-partitions.ts';
 import {
   type AssetContext,
   type CheckContext,
@@ -43,6 +52,7 @@ import {
   finishRun,
   newRunOwner,
   type RunLiveness,
+  RunReconciler,
   runLiveness,
   startHeartbeat,
   startRun,
@@ -257,6 +267,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const startedAt = Date.now();
   const liveness = options.liveness ?? runLiveness();
   const owner = newRunOwner();
+  const partitions = await runPartitions(instance, options.definitions, plan);
   if (!options.existingRun) {
     await storage.createRun({
       runId: plan.runId,
@@ -291,8 +302,23 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     liveness,
     retryForMs,
     await ancestorRunIds(instance, started.parentRunId),
+    partitions,
   );
   return await execution.run(startedAt);
+}
+
+/** The partitions a run materializes (from its tags), validated before the run is stored. */
+async function runPartitions(
+  instance: DagInstance,
+  definitions: Definitions,
+  plan: ExecutionPlan,
+): Promise<RunPartitions | undefined> {
+  const assets = plan.steps.flatMap((s) => (s.asset ? [s.asset] : []));
+  const selection = partitionSelectionOf(plan.tags);
+  if (selection === undefined && !assets.some((a) => a.partitions)) return undefined;
+  const upstream = assets.flatMap((a) => a.deps.map((d) => definitions.graph.get(d).partitions));
+  const ctx = await loadPartitionContext(instance.storage, [...assets.map((a) => a.partitions), ...upstream]);
+  return resolveRunPartitions(assets, selection, ctx);
 }
 
 /**
@@ -328,6 +354,9 @@ class RunExecution {
   private readonly opOutputs = new Map<string, unknown>();
   /** A multi-asset's one call per run, shared by the steps of its outputs. */
   private readonly multiCalls = new Map<string, Promise<unknown>>();
+  /** Pool slots this run holds, by slot key (a multi-asset's output steps share one). */
+  private readonly slots = new Map<string, { held: Promise<void>; users: number }>();
+  private pools: ConcurrencyPools | undefined;
   private readonly io: IOManager;
   private canceled = false;
   private cancelReason: string | undefined;
@@ -341,6 +370,8 @@ class RunExecution {
     private readonly retryForMs: number,
     /** Parent, grandparent...: where a re-execution finds outputs of steps it does not run. */
     private readonly ancestors: readonly string[] = [],
+    /** The partitions this run materializes, per partitioned asset. */
+    private readonly partitions: RunPartitions | undefined = undefined,
   ) {
     this.io = options.definitions.ioManager ?? options.instance.ioManager;
     for (const step of plan.steps) {
@@ -422,6 +453,7 @@ class RunExecution {
       stopHeartbeat();
       external?.removeEventListener('abort', onExternalAbort);
       await this.disposeResources();
+      await this.pools?.close();
     }
 
     // A terminate that raced with the last steps (the run was marked CANCELING while a killed
@@ -657,7 +689,7 @@ class RunExecution {
     const assetKey = step.asset?.key;
     const log = this.logger(step.key, assetKey);
     let lastProgress = 0;
-    const ctx: AssetContext<unknown, Record<string, unknown>> = {
+    const ctx = {
       runId: this.plan.runId,
       stepKey: step.key,
       jobName: this.plan.jobName,
@@ -691,8 +723,9 @@ class RunExecution {
             spawnOptions.onLine ??
             ((line, stream) => (stream === 'stderr' ? log.warn(line) : log.info(line))),
         }),
-    };
-    return ctx;
+    } satisfies Omit<AssetContext<unknown, Record<string, unknown>>, PartitionContextKeys>;
+    this.definePartitionContext(ctx, step);
+    return ctx as unknown as AssetContext<unknown, Record<string, unknown>>;
   }
 
   private async runStep(state: StepState): Promise<void> {
@@ -703,13 +736,97 @@ class RunExecution {
     state.startedAt = Date.now();
     // Hot-path events are queued, not awaited: the writer stores them in order, in batches, and
     // the run's final status is written only after every one of them is stored.
-    void this.emit('STEP_START', `Started ${where}.`, ids);
+    const stepPartitions = this.partitionsOf(step);
+    void this.emit(
+      'STEP_START',
+      `Started ${where}${stepPartitions ? ` (partition${stepPartitions.length > 1 ? `s ${stepPartitions[0]}...${stepPartitions[stepPartitions.length - 1]}` : ` ${stepPartitions[0]}`})` : ''}.`,
+      { ...ids, ...(stepPartitions ? { data: { partitions: stepPartitions } } : {}) },
+    );
     const maxAttempts = 1 + Math.max(0, step.retry?.maxRetries ?? 0);
     const signal = this.controller.signal;
+    let releaseSlot: (() => Promise<void>) | undefined;
+    try {
+      await this.attempts(state, where, ids, maxAttempts, signal, async () => {
+        releaseSlot ??= await this.takeSlot(step, ids);
+      });
+    } finally {
+      await releaseSlot?.();
+    }
+  }
 
+  /**
+   * Takes a slot of the step's pool (none without a pool), waiting while the pool is full;
+   * returns its release. The output steps of one multi-asset share its call's slot.
+   */
+  private async takeSlot(
+    step: PlanStep,
+    ids: { stepKey: string; assetKey?: string },
+  ): Promise<() => Promise<void>> {
+    const pool = step.pool;
+    if (!pool) return async () => {};
+    const runId = this.plan.runId;
+    const slotKey = step.asset?.multi?.name ?? step.key;
+    let slot = this.slots.get(slotKey);
+    if (!slot) {
+      const storage = this.options.instance.storage;
+      this.pools ??= instancePools(this.options.instance);
+      const pools = this.pools;
+      // Runs holding the pool's slots whose owner is gone are ended (freeing their slots)
+      // by the waiter itself, without waiting for a daemon to do it.
+      const reconciler = new RunReconciler(storage, this.liveness);
+      const held = pools
+        .acquire(pool, runId, slotKey, {
+          signal: this.controller.signal,
+          onWait: ({ limit, inUse }) => {
+            void this.emit(
+              'ENGINE_EVENT',
+              `Waiting for a slot of pool '${pool}' (${inUse} of ${limit} in use).`,
+              ids,
+            );
+          },
+          onStillWaiting: async (holders) => {
+            await reconciler.reconcile(new Set(holders));
+          },
+        })
+        .then(({ waitedMs }) => {
+          if (waitedMs > 0) {
+            void this.emit('ENGINE_EVENT', `Took a slot of pool '${pool}' after ${waitedMs} ms.`, ids);
+          }
+        });
+      slot = { held, users: 0 };
+      this.slots.set(slotKey, slot);
+    }
+    const taken = slot;
+    taken.users++;
+    try {
+      await taken.held;
+    } catch (error) {
+      taken.users--;
+      if (this.slots.get(slotKey) === taken) this.slots.delete(slotKey);
+      throw error;
+    }
+    return async () => {
+      if (--taken.users > 0) return;
+      if (this.slots.get(slotKey) === taken) this.slots.delete(slotKey);
+      // Not freed here (the database is down): the run's end frees it.
+      await this.pools!.release(pool, runId, slotKey).catch(() => {});
+    };
+  }
+
+  /** The attempts of a step, as its retry policy allows; `beforeAttempt` runs before each one's code. */
+  private async attempts(
+    state: StepState,
+    where: string,
+    ids: { stepKey: string; assetKey?: string },
+    maxAttempts: number,
+    signal: AbortSignal,
+    beforeAttempt: () => Promise<void>,
+  ): Promise<void> {
+    const { step } = state;
     for (let attempt = 1; ; attempt++) {
       state.attempts = attempt;
       try {
+        await beforeAttempt();
         const resources = await this.resourceValues(step.resources);
         const ctx = this.makeContext(state, attempt, signal, resources);
         const returned = await this.callUserCode(where, step.key, () => this.invoke(step, ctx));
@@ -816,6 +933,98 @@ class RunExecution {
     }
   }
 
+  /** The partitions a step materializes: undefined for an unpartitioned asset or an op. */
+  private partitionsOf(step: PlanStep): string[] | undefined {
+    return step.asset ? this.partitions?.keysByAsset.get(step.asset.key) : undefined;
+  }
+
+  /**
+   * ctx.partitionKey, partitionKeys, partitionKeyRange and partitionTimeWindow, as getters that
+   * say what is wrong when read on a step that has no partition (not enumerable: a check's
+   * context copies the rest).
+   */
+  private definePartitionContext(ctx: object, step: PlanStep): void {
+    const keys = this.partitionsOf(step);
+    const where = `Asset '${step.asset?.key ?? step.key}'`;
+    const need = (what: string) => {
+      if (!keys)
+        throw new UsageError(
+          `${where} is not partitioned (or this run has no partition): ctx.${what} is not set.`,
+        );
+      return keys;
+    };
+    const def = step.asset?.partitions;
+    Object.defineProperties(ctx, {
+      partitionKey: {
+        get: () => {
+          const k = need('partitionKey');
+          if (k.length > 1) {
+            throw new UsageError(
+              `${where}: this run covers partitions ${k[0]}...${k[k.length - 1]}; read ctx.partitionKeyRange or ctx.partitionKeys instead of ctx.partitionKey.`,
+            );
+          }
+          return k[0];
+        },
+      },
+      partitionKeys: { get: () => [...need('partitionKeys')] },
+      isPartitioned: { get: () => keys !== undefined },
+      partitionKeyRange: {
+        get: () => {
+          const k = need('partitionKeyRange');
+          return { start: k[0]!, end: k[k.length - 1]! };
+        },
+      },
+      partitionTimeWindow: {
+        get: () => {
+          const k = need('partitionTimeWindow');
+          const first = timeWindowOf(def!, k[0]!);
+          const last = timeWindowOf(def!, k[k.length - 1]!);
+          if (!first || !last) {
+            throw new UsageError(
+              `${where} has no time partitions (${def!.description}): ctx.partitionTimeWindow is not set.`,
+            );
+          }
+          return { start: first.start, end: last.end };
+        },
+      },
+    });
+  }
+
+  /**
+   * The value of an input: an unpartitioned upstream's value; for a partitioned upstream, the
+   * mapped partitions: one partition's value, an object keyed by partition key for several,
+   * or undefined for none (the first partition's previous one).
+   */
+  private async loadAssetInput(step: PlanStep, upstreamKey: string): Promise<unknown> {
+    const asset = step.asset!;
+    const upstream = upstreamKey === asset.key ? asset : this.options.definitions.graph.get(upstreamKey);
+    const load = (partitionKey?: string) =>
+      this.io.loadInput({
+        key: upstreamKey,
+        runId: this.plan.runId,
+        stepKey: step.key,
+        ...(partitionKey !== undefined ? { partitionKey } : {}),
+      });
+    if (!upstream.partitions) return await load();
+    const mapping =
+      (upstreamKey === asset.key ? asset.selfDependency?.mapping : asset.partitionMappings[upstreamKey]) ??
+      defaultMapping(upstream.partitions, asset.partitions);
+    const keys = mapPartitions({
+      mapping,
+      upstream: upstream.partitions,
+      upstreamKey,
+      downstream: asset.partitions,
+      downstreamKey: asset.key,
+      keys: this.partitionsOf(step) ?? [],
+      ctx: this.partitions?.ctx ?? { now: new Date(), dynamicKeys: () => [] },
+    });
+    if (keys.length === 0) return undefined;
+    if (keys.length === 1) return await load(keys[0]);
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = await load(k);
+    return out;
+  }
+
   /** Output names a step materializes: its asset's key, or a multi-asset's selected outputs. */
   private selectedOutputs(step: PlanStep): string[] {
     const multi = step.asset?.multi;
@@ -832,7 +1041,7 @@ class RunExecution {
       const loadInputs = async () => {
         const inputs: Record<string, unknown> = {};
         for (const [name, key] of Object.entries(asset.ins)) {
-          inputs[name] = await this.io.loadInput({ key, runId: this.plan.runId, stepKey: step.key });
+          inputs[name] = await this.loadAssetInput(step, key);
         }
         return inputs;
       };
@@ -925,7 +1134,22 @@ class RunExecution {
     if (value === undefined) return;
     if (step.asset) {
       if (!step.asset.storeOutput) return;
-      await this.io.handleOutput({ key: step.asset.key, runId: this.plan.runId, stepKey: step.key }, value);
+      const partitions = this.partitionsOf(step);
+      const output = { key: step.asset.key, runId: this.plan.runId, stepKey: step.key };
+      if (!partitions) await this.io.handleOutput(output, value);
+      else if (partitions.length === 1)
+        await this.io.handleOutput({ ...output, partitionKey: partitions[0] }, value);
+      else {
+        // A run over a range stores one value per partition: the function returns them by key.
+        const byKey = value as Record<string, unknown>;
+        const missing = partitions.filter((k) => !(k in (byKey ?? {})));
+        if (byKey === null || typeof byKey !== 'object' || missing.length > 0) {
+          throw new NonRetriableError(
+            `Asset '${step.asset.key}' runs over partitions ${partitions[0]}...${partitions[partitions.length - 1]}: return an object with a value per partition key (missing: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}), or nothing.`,
+          );
+        }
+        for (const k of partitions) await this.io.handleOutput({ ...output, partitionKey: k }, byKey[k]);
+      }
     } else {
       this.opOutputs.set(step.key, value);
       await this.io.handleOutput(
@@ -957,10 +1181,17 @@ class RunExecution {
   private async materialized(state: StepState): Promise<void> {
     const asset = state.step.asset!;
     const ids = { stepKey: state.step.key, assetKey: asset.key };
-    void this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, {
-      ...ids,
-      data: { metadata: state.metadata, ...(state.version ? { version: state.version } : {}) },
-    });
+    const data = { metadata: state.metadata, ...(state.version ? { version: state.version } : {}) };
+    const partitions = this.partitionsOf(state.step);
+    if (!partitions)
+      void this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, { ...ids, data });
+    // One materialization per partition, as in Dagster: each partition's status is its own.
+    for (const partition of partitions ?? []) {
+      void this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}', partition ${partition}.`, {
+        ...ids,
+        data: { ...data, partition },
+      });
+    }
     for (const check of state.step.checks) {
       let result: CheckResult;
       try {
@@ -1007,6 +1238,14 @@ class RunExecution {
     }
   }
 }
+
+/** The context's partition fields: getters defined per step (see definePartitionContext). */
+type PartitionContextKeys =
+  | 'partitionKey'
+  | 'partitionKeys'
+  | 'partitionKeyRange'
+  | 'partitionTimeWindow'
+  | 'isPartitioned';
 
 /** Marks what an observable source asset's observation returned. */
 const OBSERVED = Symbol('observed');

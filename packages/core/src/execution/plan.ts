@@ -6,6 +6,7 @@ import type { GraphNode } from '../definitions/op.ts';
 import type { ResourceDefinition } from '../definitions/resource.ts';
 import { formatZodIssues, unknownConfigKeys } from '../definitions/validation.ts';
 import { ConfigError, SelectionError, UsageError } from '../errors.ts';
+import { partitionSelectionTags } from '../partitions/run-partitions.ts';
 import type { RetryPolicy, StepKind } from '../types.ts';
 import { didYouMean } from '../util/suggest.ts';
 
@@ -23,6 +24,8 @@ export interface PlanStep {
   config: unknown;
   resources: Readonly<Record<string, ResourceDefinition>>;
   retry: RetryPolicy | undefined;
+  /** The concurrency pool the step takes a slot of while it runs. */
+  pool: string | undefined;
 }
 
 export interface ExecutionPlan {
@@ -46,6 +49,8 @@ export interface PlanOptions {
   runConfig?: RunConfig;
   tags?: Record<string, string>;
   runId?: string;
+  /** The partition to materialize, or a range 'A...B' (stored as the run's partition tags). */
+  partition?: string;
   /** Restricts the plan to these step keys (re-execution). */
   stepKeys?: string[];
   env?: NodeJS.ProcessEnv;
@@ -118,6 +123,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
     runConfig = runConfigIn;
   }
   Object.assign(tags, options.tags ?? {});
+  if (options.partition !== undefined) Object.assign(tags, partitionSelectionTags(options.partition));
 
   if (job?.type === 'graph') {
     assetSelection = null;
@@ -130,6 +136,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
       config: undefined,
       resources: node.op.resources,
       retry: node.op.retry,
+      pool: node.op.pool,
     }));
   } else {
     const selection = job?.type === 'assets' ? job.selection : options.selection!;
@@ -171,6 +178,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
         config: undefined,
         resources: asset.resources,
         retry: asset.retry,
+        pool: asset.pool,
       };
     });
   }

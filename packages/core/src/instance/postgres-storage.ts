@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
 import { type EventDataByType, normalizeEventData } from '../events/events.ts';
+import { BACKFILL_TAG } from '../partitions/run-partitions.ts';
 import type { EventType, LogLevel, RunStatus } from '../types.ts';
 import { maskConnectionString, redact, redactDeep, registerConnectionSecrets } from '../util/secrets.ts';
 import type { MaterializationVersion } from '../versions/staleness.ts';
@@ -14,6 +15,8 @@ import type {
   AssetRecord,
   AssetVersionRecord,
   AutomationEvaluationRecord,
+  BackfillRecord,
+  BackfillStatus,
   CheckExecution,
   FreshnessRecord,
   InFlightRun,
@@ -21,9 +24,11 @@ import type {
   InstigatorState,
   InstigatorStatus,
   InstigatorType,
+  NewBackfill,
   NewEvent,
   NewRun,
   NewTick,
+  PartitionStatusRecord,
   PurgeOptions,
   RunFilter,
   RunPage,
@@ -31,6 +36,7 @@ import type {
   RunTransition,
   StoredEvent,
   TickRecord,
+  WorkerRecord,
 } from './storage.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -73,6 +79,7 @@ interface RunRow {
   updated_at: Date;
   started_at: Date | null;
   ended_at: Date | null;
+  worker_id: string | null;
 }
 
 interface EventRow {
@@ -110,6 +117,7 @@ function toRun(row: RunRow): RunRecord {
     updatedAt: row.updated_at,
     startedAt: row.started_at,
     endedAt: row.ended_at,
+    workerId: row.worker_id ?? null,
   };
 }
 
@@ -207,6 +215,171 @@ function eventParams(event: NewEvent): unknown[] {
     redact(event.message ?? ''),
     event.data ? JSON.stringify(redactDeep(event.data)) : null,
   ];
+}
+
+/** Whether storing the event changes where a partition stands (see applyPartitionEvents). */
+function touchesPartitions(e: NewEvent | StoredEvent): boolean {
+  switch (e.type) {
+    case 'STEP_START':
+      return Array.isArray((e.data as { partitions?: unknown } | null)?.partitions);
+    case 'ASSET_MATERIALIZATION':
+      return typeof (e.data as { partition?: unknown } | null)?.partition === 'string';
+    case 'STEP_FAILURE':
+      return !!e.assetKey;
+    case 'RUN_FAILURE':
+    case 'RUN_CANCELED':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Keeps asset_partitions up to date with stored events, set-based, inside the caller's
+ * transaction: a step that starts marks its partitions IN_PROGRESS, a materialization marks its
+ * partition MATERIALIZED, a failed step (or run) marks what it left in progress FAILED, and a
+ * terminated one puts it back as it was (MATERIALIZED if it ever was, else MISSING).
+ */
+async function applyPartitionEvents(client: pg.PoolClient, events: readonly StoredEvent[]): Promise<void> {
+  const relevant = events.filter(touchesPartitions);
+  if (relevant.length === 0) return;
+  const started = { asset: [] as string[], key: [] as string[], run: [] as string[] };
+  const done = {
+    asset: [] as string[],
+    key: [] as string[],
+    run: [] as string[],
+    id: [] as number[],
+    ts: [] as Date[],
+  };
+  const ends: { runId: string; assetKey: string | null; failed: boolean }[] = [];
+  for (const e of relevant) {
+    if (e.type === 'STEP_START' && e.assetKey) {
+      for (const key of e.data?.partitions ?? []) {
+        started.asset.push(e.assetKey);
+        started.key.push(key);
+        started.run.push(e.runId);
+      }
+    } else if (e.type === 'ASSET_MATERIALIZATION' && e.assetKey) {
+      done.asset.push(e.assetKey);
+      done.key.push(e.data.partition!);
+      done.run.push(e.runId);
+      done.id.push(e.id);
+      done.ts.push(e.ts);
+    } else if (e.type === 'STEP_FAILURE') {
+      ends.push({ runId: e.runId, assetKey: e.assetKey, failed: !e.data?.canceled });
+    } else if (e.type === 'RUN_FAILURE' || e.type === 'RUN_CANCELED') {
+      ends.push({ runId: e.runId, assetKey: null, failed: e.type === 'RUN_FAILURE' });
+    }
+  }
+  if (started.asset.length > 0) {
+    await client.query(
+      `INSERT INTO asset_partitions (asset_key, partition_key, status, run_id)
+       SELECT a, k, 'IN_PROGRESS', r FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, k, r)
+       ON CONFLICT (asset_key, partition_key) DO UPDATE SET status = 'IN_PROGRESS', run_id = EXCLUDED.run_id, updated_at = now()`,
+      [started.asset, started.key, started.run],
+    );
+  }
+  if (done.asset.length > 0) {
+    await client.query(
+      `INSERT INTO asset_partitions (asset_key, partition_key, status, run_id, last_materialization_id, materialized_at)
+       SELECT DISTINCT ON (a, k) a, k, 'MATERIALIZED', r, i, t
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS u(a, k, r, i, t)
+        ORDER BY a, k, i DESC
+       ON CONFLICT (asset_key, partition_key) DO UPDATE SET status = 'MATERIALIZED', run_id = EXCLUDED.run_id,
+         last_materialization_id = EXCLUDED.last_materialization_id, materialized_at = EXCLUDED.materialized_at,
+         updated_at = now()`,
+      [done.asset, done.key, done.run, done.id, done.ts],
+    );
+  }
+  for (const end of ends) {
+    await client.query(
+      `UPDATE asset_partitions
+          SET status = CASE WHEN $3 THEN 'FAILED' WHEN materialized_at IS NULL THEN 'MISSING' ELSE 'MATERIALIZED' END,
+              updated_at = now()
+        WHERE run_id = $1 AND status = 'IN_PROGRESS' AND ($2::text IS NULL OR asset_key = $2)`,
+      [end.runId, end.assetKey, end.failed],
+    );
+  }
+}
+
+interface BackfillRow {
+  backfill_id: string;
+  status: BackfillStatus;
+  location: string | null;
+  job_name: string | null;
+  selection: string | null;
+  partition_keys: string[];
+  single_run: boolean;
+  from_failure: boolean;
+  submitted: number;
+  run_config: Record<string, unknown>;
+  tags: Record<string, string>;
+  error: string | null;
+  created_at: Date;
+  updated_at: Date;
+  ended_at: Date | null;
+}
+
+function toBackfill(row: BackfillRow): BackfillRecord {
+  return {
+    backfillId: row.backfill_id,
+    status: row.status,
+    location: row.location,
+    jobName: row.job_name,
+    selection: row.selection,
+    partitionKeys: row.partition_keys,
+    singleRun: row.single_run,
+    fromFailure: row.from_failure,
+    submitted: row.submitted,
+    runConfig: row.run_config,
+    tags: row.tags,
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    endedAt: row.ended_at,
+  };
+}
+
+const FINAL_BACKFILL: readonly BackfillStatus[] = ['COMPLETED', 'FAILED', 'CANCELED'];
+
+/**
+ * Inserts runs and their tags set-based (inside the caller's transaction). `inOrder`: their
+ * created_at a microsecond apart in the order given, so the queue starts them in that order.
+ */
+async function insertRuns(
+  client: pg.PoolClient,
+  runs: readonly NewRun[],
+  options: { inOrder?: boolean } = {},
+): Promise<void> {
+  await client.query(
+    `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id,
+                       selection, step_keys, created_at)
+     SELECT r, j, l, s, a::jsonb, c::jsonb, t::jsonb, p, rr, sel, sk::jsonb,
+            CASE WHEN $12 THEN now() + (n * interval '1 microsecond') ELSE now() END
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                 $9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS x(r, j, l, s, a, c, t, p, rr, sel, sk, n)`,
+    [
+      runs.map((r) => r.runId),
+      runs.map((r) => r.jobName),
+      runs.map((r) => r.location ?? null),
+      runs.map((r) => r.status),
+      runs.map((r) => (r.assetSelection === null ? null : JSON.stringify(r.assetSelection))),
+      runs.map((r) => JSON.stringify(redactDeep(r.runConfig ?? {}))),
+      runs.map((r) => JSON.stringify(r.tags ?? {})),
+      runs.map((r) => r.parentRunId ?? null),
+      runs.map((r) => r.rootRunId ?? null),
+      runs.map((r) => r.selection ?? null),
+      runs.map((r) => (r.stepKeys ? JSON.stringify(r.stepKeys) : null)),
+      options.inOrder === true,
+    ],
+  );
+  const tags = runs.flatMap((r) => Object.entries(r.tags ?? {}).map(([key, value]) => [r.runId, key, value]));
+  if (tags.length > 0) {
+    await client.query(
+      'INSERT INTO run_tags (run_id, key, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+      [tags.map((t) => t[0]), tags.map((t) => t[1]), tags.map((t) => t[2])],
+    );
+  }
 }
 
 /** Inserts a run and its tags (inside the caller's transaction). */
@@ -486,6 +659,7 @@ export class PostgresStorage implements InstanceStorage {
           eventParams({ ...t.event, runId } as NewEvent),
         );
         event = toEvent(stored.rows[0]!);
+        await applyPartitionEvents(client, [event]);
       }
       await client.query('COMMIT');
       return rows[0] ? { run: toRun(rows[0]), event } : undefined;
@@ -517,11 +691,17 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async getInFlightRuns(): Promise<InFlightRun[]> {
-    const { rows } = await this.pool.query<RunRow & { silent_ms: number }>(
-      `SELECT *, (extract(epoch FROM now() - coalesce(heartbeat_at, started_at, updated_at)) * 1000)::float8 AS silent_ms
-       FROM runs WHERE ${IN_FLIGHT} ORDER BY created_at`,
+    const { rows } = await this.pool.query<RunRow & { silent_ms: number; worker_silent_ms: number | null }>(
+      `SELECT runs.*, (extract(epoch FROM now() - coalesce(heartbeat_at, runs.started_at, updated_at)) * 1000)::float8 AS silent_ms,
+              (extract(epoch FROM now() - w.last_heartbeat) * 1000)::float8 AS worker_silent_ms
+       FROM runs LEFT JOIN dag_workers w ON w.worker_id = runs.worker_id
+       WHERE ${IN_FLIGHT.replaceAll('status', 'runs.status').replaceAll('pid', 'runs.pid')} ORDER BY created_at`,
     );
-    return rows.map((row) => ({ ...toRun(row), silentMs: row.silent_ms }));
+    return rows.map((row) => ({
+      ...toRun(row),
+      silentMs: row.silent_ms,
+      ...(row.worker_id ? { workerSilentMs: row.worker_silent_ms } : {}),
+    }));
   }
 
   async storeEvent(event: NewEvent): Promise<StoredEvent> {
@@ -542,7 +722,8 @@ export class PostgresStorage implements InstanceStorage {
     const params = eventColumns(events);
     const insert = EVENT_INSERT_MANY;
     const assetEvents = events.some(
-      (e) => e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION',
+      (e) =>
+        e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION' || touchesPartitions(e),
     );
     if (!assetEvents) {
       // A single statement is atomic: all the rows are stored, or none.
@@ -601,6 +782,7 @@ export class PostgresStorage implements InstanceStorage {
           ],
         );
       }
+      await applyPartitionEvents(client, stored);
       await client.query('COMMIT');
       return stored;
     } catch (error) {
@@ -882,35 +1064,7 @@ export class PostgresStorage implements InstanceStorage {
       });
       const runs = perTick.flatMap((t) => t.runs);
       if (runs.length > 0) {
-        await client.query(
-          `INSERT INTO runs (run_id, job_name, location, status, asset_selection, run_config, tags, parent_run_id, root_run_id,
-                             selection, step_keys)
-           SELECT r, j, l, s, a::jsonb, c::jsonb, t::jsonb, p, rr, sel, sk::jsonb
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::text[], $11::text[]) AS x(r, j, l, s, a, c, t, p, rr, sel, sk)`,
-          [
-            runs.map((r) => r.runId),
-            runs.map((r) => r.jobName),
-            runs.map((r) => r.location ?? null),
-            runs.map((r) => r.status),
-            runs.map((r) => (r.assetSelection === null ? null : JSON.stringify(r.assetSelection))),
-            runs.map((r) => JSON.stringify(redactDeep(r.runConfig ?? {}))),
-            runs.map((r) => JSON.stringify(r.tags ?? {})),
-            runs.map((r) => r.parentRunId ?? null),
-            runs.map((r) => r.rootRunId ?? null),
-            runs.map((r) => r.selection ?? null),
-            runs.map((r) => (r.stepKeys ? JSON.stringify(r.stepKeys) : null)),
-          ],
-        );
-        const tags = runs.flatMap((r) =>
-          Object.entries(r.tags ?? {}).map(([key, value]) => [r.runId, key, value]),
-        );
-        if (tags.length > 0) {
-          await client.query(
-            'INSERT INTO run_tags (run_id, key, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
-            [tags.map((t) => t[0]), tags.map((t) => t[1]), tags.map((t) => t[2])],
-          );
-        }
+        await insertRuns(client, runs);
       }
       const cursors = ticks.filter((t) => t.cursor !== undefined);
       if (cursors.length > 0) {
@@ -1011,6 +1165,142 @@ export class PostgresStorage implements InstanceStorage {
     return rows.map(toRun);
   }
 
+  async registerWorker(worker: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    concurrency: number;
+  }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO dag_workers (worker_id, hostname, pid, concurrency) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (worker_id) DO UPDATE SET hostname = $2, pid = $3, concurrency = $4,
+         started_at = now(), last_heartbeat = now(), state = 'running', current_runs = '[]'`,
+      [worker.workerId, worker.hostname, worker.pid, worker.concurrency],
+    );
+  }
+
+  async heartbeatWorker(
+    workerId: string,
+    status: { state: WorkerRecord['state']; currentRuns: string[] },
+  ): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE dag_workers SET last_heartbeat = now(), state = $2, current_runs = $3 WHERE worker_id = $1`,
+      [workerId, status.state, JSON.stringify(status.currentRuns)],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async removeWorker(workerId: string): Promise<void> {
+    await this.pool.query('DELETE FROM dag_workers WHERE worker_id = $1', [workerId]);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const { rows } = await this.pool.query<{
+      worker_id: string;
+      hostname: string;
+      pid: number;
+      concurrency: number;
+      started_at: Date;
+      last_heartbeat: Date;
+      silent_ms: number;
+      state: WorkerRecord['state'];
+      current_runs: string[];
+    }>(
+      `SELECT *, (extract(epoch FROM now() - last_heartbeat) * 1000)::float8 AS silent_ms
+       FROM dag_workers ORDER BY started_at DESC, worker_id`,
+    );
+    return rows.map((r) => ({
+      workerId: r.worker_id,
+      hostname: r.hostname,
+      pid: r.pid,
+      concurrency: r.concurrency,
+      startedAt: r.started_at,
+      lastHeartbeat: r.last_heartbeat,
+      silentMs: r.silent_ms,
+      state: r.state,
+      currentRuns: r.current_runs,
+    }));
+  }
+
+  async assignRunToWorker(runId: string, workerId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE runs SET worker_id = $2, heartbeat_at = now(), updated_at = now()
+       WHERE run_id = $1 AND status = 'STARTING' AND worker_id IS NULL RETURNING *`,
+      [runId, workerId],
+    );
+    return rows[0] ? toRun(rows[0]) : undefined;
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async listen(
+    channels: readonly string[],
+    onNotify: (channel: string, payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<{ close(): Promise<void> }> {
+    let closed = false;
+    let client: pg.PoolClient | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let release = () => {};
+    const connect = async (first: boolean): Promise<void> => {
+      if (closed) return;
+      const c = await this.pool.connect();
+      let lost = false;
+      const onLost = () => {
+        if (lost) return;
+        lost = true;
+        if (client === c) client = undefined;
+        c.release(true);
+        if (closed) return;
+        const again = () => {
+          retry = setTimeout(() => {
+            connect(false).catch(again);
+          }, 1000);
+          retry.unref();
+        };
+        again();
+      };
+      c.on('error', onLost);
+      c.on('end', onLost);
+      c.on('notification', (m) => onNotify(m.channel, m.payload ?? ''));
+      try {
+        for (const channel of channels) await c.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+      } catch (error) {
+        if (first) closed = true;
+        onLost();
+        if (first) throw error;
+        return;
+      }
+      if (closed) {
+        lost = true;
+        c.release(true);
+        return;
+      }
+      client = c;
+      release = () => {
+        if (lost) return;
+        lost = true;
+        c.release(true);
+      };
+      if (!first) onReconnect?.();
+    };
+    await connect(true);
+    return {
+      close: async () => {
+        closed = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        if (c) {
+          await c.query('UNLISTEN *').catch(() => {});
+          release();
+        }
+      },
+    };
+  }
+
   async getFinishedRunsAfter(
     status: RunStatus,
     after: { endedAt: Date; runId: string } | null,
@@ -1102,6 +1392,182 @@ export class PostgresStorage implements InstanceStorage {
     );
     const r = rows[0]!;
     return { runs: Number(r.runs), events: Number(r.events), assets: Number(r.assets), databaseSize: r.size };
+  }
+
+  async getPartitionStatuses(assetKey: string): Promise<PartitionStatusRecord[]> {
+    const { rows } = await this.pool.query<{
+      partition_key: string;
+      status: PartitionStatusRecord['status'];
+      run_id: string | null;
+      materialized_at: Date | null;
+      updated_at: Date;
+    }>(
+      `SELECT partition_key, status, run_id, materialized_at, updated_at FROM asset_partitions
+        WHERE asset_key = $1 AND status <> 'MISSING'`,
+      [assetKey],
+    );
+    return rows.map((r) => ({
+      partitionKey: r.partition_key,
+      status: r.status,
+      runId: r.run_id,
+      materializedAt: r.materialized_at,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async getDynamicPartitions(name: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ partition_key: string }>(
+      'SELECT partition_key FROM dynamic_partitions WHERE name = $1 ORDER BY id',
+      [name],
+    );
+    return rows.map((r) => r.partition_key);
+  }
+
+  async addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.pool.query<{ partition_key: string }>(
+      `INSERT INTO dynamic_partitions (name, partition_key)
+       SELECT $1, k FROM unnest($2::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n
+       ON CONFLICT DO NOTHING RETURNING partition_key`,
+      [name, [...new Set(keys)]],
+    );
+    return rows.map((r) => r.partition_key);
+  }
+
+  async deleteDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ partition_key: string }>(
+      'DELETE FROM dynamic_partitions WHERE name = $1 AND partition_key = ANY($2) RETURNING partition_key',
+      [name, [...keys]],
+    );
+    return rows.map((r) => r.partition_key);
+  }
+
+  async createBackfill(b: NewBackfill): Promise<BackfillRecord> {
+    const { rows } = await this.pool.query<BackfillRow>(
+      `INSERT INTO backfills (backfill_id, status, location, job_name, selection, partition_keys, single_run, from_failure,
+                              run_config, tags)
+       VALUES ($1, 'REQUESTED', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [
+        b.backfillId,
+        b.location,
+        b.jobName,
+        b.selection,
+        JSON.stringify(b.partitionKeys),
+        b.singleRun,
+        b.fromFailure,
+        JSON.stringify(redactDeep(b.runConfig)),
+        JSON.stringify(b.tags),
+      ],
+    );
+    return toBackfill(rows[0]!);
+  }
+
+  async getBackfill(backfillId: string): Promise<BackfillRecord | undefined> {
+    const { rows } = await this.pool.query<BackfillRow>('SELECT * FROM backfills WHERE backfill_id = $1', [
+      backfillId,
+    ]);
+    return rows[0] ? toBackfill(rows[0]) : undefined;
+  }
+
+  async listBackfills(
+    options: { statuses?: BackfillStatus[]; limit?: number } = {},
+  ): Promise<BackfillRecord[]> {
+    const { rows } = await this.pool.query<BackfillRow>(
+      `SELECT * FROM backfills WHERE ($1::text[] IS NULL OR status = ANY($1))
+        ORDER BY created_at DESC, backfill_id DESC LIMIT $2`,
+      [options.statuses ?? null, Math.min(Math.max(1, options.limit ?? 50), 1000)],
+    );
+    return rows.map(toBackfill);
+  }
+
+  async submitBackfillRuns(
+    backfillId: string,
+    from: number,
+    to: number,
+    runs: readonly NewRun[],
+  ): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const moved = await client.query(
+        `UPDATE backfills SET submitted = $3, updated_at = now()
+          WHERE backfill_id = $1 AND submitted = $2 AND status = 'REQUESTED'`,
+        [backfillId, from, to],
+      );
+      if ((moved.rowCount ?? 0) === 0) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      if (runs.length > 0) {
+        await insertRuns(client, runs, { inOrder: true });
+      }
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async setBackfillStatus(
+    backfillId: string,
+    from: readonly BackfillStatus[],
+    to: BackfillStatus,
+    error?: string | null,
+  ): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE backfills SET status = $3, updated_at = now(), error = coalesce($4, error),
+              ended_at = CASE WHEN $3 = ANY($5) THEN now() ELSE ended_at END
+        WHERE backfill_id = $1 AND status = ANY($2)`,
+      [backfillId, [...from], to, error ? redact(error) : null, FINAL_BACKFILL],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async getBackfillRunCounts(
+    backfillIds: readonly string[],
+  ): Promise<Map<string, Partial<Record<RunStatus, number>>>> {
+    const out = new Map<string, Partial<Record<RunStatus, number>>>(backfillIds.map((id) => [id, {}]));
+    if (backfillIds.length === 0) return out;
+    const { rows } = await this.pool.query<{ backfill_id: string; status: RunStatus; n: string }>(
+      `SELECT t.value AS backfill_id, r.status, count(*) AS n
+         FROM run_tags t JOIN runs r ON r.run_id = t.run_id
+        WHERE t.key = $1 AND t.value = ANY($2)
+        GROUP BY t.value, r.status`,
+      [BACKFILL_TAG, [...backfillIds]],
+    );
+    for (const r of rows) out.get(r.backfill_id)![r.status] = Number(r.n);
+    return out;
+  }
+
+  async cancelQueuedBackfillRuns(backfillId: string, reason: string): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ run_id: string }>(
+        `UPDATE runs SET status = 'CANCELED', ended_at = date_trunc('milliseconds', now()), updated_at = now(),
+                error = $3, queue_reason = NULL
+          WHERE status = 'QUEUED' AND run_id IN (SELECT run_id FROM run_tags WHERE key = $1 AND value = $2)
+          RETURNING run_id`,
+        [BACKFILL_TAG, backfillId, redact(reason)],
+      );
+      if (rows.length > 0) {
+        await client.query(
+          `INSERT INTO event_logs (run_id, event_type, level, message)
+           SELECT r, 'RUN_CANCELED', 'warn', $2 FROM unnest($1::text[]) AS u(r)`,
+          [rows.map((r) => r.run_id), redact(reason)],
+        );
+      }
+      await client.query('COMMIT');
+      return rows.length;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async close(): Promise<void> {

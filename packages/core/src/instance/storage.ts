@@ -32,6 +32,8 @@ export interface RunRecord {
   updatedAt: Date;
   startedAt: Date | null;
   endedAt: Date | null;
+  /** The worker (`dag worker`) that took the run; null for a run not executed by a worker. */
+  workerId?: string | null;
 }
 
 export interface NewRun {
@@ -95,6 +97,27 @@ export interface RunTransition {
 export interface InFlightRun extends RunRecord {
   /** Milliseconds since the last heartbeat (or start, or claim), by the database clock. */
   silentMs: number;
+  /**
+   * For a run a worker took: milliseconds since that worker's last heartbeat (database clock),
+   * or null when the worker's row is gone (it deregistered). Undefined for other runs.
+   */
+  workerSilentMs?: number | null;
+}
+
+/** A `dag worker` process, as it registered and last heartbeated. */
+export interface WorkerRecord {
+  workerId: string;
+  hostname: string;
+  pid: number;
+  concurrency: number;
+  startedAt: Date;
+  lastHeartbeat: Date;
+  /** Milliseconds since the last heartbeat, by the database clock. */
+  silentMs: number;
+  /** 'running', or 'draining' once it stopped taking runs. */
+  state: 'running' | 'draining';
+  /** Runs it executes now. */
+  currentRuns: string[];
 }
 
 export interface AssetRecord {
@@ -216,6 +239,56 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
+/** Where one partition of an asset stands (a partition with no record is MISSING). */
+export type PartitionStatus = 'MATERIALIZED' | 'FAILED' | 'IN_PROGRESS' | 'MISSING';
+
+export interface PartitionStatusRecord {
+  partitionKey: string;
+  status: PartitionStatus;
+  /** The run that last started, materialized or failed it. */
+  runId: string | null;
+  materializedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** REQUESTED: runs being submitted or still running; then COMPLETED, FAILED or CANCELED. */
+export type BackfillStatus = 'REQUESTED' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED';
+
+export interface BackfillRecord {
+  backfillId: string;
+  status: BackfillStatus;
+  location: string | null;
+  /** The asset job it runs, or null for an ad-hoc selection (`selection`). */
+  jobName: string | null;
+  selection: string | null;
+  /** Every partition it covers, in order. */
+  partitionKeys: string[];
+  /** One run over the whole range instead of one run per partition. */
+  singleRun: boolean;
+  fromFailure: boolean;
+  /** Partitions whose runs have been submitted (the daemon's cursor into partitionKeys). */
+  submitted: number;
+  runConfig: Record<string, unknown>;
+  tags: Record<string, string>;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  endedAt: Date | null;
+}
+
+export type NewBackfill = Pick<
+  BackfillRecord,
+  | 'backfillId'
+  | 'location'
+  | 'jobName'
+  | 'selection'
+  | 'partitionKeys'
+  | 'singleRun'
+  | 'fromFailure'
+  | 'runConfig'
+  | 'tags'
+>;
+
 export interface PurgeOptions {
   olderThanDays: number;
   /** Also delete materialization and check events (the latest per asset is always kept). */
@@ -314,6 +387,38 @@ export interface InstanceStorage {
   getQueuedRuns(limit?: number): Promise<RunRecord[]>;
   /** Runs starting, running or canceling. */
   getInProgressRuns(): Promise<RunRecord[]>;
+  /** A worker starts: its row in dag_workers (replacing one of the same id). */
+  registerWorker(worker: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    concurrency: number;
+  }): Promise<void>;
+  /** Renews a worker's heartbeat; false if its row is gone. */
+  heartbeatWorker(
+    workerId: string,
+    status: { state: WorkerRecord['state']; currentRuns: string[] },
+  ): Promise<boolean>;
+  /** A worker stopped cleanly. */
+  removeWorker(workerId: string): Promise<void>;
+  /** Every registered worker, newest first. */
+  listWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * A worker takes a run the queue claimed for it (STARTING, no worker yet): compare-and-set,
+   * so of two workers handed the same run only one gets it. Undefined if not this one.
+   */
+  assignRunToWorker(runId: string, workerId: string): Promise<RunRecord | undefined>;
+  /** Sends a notification on a channel (PostgreSQL NOTIFY): a run queued, a terminate requested. */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on channels (PostgreSQL LISTEN) on a connection of its own, reconnecting when it
+   * is lost (`onReconnect` then: notifications may have been missed). Resolves once listening.
+   */
+  listen(
+    channels: readonly string[],
+    onNotify: (channel: string, payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<{ close(): Promise<void> }>;
   /** Finished runs with the status, ended after the cursor (ended_at, run_id), oldest first. */
   getFinishedRunsAfter(
     status: RunStatus,
@@ -337,5 +442,37 @@ export interface InstanceStorage {
   getFreshness(): Promise<FreshnessRecord[]>;
   setFreshness(record: FreshnessRecord): Promise<void>;
   stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }>;
+  /** The status of every partition of an asset that has one (one indexed read). */
+  getPartitionStatuses(assetKey: string): Promise<PartitionStatusRecord[]>;
+  /** The keys of a dynamic partitions definition, in the order they were added. */
+  getDynamicPartitions(name: string): Promise<string[]>;
+  /** Adds keys (those already there are kept); returns the keys that were new. */
+  addDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  /** Deletes keys; returns the keys that were there. */
+  deleteDynamicPartitions(name: string, keys: readonly string[]): Promise<string[]>;
+  createBackfill(backfill: NewBackfill): Promise<BackfillRecord>;
+  getBackfill(backfillId: string): Promise<BackfillRecord | undefined>;
+  /** Newest first; `statuses` filters. */
+  listBackfills(options?: { statuses?: BackfillStatus[]; limit?: number }): Promise<BackfillRecord[]>;
+  /**
+   * Stores the runs of the next partitions of a backfill and moves its cursor from `from` to
+   * `to`, in one transaction, only if the cursor is still at `from` and the backfill is
+   * REQUESTED: returns false (storing nothing) otherwise, so no partition is submitted twice.
+   * Runs are queued in the order given.
+   */
+  submitBackfillRuns(backfillId: string, from: number, to: number, runs: readonly NewRun[]): Promise<boolean>;
+  /** Changes a backfill's status if it is in one of `from`; returns whether it did. */
+  setBackfillStatus(
+    backfillId: string,
+    from: readonly BackfillStatus[],
+    to: BackfillStatus,
+    error?: string | null,
+  ): Promise<boolean>;
+  /** The number of runs of each backfill by status. */
+  getBackfillRunCounts(
+    backfillIds: readonly string[],
+  ): Promise<Map<string, Partial<Record<RunStatus, number>>>>;
+  /** Cancels the backfill's runs that are still QUEUED (with a RUN_CANCELED event each); returns how many. */
+  cancelQueuedBackfillRuns(backfillId: string, reason: string): Promise<number>;
   close(): Promise<void>;
 }

@@ -8,6 +8,8 @@ export interface OutputContext {
   key: string;
   runId: string;
   stepKey: string;
+  /** The partition the value belongs to, for a partitioned asset (values are stored per partition). */
+  partitionKey?: string;
 }
 
 export interface InputContext {
@@ -16,6 +18,8 @@ export interface InputContext {
   runId: string;
   /** The step that needs the value. */
   stepKey: string;
+  /** The upstream partition to load, for a partitioned upstream asset. */
+  partitionKey?: string;
 }
 
 /**
@@ -37,7 +41,15 @@ export interface IOManager {
 export class FileIOManager implements IOManager {
   constructor(readonly baseDir: string) {}
 
-  private fileFor(key: string): string {
+  private fileFor(key: string, partitionKey?: string): string {
+    if (partitionKey !== undefined) {
+      // One file per partition beside the asset's own file; every character outside the safe
+      // set is escaped (~ and its code), so distinct keys never share a file.
+      const escaped = partitionKey.replace(/[^A-Za-z0-9_.-]|^\.+$/g, (c) =>
+        [...c].map((ch) => `~${ch.codePointAt(0)!.toString(16)}~`).join(''),
+      );
+      return path.join(`${this.fileFor(key)}.partitions`, escaped);
+    }
     const safe = key
       .split('/')
       .map((part) => part.replace(/[^A-Za-z0-9_.-]/g, '_'))
@@ -46,7 +58,7 @@ export class FileIOManager implements IOManager {
   }
 
   async handleOutput(ctx: OutputContext, value: unknown): Promise<void> {
-    const base = this.fileFor(ctx.key);
+    const base = this.fileFor(ctx.key, ctx.partitionKey);
     const isBuffer = Buffer.isBuffer(value);
     let body: string | Buffer;
     if (isBuffer) body = value;
@@ -65,7 +77,7 @@ export class FileIOManager implements IOManager {
   }
 
   async loadInput(ctx: InputContext): Promise<unknown> {
-    const base = this.fileFor(ctx.key);
+    const base = this.fileFor(ctx.key, ctx.partitionKey);
     try {
       const text = await readFile(`${base}.json`, 'utf8');
       return decodeValue(text, ctx.key);
@@ -77,7 +89,7 @@ export class FileIOManager implements IOManager {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       throw new NonRetriableError(
-        `Step '${ctx.stepKey}' needs the value of '${ctx.key}', which has never been stored. Materialize it first, or include it in the selection (e.g. '+${ctx.stepKey}').`,
+        `Step '${ctx.stepKey}' needs the value of '${ctx.key}'${ctx.partitionKey !== undefined ? `, partition '${ctx.partitionKey}'` : ''}, which has never been stored. Materialize it first, or include it in the selection (e.g. '+${ctx.stepKey}').`,
       );
     }
   }
