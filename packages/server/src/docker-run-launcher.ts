@@ -180,7 +180,7 @@ export class DockerRunLauncher implements Launcher {
       stdout: true,
       stderr: true,
       hijack: runConfig !== undefined,
-    })) as NodeJS.ReadWriteStream;
+    })) as NodeJS.ReadWriteStream & { destroy(): void };
     const out = createWriteStream(logFile, { flags: 'a' });
     const demuxed = new PassThrough();
     demuxed.pipe(out);
@@ -193,7 +193,9 @@ export class DockerRunLauncher implements Launcher {
     try {
       await container.start();
     } catch (error) {
-      attached.end();
+      attached.destroy();
+      demuxed.end();
+      out.end();
       await container.remove({ force: true }).catch(() => {});
       throw error;
     }
