@@ -1,11 +1,11 @@
 #!/bin/sh
 # Entry point of the dag image (after tini): `docker run <image> <dag command...>`, e.g.
-# `dev`, `daemon`, `worker`, `instance migrate`, `execute-run <id>`. A first argument that is a
-# program on PATH (sh, node, dag) runs as given.
+# `dev` (the default), `daemon`, `worker`, `instance migrate`, `-f <file> execute-run <id>`. A
+# first argument that is a program on PATH (sh, node, dag) runs as given.
 set -e
 
-if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
-  set -- dev "$@"
+if [ "$#" -eq 0 ]; then
+  set -- dev
 fi
 if command -v "$1" >/dev/null 2>&1; then
   exec "$@"

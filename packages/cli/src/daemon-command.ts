@@ -28,11 +28,12 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
       const removeLastResort = installLastResortHandlers('dag daemon', ctx.err);
       const instance = await DagInstance.open({ supervise: { log: ctx.err } });
       // Loaded when the daemon runs: other commands do not pay for the server's modules.
-      const { RunLauncher, workerDispatch } = await import('@dag/server');
+      const { createRunLauncher, workerDispatch } = await import('@dag/server');
       const dispatch = opts.workers
         ? await workerDispatch(instance, { log: (message) => ctx.err(`dag daemon: ${message}`) })
         : undefined;
-      const launcher = new RunLauncher({
+      // A process per run, or a container per run (DAG_RUN_LAUNCHER=docker).
+      const launcher = createRunLauncher({
         instance,
         workspace,
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),

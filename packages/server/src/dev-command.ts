@@ -25,6 +25,7 @@ interface DevOptions {
   uiDir?: string;
   watch: boolean;
   workers?: string;
+  daemon: boolean;
 }
 
 /**
@@ -57,6 +58,10 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       '--no-watch',
       'do not reload definitions when their files change (POST /api/definitions/reload still does)',
     )
+    .option(
+      '--no-daemon',
+      'serve the UI and API only: a separate `dag daemon` ticks schedules and sensors and starts queued runs',
+    )
     .action(async (opts: DevOptions) => {
       const globals = program.opts<{ file?: string; workspace?: string }>();
       const file = opts.file ?? globals.file;
@@ -73,7 +78,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       // Refuse an unsafe binding before loading anything.
       // The server's modules load only when `dag dev` runs: every other command starts faster.
       const { checkBinding, startServer } = await import('./start-server.ts');
-      const { RunLauncher } = await import('./run-launcher.ts');
+      const { createRunLauncher } = await import('./create-run-launcher.ts');
       const { ensureUiBuilt } = await import('./ensure-ui-built.ts');
       const { registerResourceSecrets } = await import('./resource-secrets.ts');
       checkBinding(opts.host, token);
@@ -88,7 +93,8 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       // Runs launched from the UI or the API wait in the daemon's run queue like any other,
       // so the run and tag limits hold them too.
       let daemon: Daemon | undefined;
-      const launcher = new RunLauncher({
+      // A process per run, or a container per run (DAG_RUN_LAUNCHER=docker).
+      const launcher = createRunLauncher({
         instance,
         workspace,
         queue: { onQueued: () => daemon?.wake() },
@@ -143,27 +149,30 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       // The daemon ticks schedules and sensors, finishes runs whose owner died (at once on
       // start-up), and starts queued runs, each in its own process.
       const stopDaemon = new AbortController();
-      daemon = new Daemon({
-        instance,
-        // The current definitions, as reloads replace them.
-        locations: () => workspace.locations,
-        launch: async (run) => {
-          if (dispatch) return await dispatch.launch(run);
-          await launcher.execute(run.runId);
-          // A run's end wakes the daemon: the next partition of a self-dependent backfill starts
-          // at once (runs on workers wake it through the instance's run-queue channel).
-          void launcher.waitFor(run.runId).then(
-            () => daemon?.wake(),
-            () => {},
-          );
-        },
-        ...(dispatch
-          ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
-          : {}),
-        uiUrl: server.url,
-        log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
-      });
-      const daemonDone = daemon.run(stopDaemon.signal);
+      daemon = opts.daemon
+        ? new Daemon({
+            instance,
+            // The current definitions, as reloads replace them.
+            locations: () => workspace.locations,
+            launch: async (run) => {
+              if (dispatch) return await dispatch.launch(run);
+              await launcher.execute(run.runId);
+              // A run's end wakes the daemon: the next partition of a self-dependent backfill
+              // starts at once (runs on workers wake it through the instance's run-queue channel).
+              void launcher.waitFor(run.runId).then(
+                () => daemon?.wake(),
+                () => {},
+              );
+            },
+            ...(dispatch
+              ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
+              : {}),
+            uiUrl: server.url,
+            log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
+          })
+        : undefined;
+      if (!daemon) io.err('dag dev: --no-daemon: queued runs wait for a `dag daemon` on this instance');
+      const daemonDone = daemon ? daemon.run(stopDaemon.signal) : Promise.resolve();
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           process.off('SIGINT', stop);

@@ -13,8 +13,11 @@ export type {
 } from './api/describe-definitions.ts';
 export { configJsonSchema, describeLocation, runConfigSchema } from './api/describe-definitions.ts';
 export { createApp } from './create-app.ts';
+export { createRunLauncher } from './create-run-launcher.ts';
 export type { DevIo } from './dev-command.ts';
 export { registerDev } from './dev-command.ts';
+export type { DockerRunLauncherOptions, ExecutingLauncher } from './docker-run-launcher.ts';
+export { DockerRunLauncher, dockerLauncherFromEnv, RUN_ID_LABEL } from './docker-run-launcher.ts';
 export { ApiError } from './http/api-error.ts';
 export { TOKEN_COOKIE, tokensEqual } from './http/token-auth.ts';
 export type { AppOptions, Launcher, LaunchRequest } from './interfaces.ts';

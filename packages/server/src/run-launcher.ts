@@ -120,6 +120,124 @@ const PRELOAD = [
 ];
 
 /**
+ * Validates and stores the run a launch request asks for: QUEUED for the daemon's run queue,
+ * or ready to start at once. Invalid input rejects with a DagError and stores nothing.
+ */
+export async function submitLaunchRequest(
+  instance: DagInstance,
+  request: LaunchRequest,
+  queued: boolean,
+): Promise<RunRecord> {
+  return await submitRun(instance, request.location.definitions, {
+    location: request.location.name,
+    ...(request.job !== undefined ? { job: request.job } : {}),
+    ...(request.selection !== undefined ? { selection: request.selection } : {}),
+    ...(request.runConfig !== undefined ? { runConfig: request.runConfig } : {}),
+    ...(request.tags !== undefined ? { tags: request.tags } : {}),
+    ...(request.parentRunId !== undefined ? { parentRunId: request.parentRunId } : {}),
+    ...(request.rootRunId !== undefined ? { rootRunId: request.rootRunId } : {}),
+    ...(request.stepKeys !== undefined ? { stepKeys: request.stepKeys } : {}),
+    ...(queued ? { status: 'QUEUED' as const } : {}),
+  });
+}
+
+/** What `launchOrQueue` and `recordRunExit` need of a launcher. */
+export interface LauncherParts {
+  instance: DagInstance;
+  liveness: RunLiveness;
+  queue: { onQueued: () => void } | undefined;
+  /** The config of each queued run as given (secrets included), until the queue starts it. */
+  queuedConfigs: Map<string, RunConfig>;
+  execute(runId: string, runConfig?: RunConfig): Promise<void>;
+}
+
+/**
+ * Stores the run a request asks for, then queues it (its config, secrets included, held in
+ * memory until the queue starts it: the stored copy is redacted) or starts it at once. A run
+ * whose `noun` (process, container) cannot be started is recorded as FAILURE.
+ */
+export async function launchOrQueue(
+  parts: LauncherParts,
+  request: LaunchRequest,
+  noun: string,
+): Promise<RunRecord> {
+  const run = await submitLaunchRequest(parts.instance, request, !!parts.queue);
+  if (parts.queue) {
+    if (request.runConfig !== undefined) parts.queuedConfigs.set(run.runId, request.runConfig);
+    parts.queue.onQueued();
+    return run;
+  }
+  try {
+    await parts.execute(run.runId, request.runConfig);
+  } catch (error) {
+    await finishUnrecordedRun(
+      parts,
+      run.runId,
+      'FAILURE',
+      `The run ${noun} could not be started: ${(error as Error).message}`,
+    );
+    throw error;
+  }
+  return run;
+}
+
+/** Records the end of a run its own process could not record: the final event and status, at once. */
+export async function finishUnrecordedRun(
+  parts: Pick<LauncherParts, 'instance' | 'liveness'>,
+  runId: string,
+  status: 'FAILURE' | 'CANCELED',
+  message: string,
+): Promise<void> {
+  await retryWhileUnreachable(
+    () => finishRun(parts.instance.storage, runId, { status, message, error: message }),
+    { retryForMs: parts.liveness.timeoutMs },
+  );
+}
+
+/**
+ * After the `noun` (process, container) of a run exited: a run that did not record its own end
+ * crashed, or was killed after a terminate. `cleanUp` runs first (killing what survived), then
+ * the run is recorded as CANCELED after a terminate, else FAILURE, naming how it ended and
+ * where its output is.
+ */
+export async function recordRunExit(
+  parts: Pick<LauncherParts, 'instance' | 'liveness'>,
+  exit: {
+    runId: string;
+    noun: string;
+    how: string;
+    logFile: string;
+    terminateRequested: boolean;
+    /** Why the launcher aborted the run itself (e.g. its lease was lost): a FAILURE, unless it was terminated. */
+    abortReason?: string;
+  },
+  cleanUp?: () => Promise<void>,
+): Promise<void> {
+  const run = await retryWhileUnreachable(() => parts.instance.storage.getRun(exit.runId), {
+    retryForMs: parts.liveness.timeoutMs,
+  });
+  if (!run || FINISHED_RUN_STATUSES.includes(run.status)) return;
+  await cleanUp?.();
+  if (exit.abortReason !== undefined && run.status !== 'CANCELING') {
+    await finishUnrecordedRun(parts, exit.runId, 'FAILURE', `${exit.abortReason} Output: ${exit.logFile}`);
+  } else if (exit.terminateRequested || run.status === 'CANCELING') {
+    await finishUnrecordedRun(
+      parts,
+      exit.runId,
+      'CANCELED',
+      `The run was terminated: its ${exit.noun} ${exit.how} before the run finished. Output: ${exit.logFile}`,
+    );
+  } else {
+    await finishUnrecordedRun(
+      parts,
+      exit.runId,
+      'FAILURE',
+      `The run ${exit.noun} ${exit.how} before the run finished. Its output is in ${exit.logFile}`,
+    );
+  }
+}
+
+/**
  * Launches each run in its own child process: `dag execute-run <runId>` in its own process
  * group, stdout and stderr appended to `<DAG_HOME>/logs/<runId>.log`. A run that crashes
  * takes only its process down; the launcher then records it as FAILURE, naming the exit
@@ -176,35 +294,18 @@ export class RunLauncher implements Launcher {
 
   async launch(request: LaunchRequest): Promise<RunRecord> {
     if (this.closed) throw new Error('The run launcher is closed: the server is shutting down.');
-    const run = await submitRun(this.options.instance, request.location.definitions, {
-      location: request.location.name,
-      ...(request.job !== undefined ? { job: request.job } : {}),
-      ...(request.selection !== undefined ? { selection: request.selection } : {}),
-      ...(request.runConfig !== undefined ? { runConfig: request.runConfig } : {}),
-      ...(request.tags !== undefined ? { tags: request.tags } : {}),
-      ...(request.parentRunId !== undefined ? { parentRunId: request.parentRunId } : {}),
-      ...(request.rootRunId !== undefined ? { rootRunId: request.rootRunId } : {}),
-      ...(request.stepKeys !== undefined ? { stepKeys: request.stepKeys } : {}),
-      ...(this.options.queue ? { status: 'QUEUED' as const } : {}),
-    });
-    if (this.options.queue) {
-      // Held here until the queue starts the run: the stored copy has its secrets redacted.
-      if (request.runConfig !== undefined) this.queuedConfigs.set(run.runId, request.runConfig);
-      this.options.queue.onQueued();
-      return run;
-    }
-    try {
-      // The stored config has its secret values redacted; the run process gets the real one.
-      await this.execute(run.runId, request.runConfig);
-    } catch (error) {
-      await this.finishRun(
-        run.runId,
-        'FAILURE',
-        `The run process could not be started: ${(error as Error).message}`,
-      );
-      throw error;
-    }
-    return run;
+    // The stored config has its secret values redacted; the run process gets the real one.
+    return await launchOrQueue(this.parts(), request, 'process');
+  }
+
+  private parts(): LauncherParts {
+    return {
+      instance: this.options.instance,
+      liveness: this.liveness,
+      queue: this.options.queue,
+      queuedConfigs: this.queuedConfigs,
+      execute: (runId, runConfig) => this.execute(runId, runConfig),
+    };
   }
 
   private snapshot: { generation: number; file: Promise<string> } | undefined;
@@ -474,35 +575,21 @@ export class RunLauncher implements Launcher {
     await appendFile(entry.logFile, `[${this.label}] ${new Date().toISOString()} run process ${how}\n`).catch(
       () => {},
     );
-    const run = await retryWhileUnreachable(() => this.options.instance.storage.getRun(entry.runId), {
-      retryForMs: this.liveness.timeoutMs,
-    });
-    if (!run || FINISHED_RUN_STATUSES.includes(run.status)) return;
-    // The run did not record its own end: it crashed, or was killed after a terminate.
-    entry.seen.delete(entry.pid);
-    await killSurvivors(entry.seen.values());
-    if (entry.abortReason !== undefined && run.status !== 'CANCELING') {
-      await this.finishRun(entry.runId, 'FAILURE', `${entry.abortReason} Output: ${entry.logFile}`);
-    } else if (entry.terminateRequested || run.status === 'CANCELING') {
-      await this.finishRun(
-        entry.runId,
-        'CANCELED',
-        `The run was terminated: its process ${how} before the run finished. Output: ${entry.logFile}`,
-      );
-    } else {
-      await this.finishRun(
-        entry.runId,
-        'FAILURE',
-        `The run process ${how} before the run finished. Its output is in ${entry.logFile}`,
-      );
-    }
-  }
-
-  /** Records the end of a run its own process could not record: the final event and status, at once. */
-  private async finishRun(runId: string, status: 'FAILURE' | 'CANCELED', message: string): Promise<void> {
-    await retryWhileUnreachable(
-      () => finishRun(this.options.instance.storage, runId, { status, message, error: message }),
-      { retryForMs: this.liveness.timeoutMs },
+    await recordRunExit(
+      this.parts(),
+      {
+        runId: entry.runId,
+        noun: 'process',
+        how,
+        logFile: entry.logFile,
+        terminateRequested: entry.terminateRequested,
+        ...(entry.abortReason !== undefined ? { abortReason: entry.abortReason } : {}),
+      },
+      async () => {
+        // The run did not record its own end: what its process left behind is killed first.
+        entry.seen.delete(entry.pid);
+        await killSurvivors(entry.seen.values());
+      },
     );
   }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
 import { dockerContextFiles, REPO_ROOT } from '../../../pipelines/ds/test/support/docker-engine.ts';
 
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
@@ -85,6 +86,97 @@ describe('deployment files', () => {
       missing,
       [],
       'optional dependencies without a lockfile entry: npm ci would not install them on that platform, and npm install would add them to the lockfile. Remove the parent entries from package-lock.json and run npm install --package-lock-only.',
+    );
+  });
+  test('compose.yaml: the migration runs first, every long-running service is checked', () => {
+    const spec = parse(read('deploy/compose.yaml'), { merge: true }) as {
+      services: Record<
+        string,
+        {
+          command: string[];
+          depends_on?: Record<string, { condition: string }>;
+          healthcheck?: { test: string[] };
+          restart?: string;
+        }
+      >;
+    };
+    const s = spec.services;
+    assert.deepEqual(Object.keys(s).sort(), ['daemon', 'migrate', 'postgres', 'web', 'worker-1', 'worker-2']);
+    assert.deepEqual(s.migrate?.command, ['instance', 'migrate']);
+    assert.equal(s.migrate?.restart, 'no');
+    assert.equal(s.migrate?.depends_on?.postgres?.condition, 'service_healthy');
+    for (const name of ['web', 'daemon', 'worker-1', 'worker-2']) {
+      assert.equal(
+        s[name]?.depends_on?.migrate?.condition,
+        'service_completed_successfully',
+        `${name} starts after the migration`,
+      );
+    }
+    assert.equal(s.web?.command[0], 'dev');
+    assert.ok(s.web?.command.includes('--no-daemon'), 'one daemon: the daemon service');
+    assert.deepEqual(s.daemon?.command, ['daemon', '--workers'], 'the daemon hands runs to the workers');
+    const webCheck = s.web?.healthcheck?.test.join(' ') ?? '';
+    assert.match(webCheck, /\/healthz/);
+    assert.match(webCheck, /\/readyz/);
+    for (const name of ['worker-1', 'worker-2']) {
+      assert.equal(s[name]?.command[0], 'worker');
+      assert.deepEqual(s[name]?.healthcheck?.test.slice(1, 4), ['dag', 'worker', 'health']);
+    }
+    assert.deepEqual(s.postgres?.command.slice(0, 2), ['instance', 'serve-postgres']);
+  });
+
+  test('kubernetes manifests: every pod runs the dag image as non-root with the URL from the Secret', () => {
+    const dir = path.join(REPO_ROOT, 'deploy/kubernetes');
+    const kinds: string[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
+        assert.deepEqual(doc.errors, [], `${file} is valid YAML`);
+        const m = doc.toJS() as {
+          kind: string;
+          metadata?: { name?: string };
+          spec?: { template?: { spec: Record<string, unknown> } };
+        };
+        kinds.push(`${m.kind}/${m.metadata?.name ?? ''}`);
+        const pod = m.spec?.template?.spec as
+          | {
+              securityContext?: { runAsNonRoot?: boolean };
+              containers: {
+                image: string;
+                env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+              }[];
+            }
+          | undefined;
+        if (!pod) continue;
+        assert.equal(pod.securityContext?.runAsNonRoot, true, `${file}: runs as non-root`);
+        for (const c of pod.containers) {
+          assert.equal(c.image, 'dag', `${file}: the image kustomization.yaml names`);
+          const url = c.env?.find((e) => e.name === 'DAG_POSTGRES_URL');
+          assert.equal(
+            url?.valueFrom?.secretKeyRef?.name,
+            'dag-secrets',
+            `${file}: DAG_POSTGRES_URL from the Secret`,
+          );
+        }
+      }
+    }
+    for (const expected of [
+      'Job/dag-migrate',
+      'Deployment/dag-web',
+      'Service/dag-web',
+      'Deployment/dag-daemon',
+      'Deployment/dag-worker',
+      'ConfigMap/dag-config',
+    ]) {
+      assert.ok(kinds.includes(expected), `${expected} in deploy/kubernetes (${kinds.join(', ')})`);
+    }
+    const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as {
+      resources: string[];
+    };
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+    assert.deepEqual(
+      [...kustomization.resources].sort(),
+      files.sort(),
+      'kustomization.yaml lists every manifest',
     );
   });
 });
