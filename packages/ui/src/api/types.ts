@@ -224,3 +224,13 @@ export {
   FINISHED_RUN_STATUSES as TERMINAL_RUN_STATUSES,
   RUN_STATUSES as ALL_RUN_STATUSES,
 } from '@dag/core/types';
+
+/** GET /api/pools: concurrency pools with their limit (null: unlimited) and slots in use. */
+export interface PoolsResponse {
+  pools: {
+    name: string;
+    limit: number | null;
+    inUse: number;
+    holders: { runId: string; slotKey: string; claimedAt: string }[];
+  }[];
+}
