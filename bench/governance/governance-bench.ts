@@ -410,6 +410,7 @@ try {
         `| ${q.name} | ${q.accepted} | ${(q.use * 100).toFixed(1)}% | ${q.served429} | ${q.seen429} | ${q.rate > 0 ? `${hours(fullLoadRequests, q.rate)} h` : 'n/a'} |`,
     ),
     '',
+    `- Why a client uses less of the quota: it is slower than the quota, not held back by its pacer. The naive client makes one request at a time, each taking ${LATENCY_MS} ms or more: about ${(1000 / LATENCY_MS).toFixed(0)} per second at best against the quota's ${(QUOTA / (WINDOW_MS / 1000)).toFixed(0)}, and it never reaches a 429. The same happens to any client against a replica whose window is scaled down for speed (150 per 3 s with 8 in flight at this latency), or over a last window the load does not fill. The pipeline's client spends each window's requests as fast as they answer (what X-Rate-Limit-Requests-Left says is left, minus its reserve) and then waits for X-Rate-Limit-Time-Reset-Ms.`,
     `- Target "≥ 95% of the quota in use with zero 429s reaching the step": **${paced.use >= 0.95 && paced.served429 === 0 && paced.seen429 === 0 ? 'met' : 'not met'}** (${(paced.use * 100).toFixed(1)}%, ${paced.served429} 429s served, ${paced.seen429} seen by the client; the client leaves max(2, 2%) of each window to the store's other apps).`,
     '',
     `With the quota lifted and no added latency, ${LIFTED_S} s each of the orders part of the full load (a page of 50 orders, then their products and shipments: 99% of its requests):`,
