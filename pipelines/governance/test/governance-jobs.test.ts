@@ -11,6 +11,11 @@ const dir = await tempDir('governance-jobs-');
 process.env.WAREHOUSE_URL = `duckdb://${path.join(dir, 'warehouse.duckdb')}`;
 // The failure alert starts RUNNING when the token is set where the definitions load.
 process.env.SLACK_BOT_TOKEN = TOKEN;
+// The BigCommerce resource's config must be complete for a run to be planned; no test here calls the
+// store (the failing run stops at its warehouse first).
+process.env.BIGCOMMERCE_ACCESS_TOKEN = 'bc-jobs-test-token';
+process.env.BIGCOMMERCE_STORE_HASH = 'jobstest';
+process.env.BIGCOMMERCE_API_URL = 'http://127.0.0.1:9';
 const { default: definitions } = await import('../src/definitions.ts');
 
 const CUSTOMER_SYNC = ['src_customer', 'src_customer_metafields', 'dim/dim_customer'];

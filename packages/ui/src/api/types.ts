@@ -280,3 +280,13 @@ export interface WorkersResponse {
   }[];
   timeoutSeconds: number;
 }
+
+/** GET /api/pools: concurrency pools with their limit (null: unlimited) and slots in use. */
+export interface PoolsResponse {
+  pools: {
+    name: string;
+    limit: number | null;
+    inUse: number;
+    holders: { runId: string; slotKey: string; claimedAt: string }[];
+  }[];
+}

@@ -1,6 +1,7 @@
 import type { DefinitionsResponse, InstanceResponse } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
 import { ErrorBox, Loading, TimeAgo } from '../components/common.tsx';
+import { PoolsPanel } from '../components/pools-panel.tsx';
 import { formatBytes, formatDateTime, formatNumber } from '../lib/format.ts';
 
 function display(value: unknown): string {
@@ -93,6 +94,7 @@ export function InstancePage() {
           </div>
         </div>
       )}
+      <PoolsPanel />
       <ErrorBox error={defs.error} />
       {defs.data?.locations.map((l) => (
         <div className="panel stack" key={l.name}>

@@ -38,6 +38,8 @@ export class QuotaPacer {
   #waiters: (() => void)[] = [];
   #sleeping: Promise<void> | undefined;
   #waitedMs = 0;
+  /** The last answer carried no quota headers: the store (or a proxy before it) sets no limit. */
+  #unlimited = false;
   readonly #reserve: (quota: number) => number;
   readonly #slack: number;
   readonly #now: () => number;
@@ -69,8 +71,8 @@ export class QuotaPacer {
         state.resetAt = this.#now() + state.windowMs;
       }
       if (!state) {
-        // Until an answer tells the quota, one request at a time.
-        if (this.#inFlight === 0) break;
+        // Until an answer tells the quota, one request at a time; none to follow, no pacing.
+        if (this.#inFlight === 0 || this.#unlimited) break;
       } else if (state.left - this.#inFlight > this.#reserve(state.quota)) {
         break;
       } else if (this.#inFlight === 0) {
@@ -89,7 +91,10 @@ export class QuotaPacer {
    */
   release(headers: Headers | undefined): void {
     this.#inFlight = Math.max(0, this.#inFlight - 1);
-    if (headers) this.observe(headers);
+    if (headers) {
+      this.#unlimited = !headers.has('x-rate-limit-requests-left');
+      this.observe(headers);
+    }
     this.#wake();
   }
 

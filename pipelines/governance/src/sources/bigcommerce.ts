@@ -4,6 +4,7 @@ import { BIGCOMMERCE_POOL, type BigCommerceResource, bigcommerce } from '../reso
 import { governanceWarehouse } from '../transformer.ts';
 import { type IncrementalConfig, incrementalConfig, windowStart } from './incremental.ts';
 import {
+  ensureRawTable,
   RAW_SCHEMA,
   type RawTable,
   replaceRows,
@@ -102,6 +103,8 @@ function bigcommerceSource(options: {
         },
       });
       const tally = new LoadTally(ctx.resources.warehouse, ctx.signal);
+      // An empty window still leaves the tables in place for the models that read them.
+      for (const table of options.tables) await ensureRawTable(ctx.resources.warehouse, table);
       await options.load(client, tally, since, loadedAt);
       const malformed = Object.values(client.stats.skipped).reduce((a, b) => a + b, 0);
       for (const s of tally.skipped.slice(0, 10)) ctx.log.warn(`Skipped row ${s.key}: ${s.reason}`);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commercePostgres, type ReadOnlyPostgres, wisePostgres } from '../resources/read-only-postgres.ts';
 import { governanceWarehouse } from '../transformer.ts';
 import { incrementalConfig, windowStart } from './incremental.ts';
-import { RAW_SCHEMA, type RawTable, timestampText, upsertRows } from './load.ts';
+import { ensureRawTable, RAW_SCHEMA, type RawTable, timestampText, upsertRows } from './load.ts';
 import { SRC_POINT_TRANSACTION, SRC_QUOTATION } from './raw-tables.ts';
 
 /** Rows per page read from a source database (keyset pagination on id). */
@@ -59,6 +59,8 @@ function postgresSource(options: {
       let pages = 0;
       const skipped: { key: string | null; reason: string }[] = [];
       let after = '0';
+      // An empty window still leaves the table in place for the models that read it.
+      await ensureRawTable(ctx.resources.warehouse, options.raw);
       for (;;) {
         ctx.signal.throwIfAborted();
         const rows = await source.query(select, [
