@@ -365,7 +365,7 @@ export class SqlProjectFiles {
         const from = [source, docs, layers, state, options.defaultSchema];
         const built = builtModels.get(file);
         seenModels.add(file);
-        if (built && built.from.every((v, i) => v === from[i])) {
+        if (built?.from.every((v, i) => v === from[i])) {
           if (built.node.config.enabled) this.models.set(name, built.node);
           continue;
         }
