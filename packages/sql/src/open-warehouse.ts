@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { ConfigError, maskConnectionString, registerSecret, siblingModule } from '@dag/core';
+import type { RelationNamer } from './compile.ts';
 import type { Warehouse, WarehouseKind } from './warehouse.ts';
+import { quoteDouble, quotedRelation } from './warehouses/common.ts';
 
 /** The embedded default: a DuckDB file in the working directory, no set-up. */
 export const DEFAULT_WAREHOUSE_FILE = path.join('data', 'warehouse.duckdb');
@@ -73,4 +75,31 @@ export async function openWarehouse(url: string, env: NodeJS.ProcessEnv = proces
     credentials,
     apiEndpoint: env.BIGQUERY_EMULATOR_HOST || undefined,
   });
+}
+
+/**
+ * What compiling needs of a warehouse: its relation names. DuckDB and PostgreSQL name them the
+ * same way and need no engine for it (compiling does not load DuckDB's native module); only
+ * BigQuery's names (project, dataset prefix) come from its engine. `close` when done.
+ */
+export async function relationNamer(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RelationNamer & { close(): Promise<void> }> {
+  const kind = warehouseKind(url);
+  if (kind === 'bigquery') {
+    const warehouse = await openWarehouse(url, env);
+    return {
+      kind,
+      relation: (schema, name) => warehouse.relation(schema, name),
+      quoteIdentifier: (name) => warehouse.quoteIdentifier(name),
+      close: () => warehouse.close(),
+    };
+  }
+  return {
+    kind,
+    relation: quotedRelation,
+    quoteIdentifier: quoteDouble,
+    close: async () => {},
+  };
 }

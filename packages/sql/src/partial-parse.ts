@@ -48,6 +48,8 @@ export class PartialParseCache {
   /** The files the current load asked for; the others are dropped at `save`. */
   private seen = new Set<string>();
   private changed = false;
+  /** The entry each file's text was last found to match. */
+  private readonly checked = new Map<string, { entry: Entry<unknown>; text: string }>();
 
   private constructor(
     readonly file: string,
@@ -85,7 +87,13 @@ export class PartialParseCache {
   /** What `id` (a file, relative) gave last time, when `text` and the env it read are the same. */
   get<T>(id: string, text: string): T | undefined {
     const entry = this.entries[id];
-    if (!entry || entry.hash !== contentHash(text, this.envHash(entry.envNames))) return undefined;
+    if (!entry) return undefined;
+    // A reload in the same process hashes only files whose text changed (or that read env vars).
+    const checked = this.checked.get(id);
+    if (!(checked?.entry === entry && checked.text === text && !entry.envNames)) {
+      if (entry.hash !== contentHash(text, this.envHash(entry.envNames))) return undefined;
+      this.checked.set(id, { entry, text });
+    }
     this.seen.add(id);
     return entry.value as T;
   }

@@ -98,7 +98,18 @@ export interface FileCache {
    * The Jinja environment and the partial-parse cache, while the project file, macros, vars
    * and dialect are the same.
    */
-  jinja?: { key: string; jinja: ProjectJinja; partial: PartialParseCache };
+  jinja?: {
+    key: string;
+    jinja: ProjectJinja;
+    partial: PartialParseCache;
+    /** The `+config` layers of dbt_project.yml, per folder path. */
+    layers: Map<string, Record<string, unknown>[]>;
+    /**
+     * Each model file's node, reused by a reload while what it was built from is the same
+     * objects (its text, its YAML docs, its folder's layers, its recorded parse).
+     */
+    models: Map<string, { from: readonly unknown[]; node: ModelNode }>;
+  };
   /** Compiled templates, by absolute path and text: compiled when first rendered. */
   templates: Map<string, { text: string; template: nunjucks.Template }>;
 }
@@ -267,6 +278,8 @@ export class SqlProjectFiles {
         key: jinjaKey,
         jinja: this.jinja,
         partial: PartialParseCache.open(targetDir, jinjaKey, options.env ?? process.env),
+        layers: new Map(),
+        models: new Map(),
       };
       this.cache.templates.clear();
     }
@@ -285,8 +298,10 @@ export class SqlProjectFiles {
       }
     }
 
-    // The `+config` layers of each folder, once per folder.
-    const layersByFolder = new Map<string, Record<string, unknown>[]>();
+    // The `+config` layers of each folder, once per folder (and per project file).
+    const layersByFolder = this.cache.jinja.layers;
+    const builtModels = this.cache.jinja.models;
+    const seenModels = new Set<string>();
     const folderLayers = (folders: string[]) => {
       const id = folders.join('/');
       let layers = layersByFolder.get(id);
@@ -346,16 +361,18 @@ export class SqlProjectFiles {
           state = { refs: recorded.refs, sources: recorded.sources, config: recorded.config, envNames };
           this.partial.set(rel, source, state, envNames);
         }
+        const layers = folderLayers(parts.slice(0, -1));
+        const from = [source, docs, layers, state, options.defaultSchema];
+        const built = builtModels.get(file);
+        seenModels.add(file);
+        if (built?.from.every((v, i) => v === from[i])) {
+          if (built.node.config.enabled) this.models.set(name, built.node);
+          continue;
+        }
         const files = this;
-        const config = this.resolveConfig(
-          [...folderLayers(parts.slice(0, -1)), docs?.config ?? {}, state.config],
-          rel,
-          name,
-          source,
-        );
-        if (!config.enabled) continue;
+        const config = this.resolveConfig([...layers, docs?.config ?? {}, state.config], rel, name, source);
         const identifier = config.alias ?? name;
-        this.models.set(name, {
+        const node: ModelNode = {
           name,
           key: folder ? `${folder}/${name}` : name,
           file: rel,
@@ -372,9 +389,13 @@ export class SqlProjectFiles {
           columns: docs?.columns ?? [],
           schema: config.schema ?? folder ?? options.defaultSchema ?? 'main',
           identifier,
-        });
+        };
+        builtModels.set(file, { from, node });
+        if (config.enabled) this.models.set(name, node);
       }
     }
+
+    for (const file of builtModels.keys()) if (!seenModels.has(file)) builtModels.delete(file);
 
     for (const model of this.models.values()) {
       for (const ref of model.refs) {
@@ -486,7 +507,8 @@ export class SqlProjectFiles {
       extract = this.extractYaml(rel, text);
       this.partial.set(rel, text, extract);
     }
-    for (const { name, ...doc } of extract.models) modelDocs.set(name, doc);
+    // The extract's own objects: unchanged YAML gives the same ones (a reload reuses models).
+    for (const doc of extract.models) modelDocs.set(doc.name, doc);
     tests.push(...extract.tests);
     for (const src of extract.sources) this.sources.set(`${src.source}.${src.table}`, src);
   }

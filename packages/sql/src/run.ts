@@ -89,10 +89,15 @@ export async function runModel(
   const tmp = warehouse.relation(model.schema, tmpName);
 
   await runModelSql(model, warehouse, '', 0, () => ensureSchemaOnce(warehouse, model.schema));
-  const existing = await runModelSql(model, warehouse, '', 0, () =>
-    warehouse.relationType(model.schema, model.identifier),
-  );
   const { materialized } = model.config;
+  // Only an incremental model asks the catalog here (merge or build?); the others leave it to
+  // the engine's replace, which asks only when it must (one statement fewer per model).
+  const existing =
+    materialized === 'incremental' && options.fullRefresh !== true
+      ? await runModelSql(model, warehouse, '', 0, () =>
+          warehouse.relationType(model.schema, model.identifier),
+        )
+      : undefined;
   const incremental = materialized === 'incremental' && existing === 'table' && options.fullRefresh !== true;
   const sql = compileModel(files, warehouse, model.name, incremental);
 

@@ -12,8 +12,8 @@ import {
 } from '@dag/core';
 import { z } from 'zod';
 import { compileModel } from './compile.ts';
-import { defaultWarehouseUrl, openWarehouse, warehouseKind } from './open-warehouse.ts';
-import { type FileCache, newFileCache, SqlProjectFiles } from './project.ts';
+import { defaultWarehouseUrl, openWarehouse, relationNamer, warehouseKind } from './open-warehouse.ts';
+import { type FileCache, type ModelNode, newFileCache, SqlProjectFiles } from './project.ts';
 import { modelMetadata, runModel, runTest } from './run.ts';
 import type { Warehouse } from './warehouse.ts';
 
@@ -133,6 +133,7 @@ export function sqlProject(options: SqlProjectOptions, cache?: FileCache): SqlPr
   }
 
   const checks: AssetCheckDefinition[] = [];
+  let byKey: Map<string, ModelNode> | undefined;
   const project: SqlProject = {
     name: files.name,
     dir,
@@ -142,11 +143,11 @@ export function sqlProject(options: SqlProjectOptions, cache?: FileCache): SqlPr
     warehouse,
     files,
     async compile(keys, compileOptions = {}) {
-      const wh = await openWarehouse(warehouseUrl, env);
+      const wh = await relationNamer(warehouseUrl, env);
       try {
-        const byKey = new Map([...files.models.values()].map((m) => [m.key, m]));
+        byKey ??= new Map([...files.models.values()].map((m) => [m.key, m]));
         return keys.flatMap((key) => {
-          const model = byKey.get(key);
+          const model = byKey!.get(key);
           if (!model) return [];
           return [
             {

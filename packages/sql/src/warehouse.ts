@@ -37,8 +37,13 @@ export interface WarehouseCallOptions {
 export type RelationKind = 'table' | 'view';
 
 export interface ReplaceOptions extends WarehouseCallOptions {
-  /** What is at the name now (from `relationType`), so the engine knows what it replaces. */
-  existing: RelationKind | null;
+  /**
+   * What is at the name now (from `relationType`), so the engine knows what it replaces;
+   * undefined when the caller did not look: the engine then finds out itself, and only if it
+   * needs to (DuckDB replaces in one statement and looks only when a relation of the other
+   * kind is in the way).
+   */
+  existing?: RelationKind | null;
 }
 
 /** New rows, built into the table `tmpName` next to the target, and how they go in. */

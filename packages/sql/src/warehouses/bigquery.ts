@@ -320,14 +320,13 @@ export class BigQueryWarehouse implements Warehouse {
     const target = this.relation(schema, name);
     const create = (relation: string) =>
       `CREATE OR REPLACE ${kind === 'table' ? 'TABLE' : 'VIEW'} ${relation} AS\n${select}`;
-    if (options.existing !== null && options.existing !== kind) {
+    const existing =
+      options.existing === undefined ? await this.relationType(schema, name) : options.existing;
+    if (existing !== null && existing !== kind) {
       const tmp = this.relation(schema, `${name}${TMP_SUFFIX}`);
       await this.run(create(tmp), options.signal);
       await this.run(`DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${tmp}`, options.signal);
-      await this.run(
-        `DROP ${options.existing === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target}`,
-        options.signal,
-      );
+      await this.run(`DROP ${existing === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target}`, options.signal);
     }
     await this.run(create(target), options.signal);
     return { rows: null };

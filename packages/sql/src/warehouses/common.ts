@@ -18,6 +18,11 @@ export function quoteDouble(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** `"schema"."name"`: how DuckDB and PostgreSQL name a relation. */
+export function quotedRelation(schema: string, name: string): string {
+  return `${quoteDouble(schema)}.${quoteDouble(name)}`;
+}
+
 /** Values as they can go into metadata and JSON: bigints, dates and buffers made plain. */
 export function jsonSafe(value: unknown): unknown {
   if (typeof value === 'bigint') {
@@ -107,7 +112,7 @@ export abstract class InformationSchemaWarehouse {
   }
 
   relation(schema: string, name: string): string {
-    return `${quoteDouble(schema)}.${quoteDouble(name)}`;
+    return quotedRelation(schema, name);
   }
 
   quoteIdentifier(name: string): string {

@@ -88,7 +88,9 @@ export class DuckDBWarehouse extends InformationSchemaWarehouse implements Wareh
   /**
    * `CREATE OR REPLACE` is one statement in its own transaction: a failure (or a killed process)
    * leaves the previous relation whole, and no temporary table is needed. A relation of the
-   * other kind in the way is dropped in the same transaction.
+   * other kind in the way is dropped in the same transaction. When the caller did not look up
+   * what is there (`existing` undefined), the one statement is tried first: DuckDB refuses to
+   * replace a relation of the other kind (changing nothing), and only then is the catalog asked.
    */
   async replaceRelation(
     schema: string,
@@ -99,21 +101,29 @@ export class DuckDBWarehouse extends InformationSchemaWarehouse implements Wareh
   ): Promise<{ rows: number | null }> {
     const target = this.relation(schema, name);
     const create = `CREATE OR REPLACE ${kind === 'table' ? 'TABLE' : 'VIEW'} ${target} AS\n${select}`;
-    return await this.run(options, async (c) => {
-      const swap = options.existing !== null && options.existing !== kind;
-      if (swap) await c.run('BEGIN');
-      try {
-        if (swap) await c.run(`DROP ${options.existing === 'view' ? 'VIEW' : 'TABLE'} ${target}`);
-        // CREATE TABLE ... AS answers one row: the number of rows it wrote.
-        const reader = await c.runAndReadAll(create);
-        if (swap) await c.run('COMMIT');
-        const count = kind === 'table' ? reader.getRows()[0]?.[0] : undefined;
-        return { rows: count === undefined || count === null ? null : Number(count) };
-      } catch (error) {
-        if (swap) await c.run('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    });
+    const replace = (existing: RelationKind | null) =>
+      this.run(options, async (c) => {
+        const swap = existing !== null && existing !== kind;
+        if (swap) await c.run('BEGIN');
+        try {
+          if (swap) await c.run(`DROP ${existing === 'view' ? 'VIEW' : 'TABLE'} ${target}`);
+          // CREATE TABLE ... AS answers one row: the number of rows it wrote.
+          const reader = await c.runAndReadAll(create);
+          if (swap) await c.run('COMMIT');
+          const count = kind === 'table' ? reader.getRows()[0]?.[0] : undefined;
+          return { rows: count === undefined || count === null ? null : Number(count) };
+        } catch (error) {
+          if (swap) await c.run('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
+    if (options.existing !== undefined) return await replace(options.existing);
+    try {
+      return await replace(kind);
+    } catch (error) {
+      if (!/Existing object .* is of type/i.test(String((error as Error)?.message))) throw error;
+      return await replace(await this.relationType(schema, name));
+    }
   }
 
   /** The result's own column types: much faster in DuckDB than information_schema. */

@@ -104,8 +104,10 @@ export class PostgresWarehouse extends InformationSchemaWarehouse implements War
     options: ReplaceOptions,
   ): Promise<{ rows: number | null }> {
     const target = this.relation(schema, name);
-    const drop = options.existing
-      ? [`DROP ${options.existing === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target} CASCADE`]
+    const existing =
+      options.existing === undefined ? await this.relationType(schema, name) : options.existing;
+    const drop = existing
+      ? [`DROP ${existing === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${target} CASCADE`]
       : [];
     if (kind === 'view') {
       await this.transaction([...drop, `CREATE VIEW ${target} AS\n${select}`], options);
