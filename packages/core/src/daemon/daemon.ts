@@ -827,6 +827,12 @@ export class Daemon {
     const slots = await this.options.workerSlots?.();
     // Runs on workers or waiting in the job queue for one.
     const onWorkers = () => inProgress.filter((r) => r.workerId || r.status === 'STARTING').length;
+    if (slots !== undefined && slots > 0) {
+      // A run in the job queue is this queue's until a live worker takes it: its wait there
+      // is no sign of a dead owner.
+      const waiting = inProgress.filter((r) => r.status === 'STARTING' && !r.workerId && r.pid === null);
+      await Promise.all(waiting.map((r) => storage.heartbeatRun(r.runId).catch(() => undefined)));
+    }
     for (const run of queued) {
       const location = this.locationOf(run);
       if (typeof location === 'string') {
