@@ -15,7 +15,11 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
     .command('daemon')
     .description('run the daemon: schedules, sensors, the run queue and freshness (Ctrl-C to stop)')
     .option('--max-concurrent-runs <n>', 'runs in progress at once', '10')
-    .action(async (opts: { maxConcurrentRuns: string }) => {
+    .option(
+      '--workers',
+      'hand admitted runs to `dag worker` processes (the job queue) instead of starting them here',
+    )
+    .action(async (opts: { maxConcurrentRuns: string; workers?: boolean }) => {
       const max = Number(opts.maxConcurrentRuns);
       if (!Number.isInteger(max) || max <= 0) {
         throw new Error(`--max-concurrent-runs must be a positive integer, got '${opts.maxConcurrentRuns}'.`);
@@ -24,7 +28,10 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
       const removeLastResort = installLastResortHandlers('dag daemon', ctx.err);
       const instance = await DagInstance.open({ supervise: { log: ctx.err } });
       // Loaded when the daemon runs: other commands do not pay for the server's modules.
-      const { RunLauncher } = await import('@dag/server');
+      const { RunLauncher, workerDispatch } = await import('@dag/server');
+      const dispatch = opts.workers
+        ? await workerDispatch(instance, { log: (message) => ctx.err(`dag daemon: ${message}`) })
+        : undefined;
       const launcher = new RunLauncher({
         instance,
         workspace,
@@ -44,12 +51,14 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         maxConcurrentRuns: max,
         // A run's end wakes the daemon: the next partition of a self-dependent backfill starts at once.
         launch: async (run) => {
+          if (dispatch) return await dispatch.launch(run);
           await launcher.execute(run.runId);
           void launcher.waitFor(run.runId).then(
             () => daemon.wake(),
             () => {},
           );
         },
+        ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       ctx.err(
@@ -61,6 +70,7 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await launcher.close();
+        await dispatch?.close().catch(() => {});
         await instance.close();
         removeLastResort();
       }

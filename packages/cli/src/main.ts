@@ -8,6 +8,7 @@ import {
   describeError,
   executeRun,
   executeStoredRun,
+  exitWithParent,
   FINISHED_RUN_STATUSES,
   formatDuration,
   RUN_STATUSES,
@@ -21,6 +22,7 @@ import {
   type StaleReason,
   type SubmitOptions,
   selectionUses,
+  submitRun,
   terminateRun,
   UsageError,
   Workspace,
@@ -35,7 +37,10 @@ import { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE } from './exit-codes.ts';
 import { formatEvent, statusColor, summary, table } from './format.ts';
 import { type Io, liveRenderer } from './live-renderer.ts';
 import { registerPartitionCommands } from './partition-commands.ts';
+import { registerPoolCommands } from './pool-commands.ts';
+import { registerPostgresServer } from './postgres-server-command.ts';
 import { registerSqlCommands } from './sql-command.ts';
+import { registerWorkerCommand } from './worker-command.ts';
 
 export { EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE };
 
@@ -535,6 +540,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       "read the run's config, secrets included, as JSON from stdin (the stored one has them redacted)",
     )
     .action(async (runId: string, opts: { json?: boolean; quiet?: boolean; configStdin?: boolean }) => {
+      // Started by a worker: dies with it, so a run never goes on behind its retry's back.
+      exitWithParent();
       const runConfig = opts.configStdin ? await readConfigFromStdin(runId) : undefined;
       const workspace = await loadWorkspace(globals());
       await withInstance(async (instance) => {
@@ -699,8 +706,40 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     });
 
+  registerPostgresServer(inst, io.err);
+
   registerDev(program, { err: io.err });
   registerDaemonCommand(program, { loadWorkspace: () => loadWorkspace(globals()), err: io.err });
+  registerWorkerCommand(program, {
+    loadWorkspace: () => loadWorkspace(globals()),
+    out: io.out,
+    err: io.err,
+    setExit,
+  });
+  job
+    .command('launch')
+    .description(
+      'submit a run of a job to the run queue and print its id, without waiting (`dag worker` executes it)',
+    )
+    .requiredOption('-j, --job <name>', 'the job to launch')
+    .option('-c, --config <file>', 'run config (YAML or JSON)')
+    .option('-t, --tag <key=value...>', 'tags for the run (e.g. dag/max_retries=2)')
+    .option('--json', 'print {"runId", "status"} as JSON')
+    .action(async (opts: { job: string; config?: string; tag?: string[]; json?: boolean }) => {
+      const workspace = await loadWorkspace(globals());
+      const location = workspace.locationForJob(opts.job, globals().location);
+      const runConfig = await readRunConfig(opts.config);
+      await withInstance(async (instance) => {
+        const run = await submitRun(instance, location.definitions, {
+          location: location.name,
+          job: opts.job,
+          ...(runConfig !== undefined ? { runConfig } : {}),
+          tags: parseTags(opts.tag),
+          status: 'QUEUED',
+        });
+        io.out(opts.json ? JSON.stringify({ runId: run.runId, status: run.status }) : run.runId);
+      });
+    });
   registerAutomationCommands(program, {
     loadWorkspace: () => loadWorkspace(globals()),
     withInstance,
@@ -719,6 +758,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     location: () => globals().location,
     out: io.out,
   });
+  registerPoolCommands(program, { withInstance, out: io.out });
 
   return program;
 }

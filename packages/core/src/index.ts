@@ -135,7 +135,14 @@ export type { ExecuteOptions } from './execution/executor.ts';
 export { checkRunPartitions, executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
-export { descendants, isProcessAlive, killProcessTree, spawnProcess } from './execution/process-tree.ts';
+// Scale-out: workers taking queued runs through the instance's job queue.
+export {
+  descendants,
+  exitWithParent,
+  isProcessAlive,
+  killProcessTree,
+  spawnProcess,
+} from './execution/process-tree.ts';
 export { retryDelay } from './execution/retry.ts';
 export type { FinishRun, RunLiveness, TerminateOutcome } from './execution/run-lifecycle.ts';
 export {
@@ -147,6 +154,8 @@ export {
   ownerGone,
   RUN_TRANSITIONS,
   RunReconciler,
+  requeueRun,
+  retriesLeft,
   runLiveness,
   startHeartbeat,
   startRun,
@@ -158,8 +167,21 @@ export { AssetGraph } from './graph/asset-graph.ts';
 export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';
 export type { EmbeddedServer } from './instance/embedded-postgres.ts';
-export { ensureEmbeddedPostgres, stopEmbeddedPostgres, withDatabase } from './instance/embedded-postgres.ts';
-export { isConnectionError, PostgresStorage, retryWhileUnreachable } from './instance/postgres-storage.ts';
+export {
+  ensureEmbeddedPostgres,
+  type PostgresServerOptions,
+  servePostgres,
+  stopEmbeddedPostgres,
+  withDatabase,
+} from './instance/embedded-postgres.ts';
+export type { AcquireOptions, ClaimOutcome, PoolInfo, PoolSlotHolder } from './instance/pools.ts';
+export { assertPoolName, ConcurrencyPools, instancePools, POOL_CHANNEL } from './instance/pools.ts';
+export {
+  isConnectionError,
+  knownSchemaVersion,
+  PostgresStorage,
+  retryWhileUnreachable,
+} from './instance/postgres-storage.ts';
 export type {
   AssetRecord,
   AssetVersionRecord,
@@ -189,6 +211,7 @@ export type {
   TickRecord,
   TickRun,
   TickStatus,
+  WorkerRecord,
 } from './instance/storage.ts';
 export type { InputContext, IOManager, OutputContext } from './io/io-manager.ts';
 export { FileIOManager } from './io/io-manager.ts';
@@ -292,6 +315,17 @@ export { didYouMean } from './util/suggest.ts';
 export { assetStaleness, resolveSelectionNow, selectionContextFor } from './versions/asset-staleness.ts';
 export type { MaterializationVersion, StaleCause, StaleReason } from './versions/staleness.ts';
 export { staleReasons } from './versions/staleness.ts';
+export type { WorkerLiveness } from './workers/worker-env.ts';
+export {
+  MAX_RETRIES_TAG,
+  RETRY_NUMBER_TAG,
+  RUN_CHANNELS,
+  RUN_QUEUE_NAME,
+  RUN_QUEUE_SCHEMA,
+  WORKER_ENV,
+  WORKER_HEALTH_COMMAND,
+  workerLiveness,
+} from './workers/worker-env.ts';
 export { type WorkspaceWatcher, watchWorkspace } from './workspace/watch-workspace.ts';
 export type { CodeLocation, LocationLoadError, LocationReload } from './workspace/workspace.ts';
 export {

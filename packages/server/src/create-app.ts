@@ -4,6 +4,7 @@ import { assetHistoryApi } from './api/asset-history-api.ts';
 import { assetsApi } from './api/assets-api.ts';
 import { definitionsApi } from './api/definitions-api.ts';
 import { filesApi } from './api/files-api.ts';
+import { healthApi } from './api/health-api.ts';
 import { instanceApi } from './api/instance-api.ts';
 import { partitionsApi } from './api/partitions-api.ts';
 import { runsApi } from './api/runs-api.ts';
@@ -34,6 +35,8 @@ export function createApp(options: AppOptions): Hono {
     sendJson(c, { error: { name: 'NotFound', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
   );
 
+  // Health probes come before the guards: supervisors call them without the token.
+  app.route('/', healthApi(options));
   app.use('*', requestGuard({ loopbackOnly: options.token === undefined }));
   app.use('*', tokenAuth(options.token));
   app.use('/api/*', refuseNul());

@@ -24,6 +24,7 @@ interface DevOptions {
   workspace?: string;
   uiDir?: string;
   watch: boolean;
+  workers?: string;
 }
 
 /**
@@ -49,6 +50,10 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
     )
     .option('--ui-dir <dir>', 'the built UI to serve (default: packages/ui/dist)')
     .option(
+      '--workers <n>',
+      'start n local `dag worker` processes and hand every run to them (the job queue)',
+    )
+    .option(
       '--no-watch',
       'do not reload definitions when their files change (POST /api/definitions/reload still does)',
     )
@@ -56,6 +61,10 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       const globals = program.opts<{ file?: string; workspace?: string }>();
       const file = opts.file ?? globals.file;
       const workspaceFile = opts.workspace ?? globals.workspace;
+      const workerCount = opts.workers === undefined ? 0 : Number(opts.workers);
+      if (!Number.isInteger(workerCount) || workerCount < 0 || workerCount > 64) {
+        throw new UsageError(`--workers must be an integer from 0 to 64, got '${opts.workers}'.`);
+      }
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) {
         throw new UsageError(`--port must be an integer from 0 to 65535, got '${opts.port}'.`);
@@ -123,6 +132,14 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
             },
           })
         : undefined;
+      // With --workers, admitted runs go to local `dag worker` processes through the job queue.
+      const { startLocalWorkers, workerDispatch } = await import('./worker/local-workers.ts');
+      const dispatch =
+        workerCount > 0 ? await workerDispatch(instance, { log: (m) => io.err(`dag dev: ${m}`) }) : undefined;
+      const localWorkers =
+        workerCount > 0
+          ? startLocalWorkers({ count: workerCount, workspace, instance, log: io.err })
+          : undefined;
       // The daemon ticks schedules and sensors, finishes runs whose owner died (at once on
       // start-up), and starts queued runs, each in its own process.
       const stopDaemon = new AbortController();
@@ -132,12 +149,14 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         locations: () => workspace.locations,
         // A run's end wakes the daemon: the next partition of a self-dependent backfill starts at once.
         launch: async (run) => {
+          if (dispatch) return await dispatch.launch(run);
           await launcher.execute(run.runId);
           void launcher.waitFor(run.runId).then(
             () => daemon?.wake(),
             () => {},
           );
         },
+        ...(dispatch ? { launchBlocked: () => dispatch.launchBlocked() } : {}),
         uiUrl: server.url,
         log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
       });
@@ -161,6 +180,8 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         stopDaemon.abort();
         await watcher?.close();
         await daemonDone;
+        await localWorkers?.stop();
+        await dispatch?.close().catch(() => {});
         await server.close();
       } finally {
         await instance.close();

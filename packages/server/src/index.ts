@@ -23,3 +23,10 @@ export { RunLauncher } from './run-launcher.ts';
 export type { RunningServer, StartServerOptions } from './start-server.ts';
 export { checkBinding, isLoopbackAddress, MIN_TOKEN_LENGTH, startServer } from './start-server.ts';
 export { DEFAULT_UI_DIR } from './static-ui.ts';
+// Scale-out: `dag worker` and the job queue that hands it runs.
+export type { WorkerDispatch } from './worker/dispatch.ts';
+export { workerDispatch } from './worker/dispatch.ts';
+export type { FetchedRun, RunJob } from './worker/run-queue.ts';
+export { RunQueue } from './worker/run-queue.ts';
+export type { WorkerOptions } from './worker/worker.ts';
+export { Worker } from './worker/worker.ts';

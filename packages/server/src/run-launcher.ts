@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import path from 'node:path';
 import {
   CODE_SNAPSHOT_ENV,
@@ -50,6 +50,24 @@ export interface RunLauncherOptions {
   liveness?: RunLiveness;
   /** Where problems the launcher handles go (a database outage at a run's exit). Default: stderr. */
   log?: (level: 'warn' | 'error', message: string) => void;
+  /**
+   * Gives each run process an IPC channel to this process: when this process dies (even by
+   * kill -9), the run process kills what it spawned and exits (a worker's runs never outlive it).
+   */
+  exitWithLauncher?: boolean;
+  /** Sends SIGTERM to the run process as soon as it is terminated, besides marking it CANCELING. */
+  signalOnTerminate?: boolean;
+  /** After SIGTERM to a tree being killed, how long until SIGKILL. Default 2 s. */
+  killGraceMs?: number;
+  /** Called once a run's process has exited and its record is final. */
+  onExit?: (runId: string) => void;
+  /** Names this process in the run's log file. Default 'dag dev'. */
+  label?: string;
+  /**
+   * Scheduling priority of run processes (`nice`, 0-19): a worker runs them below itself, so
+   * that busy runs never starve its heartbeat. Default: this process's.
+   */
+  runPriority?: number;
 }
 
 interface RunProcess {
@@ -62,11 +80,20 @@ interface RunProcess {
   seen: Map<number, ProcessIdentity>;
   terminateRequested: boolean;
   terminating?: Promise<void>;
+  /** Why this launcher killed the run (`abort`): its FAILURE reason. */
+  abortReason?: string;
   /** Resolves once the run process has exited and its run record is final. */
   done: Promise<void>;
 }
 
-const DEFAULT_CLI = path.resolve(import.meta.dirname, '../../cli/bin/dag.js');
+/** The `dag` CLI entry point of this repository. */
+export const DEFAULT_CLI = path.resolve(import.meta.dirname, '../../cli/bin/dag.js');
+
+/** The CLI arguments that load a workspace's code locations in another process. */
+export function workspaceArgs(workspace: Workspace): string[] {
+  const source = workspace.source;
+  return /\.ya?ml$/i.test(source) ? ['-w', source] : ['-f', source];
+}
 /** Node flags of a run process: the TypeScript loader, then the redaction of its stdout/stderr. */
 const PRELOAD = [
   '--import',
@@ -108,8 +135,11 @@ export class RunLauncher implements Launcher {
   private closed = false;
   private readonly liveness: RunLiveness;
 
+  private readonly label: string;
+
   constructor(options: RunLauncherOptions) {
     this.options = options;
+    this.label = options.label ?? 'dag dev';
     this.liveness = options.liveness ?? runLiveness();
   }
 
@@ -161,11 +191,6 @@ export class RunLauncher implements Launcher {
       throw error;
     }
     return run;
-  }
-
-  private sourceArgs(): string[] {
-    const source = this.options.workspace.source;
-    return /\.ya?ml$/i.test(source) ? ['-w', source] : ['-f', source];
   }
 
   private snapshot: { generation: number; file: Promise<string> } | undefined;
@@ -231,14 +256,14 @@ export class RunLauncher implements Launcher {
     await mkdir(path.dirname(logFile), { recursive: true });
     const args = [
       this.options.cliPath ?? DEFAULT_CLI,
-      ...this.sourceArgs(),
+      ...workspaceArgs(this.options.workspace),
       'execute-run',
       runId,
       ...(runConfig !== undefined ? ['--config-stdin'] : []),
     ];
     await appendFile(
       logFile,
-      `[dag dev] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
+      `[${this.label}] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
     );
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
@@ -249,11 +274,25 @@ export class RunLauncher implements Launcher {
         // Its own process group: signals to the server's terminal do not reach runs, and the
         // run's tree can be signalled as a group.
         detached: true,
-        stdio: [runConfig !== undefined ? 'pipe' : 'ignore', fd, fd],
+        stdio: [
+          runConfig !== undefined ? 'pipe' : 'ignore',
+          fd,
+          fd,
+          ...(this.options.exitWithLauncher ? (['ipc'] as const) : []),
+        ],
       });
     } finally {
       closeSync(fd);
     }
+    if (this.options.runPriority !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.options.runPriority);
+      } catch {
+        // Not permitted here: the run keeps this process's priority.
+      }
+    }
+    // The channel only tells the run process that this one is alive; it must not keep this one running.
+    if (this.options.exitWithLauncher) child.channel?.unref();
     if (runConfig !== undefined) {
       // A process that dies before reading it makes the pipe fail; its exit is reported below.
       child.stdin?.on('error', () => {});
@@ -291,6 +330,7 @@ export class RunLauncher implements Launcher {
         );
       } finally {
         this.processes.delete(runId);
+        this.options.onExit?.(runId);
         if (this.processes.size === 0) {
           clearInterval(this.treeTimer);
           clearInterval(this.heartbeatTimer);
@@ -335,7 +375,7 @@ export class RunLauncher implements Launcher {
       : result.signal
         ? `was killed by ${result.signal}`
         : `exited with code ${result.code}`;
-    await appendFile(entry.logFile, `[dag dev] ${new Date().toISOString()} run process ${how}\n`).catch(
+    await appendFile(entry.logFile, `[${this.label}] ${new Date().toISOString()} run process ${how}\n`).catch(
       () => {},
     );
     const run = await retryWhileUnreachable(() => this.options.instance.storage.getRun(entry.runId), {
@@ -345,7 +385,9 @@ export class RunLauncher implements Launcher {
     // The run did not record its own end: it crashed, or was killed after a terminate.
     entry.seen.delete(entry.pid);
     await killSurvivors(entry.seen.values());
-    if (entry.terminateRequested || run.status === 'CANCELING') {
+    if (entry.abortReason !== undefined && run.status !== 'CANCELING') {
+      await this.finishRun(entry.runId, 'FAILURE', `${entry.abortReason} Output: ${entry.logFile}`);
+    } else if (entry.terminateRequested || run.status === 'CANCELING') {
       await this.finishRun(
         entry.runId,
         'CANCELED',
@@ -374,20 +416,42 @@ export class RunLauncher implements Launcher {
     // Not ours, or already over: the owner (or the reconciliation of dead owners) ends it.
     if (!entry || result.outcome === 'unknown' || result.outcome === 'finished') return result;
     entry.terminateRequested = true;
-    entry.terminating ??= (async () => {
-      await this.recordTree(entry).catch(() => {});
-      const stopped = await Promise.race([
-        entry.exited.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), this.options.graceMs ?? 10_000).unref()),
-      ]);
-      await this.recordTree(entry).catch(() => {});
-      if (!stopped) await killProcessTree(entry.pid, 2000);
-      await entry.done;
-      // The run may have stopped on its own while some of what it spawned did not.
-      entry.seen.delete(entry.pid);
-      await killSurvivors(entry.seen.values());
-    })();
+    if (this.options.signalOnTerminate) entry.child.kill('SIGTERM');
+    entry.terminating ??= this.stopProcess(entry);
     return result;
+  }
+
+  /** Gives a run's process the grace period to stop on its own (it sees CANCELING), then kills its whole tree. */
+  private async stopProcess(entry: RunProcess): Promise<void> {
+    await this.recordTree(entry).catch(() => {});
+    const stopped = await Promise.race([
+      entry.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.options.graceMs ?? 10_000).unref()),
+    ]);
+    await this.recordTree(entry).catch(() => {});
+    if (!stopped) await killProcessTree(entry.pid, this.options.killGraceMs ?? 2000);
+    await entry.done;
+    // The run may have stopped on its own while some of what it spawned did not.
+    entry.seen.delete(entry.pid);
+    await killSurvivors(entry.seen.values());
+  }
+
+  /**
+   * Kills a run's process tree now, without asking it to stop: its lease is lost, or it
+   * outlived a shutdown's grace period. The run is recorded as FAILURE with `reason` (once
+   * the instance is reachable). Resolves when the process has exited and its record is final
+   * (or could not be written).
+   */
+  async abort(runId: string, reason: string): Promise<void> {
+    const entry = this.processes.get(runId);
+    if (!entry) return;
+    entry.abortReason ??= reason;
+    await this.recordTree(entry).catch(() => {});
+    // SIGKILL at once: a run asked to stop would record itself CANCELED, and this is no cancel.
+    await killProcessTree(entry.pid, 0);
+    entry.seen.delete(entry.pid);
+    await killSurvivors(entry.seen.values());
+    await entry.done;
   }
 
   /** Resolves when the run's process has exited and its record is final (runs of this launcher). */
@@ -399,8 +463,21 @@ export class RunLauncher implements Launcher {
   async close(): Promise<void> {
     this.closed = true;
     const entries = [...this.processes.values()];
-    await Promise.all(entries.map((e) => this.terminate(e.runId).catch(() => undefined)));
-    await Promise.all(entries.map((e) => (e.terminating ?? Promise.resolve()).then(() => e.done)));
+    await Promise.all(
+      entries.map((e) =>
+        this.terminate(e.runId).catch((error) => {
+          // The instance did not take the terminate (it may be restarting): the process stops
+          // all the same, and its run is finished as owner-gone once the instance answers.
+          this.log(
+            'warn',
+            `could not record the terminate of run ${e.runId} (${describeError(error)}); stopping its process anyway`,
+          );
+          e.terminateRequested = true;
+        }),
+      ),
+    );
+    for (const e of entries) e.terminating ??= this.stopProcess(e);
+    await Promise.all(entries.map((e) => e.terminating!.then(() => e.done)));
     clearInterval(this.treeTimer);
     clearInterval(this.heartbeatTimer);
   }

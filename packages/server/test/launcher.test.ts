@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { RunRecord, StoredEvent } from '@dag/core';
+import pg from 'pg';
 import { processTree } from '../src/process-table.ts';
 import {
   call,
@@ -13,6 +15,24 @@ import {
 } from './support.ts';
 
 type Json = Record<string, unknown>;
+
+/**
+ * The pids of a run's process and what it spawned, once `sleeps` of them are `sleep` (a tree
+ * seen earlier may hold only the TypeScript loader's helper, while the run still answers).
+ */
+function sleepingTree(fx: ServerFixture, runId: string, sleeps: number): Promise<number[]> {
+  return waitFor(`the run process tree with ${sleeps} sleep(s)`, async () => {
+    const run = await fx.test.instance.storage.getRun(runId);
+    if (!run?.pid) return undefined;
+    const procs = await processTree(run.pid);
+    let seen = 0;
+    for (const p of procs) {
+      const comm = await readFile(`/proc/${p.pid}/comm`, 'utf8').catch(() => '');
+      if (comm.trim() === 'sleep') seen++;
+    }
+    return seen === sleeps ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
+  });
+}
 
 describe('one process per run', () => {
   let fx: ServerFixture;
@@ -31,19 +51,7 @@ describe('one process per run', () => {
     assert.equal(launched.status, 201, launched.text);
     const { runId } = launched.body;
     // Wait until the step's shell has started both sleeps.
-    const tree = await waitFor('the run process tree with two sleeps', async () => {
-      const run = await fx.test.instance.storage.getRun(runId);
-      if (!run?.pid) return undefined;
-      const procs = await processTree(run.pid);
-      const sleeps = [];
-      for (const p of procs) {
-        const comm = await import('node:fs/promises').then((fs) =>
-          fs.readFile(`/proc/${p.pid}/comm`, 'utf8').catch(() => ''),
-        );
-        if (comm.trim() === 'sleep') sleeps.push(p.pid);
-      }
-      return sleeps.length === 2 ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
-    });
+    const tree = await sleepingTree(fx, runId, 2);
     assert.ok(tree.length >= 4, `run process, sh and two sleeps: ${tree}`);
 
     const res = await call<{ runId: string; status: string }>(fx.app, `/api/runs/${runId}/terminate`, {
@@ -74,12 +82,7 @@ describe('one process per run', () => {
   test('a run that does not stop within the grace period has its process tree killed', async () => {
     const launched = await call<{ runId: string }>(fx.app, '/api/runs', { json: { selection: 'stubborn' } });
     const { runId } = launched.body;
-    const tree = await waitFor('the blocking sleep', async () => {
-      const run = await fx.test.instance.storage.getRun(runId);
-      if (!run?.pid) return undefined;
-      const procs = await processTree(run.pid);
-      return procs.length > 0 ? [run.pid, ...procs.map((p) => p.pid)] : undefined;
-    });
+    const tree = await sleepingTree(fx, runId, 1);
     const started = Date.now();
     assert.equal((await call(fx.app, `/api/runs/${runId}/terminate`, { method: 'POST' })).status, 202);
     await fx.launcher.waitFor(runId);
@@ -128,5 +131,47 @@ describe('one process per run', () => {
     await fx.launcher.waitFor(runId);
     const run = (await fx.test.instance.storage.getRun(runId))!;
     assert.equal(run.status, 'CANCELED');
+  });
+});
+
+describe('shutting down while the instance refuses connections', () => {
+  test('the server stops its runs all the same, and records them once the instance answers', async () => {
+    const fx = await serverFixture();
+    const dbName = new URL(fx.test.url).pathname.slice(1);
+    const adminUrl = new URL(fx.test.url);
+    adminUrl.pathname = '/postgres';
+    const admin = new pg.Client({ connectionString: adminUrl.toString() });
+    await admin.connect();
+    const allow = (yes: boolean) => admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS ${yes}`);
+    try {
+      const launched = await call<{ runId: string }>(fx.app, '/api/runs', {
+        json: { selection: 'stubborn' },
+      });
+      assert.equal(launched.status, 201, launched.text);
+      const { runId } = launched.body;
+      const tree = await sleepingTree(fx, runId, 1);
+      // The instance goes away: no new connection, and the open ones are cut.
+      await allow(false);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [
+        dbName,
+      ]);
+      const closing = fx.launcher.close();
+      await waitFor(
+        'every process of the run to be gone while the instance refuses connections',
+        async () => {
+          for (const pid of tree) if (![undefined, 'Z'].includes(await processState(pid))) return undefined;
+          return true;
+        },
+        30_000,
+      );
+      await allow(true);
+      await closing;
+      const run = (await fx.test.instance.storage.getRun(runId))!;
+      assert.ok(['CANCELED', 'FAILURE'].includes(run.status), `${run.status}: no run is left STARTED`);
+    } finally {
+      await allow(true);
+      await admin.end();
+      await fx.close();
+    }
   });
 });

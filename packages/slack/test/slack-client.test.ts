@@ -139,7 +139,8 @@ describe('@dag/slack against the Slack replica', () => {
       token: TOKEN,
       apiUrl: replica.url,
       logger: captureLogger(),
-      timeoutMs: 150,
+      // Generous: on a loaded machine a short timeout would cut an ordinary answer.
+      timeoutMs: 10_000,
       retryConfig: { retries: 2, minTimeout: 10, maxTimeout: 20 },
     });
     replica.setFaults({ serverErrors: 2, serverErrorStatus: 503 });
@@ -151,9 +152,17 @@ describe('@dag/slack against the Slack replica', () => {
     );
     assert.equal(replica.messages.at(-1)?.ts, posted.ts);
 
-    replica.setFaults({ delayMs: 400 });
+    // An answer ten times slower than the timeout.
+    const impatient = createSlackClient({
+      token: TOKEN,
+      apiUrl: replica.url,
+      logger: captureLogger(),
+      timeoutMs: 300,
+      retryConfig: { retries: 2, minTimeout: 10, maxTimeout: 20 },
+    });
+    replica.setFaults({ delayMs: 3000 });
     start = replica.requests.length;
-    const error = await client.postMessage('#data-alerts', 'too slow').catch((e: unknown) => e);
+    const error = await impatient.postMessage('#data-alerts', 'too slow').catch((e: unknown) => e);
     assert.ok(error instanceof SlackApiError);
     assert.equal(error.code, 'request_error');
     assert.match(

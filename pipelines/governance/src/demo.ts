@@ -16,6 +16,7 @@ import {
   ensureEmbeddedPostgres,
   executeRun,
   formatMetadataValue,
+  instancePools,
   materialize,
   type RunConfig,
   type RunResult,
@@ -24,6 +25,7 @@ import {
 } from '@dag/core';
 import { openWarehouse } from '@dag/sql';
 import pg from 'pg';
+import { BIGCOMMERCE_POOL } from './resources/bigcommerce.ts';
 import { seedSourceDatabase } from './sources/source-databases.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -43,6 +45,8 @@ const rel = (p: string) => path.relative(process.cwd(), p) || '.';
 function printEvent(event: StoredEvent): void {
   const step = event.stepKey ? `[${event.stepKey}] ` : '';
   if (event.type === 'LOG' && event.level !== 'debug') console.log(`  ${step}${event.message}`);
+  // A step's engine events: waiting for (and taking) a slot of the bigcommerce pool.
+  if (event.type === 'ENGINE_EVENT' && event.stepKey) console.log(`  ${step}${event.message}`);
   if (['STEP_FAILURE', 'RUN_SUCCESS', 'RUN_FAILURE'].includes(event.type)) {
     console.log(`${event.type.padEnd(14)} ${step}${event.message}`);
   }
@@ -105,6 +109,7 @@ async function seedSources(home: string): Promise<{ wise: string; commerce: stri
 async function startBigCommerce(): Promise<BigCommerceReplicaHandle> {
   let module: {
     startBigCommerceReplica(options: Record<string, unknown>): Promise<BigCommerceReplicaHandle>;
+    ALL_READ_SCOPES: string[];
   };
   try {
     module = await import(BIGCOMMERCE_REPLICA);
@@ -113,10 +118,14 @@ async function startBigCommerce(): Promise<BigCommerceReplicaHandle> {
       `The BigCommerce replica (${BIGCOMMERCE_REPLICA}, replicas/bigcommerce) cannot be loaded: ${(error as Error).message}. Run npm install at the repository root.`,
     );
   }
+  // A small store, and the real quota's size per a shorter window (150 requests per 3 s), so
+  // the demo takes seconds; the pacing is the same as against a real store.
   return await module.startBigCommerceReplica({
     host: '127.0.0.1',
-    accessToken: DEMO_TOKEN,
+    tokens: { [DEMO_TOKEN]: module.ALL_READ_SCOPES },
     storeHash: DEMO_STORE,
+    size: { customers: 500, orders: 400, products: 120 },
+    rateLimit: { quota: 150, windowMs: 3_000 },
   });
 }
 
@@ -128,6 +137,13 @@ async function main(): Promise<number> {
   try {
     console.log(`Instance: ${rel(instance.home)} (${instance.kind})`);
     const sources = await seedSources(instance.home);
+    // The steps that call the store share its quota: one at a time, unless a limit is set.
+    const pools = instancePools(instance);
+    const limit = (await pools.list()).find((p) => p.name === BIGCOMMERCE_POOL)?.limit;
+    if (limit === undefined || limit === null) await pools.setLimit(BIGCOMMERCE_POOL, 1);
+    console.log(
+      `Pool ${BIGCOMMERCE_POOL}: ${limit ?? 1} step${(limit ?? 1) === 1 ? '' : 's'} at a time (npx dag pool set ${BIGCOMMERCE_POOL} <n> to change)`,
+    );
     replica = await startBigCommerce();
     console.log(`BigCommerce replica: ${replica.url}`);
     const env: NodeJS.ProcessEnv = {

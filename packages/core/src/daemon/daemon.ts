@@ -24,6 +24,7 @@ import { isConnectionError } from '../instance/postgres-storage.ts';
 import type { InstigatorState, NewTick, RunRecord, TickRun } from '../instance/storage.ts';
 import { BackfillSubmitter } from '../partitions/backfill.ts';
 import { partitionForTick } from '../partitions/schedule.ts';
+import { RUN_CHANNELS } from '../workers/worker-env.ts';
 import type { CodeLocation } from '../workspace/workspace.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { ticksBetween } from './schedule-ticks.ts';
@@ -48,6 +49,11 @@ export interface DaemonOptions {
   /** Runs in progress at once. Default 10. */
   maxConcurrentRuns?: number;
   tagConcurrencyLimits?: TagConcurrencyLimit[];
+  /**
+   * Asked once per pass of the run queue: why no run can start now (runs go to workers and
+   * none is alive), or undefined. Runs then stay QUEUED with that reason.
+   */
+  launchBlocked?: () => Promise<string | undefined>;
   /** Another daemon takes over when the active one has not heartbeated for this long. Default 30 s. */
   heartbeatStaleMs?: number;
   /**
@@ -279,6 +285,20 @@ export class Daemon {
     const stop = () => this.controller.abort();
     signal.addEventListener('abort', stop, { once: true });
     let wasLeader = false;
+    // A run queued or a slot freed by any process (`dag job launch`, a worker) wakes the queue.
+    const listening = await this.options.instance.storage
+      .listen(
+        [RUN_CHANNELS.queue],
+        () => this.wake(),
+        () => this.wake(),
+      )
+      .catch((error) => {
+        this.log(
+          'warn',
+          `Not listening for queued runs (they start at the next tick): ${describeError(error)}`,
+        );
+        return undefined;
+      });
     try {
       while (!signal.aborted) {
         let wait = idle;
@@ -307,6 +327,7 @@ export class Daemon {
       }
     } finally {
       signal.removeEventListener('abort', stop);
+      await listening?.close();
       await this.settle();
       await this.options.instance.storage.releaseDaemon(DAEMON_TYPE, this.daemonId).catch(() => {});
     }
@@ -796,10 +817,15 @@ export class Daemon {
     const wait = async (run: RunRecord, reason: string) => {
       if (run.queueReason !== reason) await storage.setQueueReason(run.runId, reason);
     };
+    const blockedAll = await this.options.launchBlocked?.();
     for (const run of queued) {
       const location = this.locationOf(run);
       if (typeof location === 'string') {
         await wait(run, location);
+        continue;
+      }
+      if (blockedAll) {
+        await wait(run, blockedAll);
         continue;
       }
       if (inProgress.length >= max) {

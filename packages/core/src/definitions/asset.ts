@@ -45,6 +45,11 @@ export interface AssetOptions<
   /** Resources this asset uses, by the name it reads them under: `ctx.resources.db`. */
   resources?: R;
   retry?: RetryPolicy;
+  /**
+   * A concurrency pool: at most the pool's limit (`dag pool set <pool> <limit>`) of the steps
+   * naming it run at once, across every run and process of the instance.
+   */
+  pool?: string;
   freshness?: FreshnessPolicy;
   /** Checks declared inline; same as listing them in `Definitions({ assetChecks })`. */
   checks?: AssetCheckDefinition[];
@@ -137,6 +142,8 @@ export interface AssetDefinition<T = unknown> {
   readonly configSchema: z.ZodType | undefined;
   readonly resources: Readonly<Record<string, ResourceDefinition>>;
   readonly retry: RetryPolicy | undefined;
+  /** The concurrency pool its step takes a slot of, if any. */
+  readonly pool: string | undefined;
   readonly freshness: FreshnessPolicy | undefined;
   readonly checks: readonly AssetCheckDefinition[];
   readonly storeOutput: boolean;
@@ -175,6 +182,7 @@ const ASSET_OPTIONS = {
   config: true,
   resources: true,
   retry: true,
+  pool: true,
   freshness: true,
   checks: true,
   io: true,
@@ -239,6 +247,7 @@ export function buildAsset(
     );
   }
   if (options.group !== undefined) assertValidName(options.group, `group of asset '${options.name}'`);
+  if (options.pool !== undefined) assertValidName(options.pool, `pool of asset '${options.name}'`);
   const deps = (options.deps ?? []).map((d) => refKey(d, options.name, 'deps'));
   const ins: Record<string, string> = {};
   for (const [inputName, ref] of Object.entries(options.ins ?? {}))
@@ -291,6 +300,7 @@ export function buildAsset(
     configSchema: options.config,
     resources: { ...(options.resources ?? {}) },
     retry: options.retry,
+    pool: options.pool,
     freshness: options.freshness,
     checks: [...(options.checks ?? [])],
     storeOutput: options.external ? false : (options.io ?? true),
@@ -380,7 +390,16 @@ export function assetCheck<R extends Record<string, ResourceDefinition> = Record
 export interface ObservableSourceAssetOptions
   extends Pick<
     AssetOptions<undefined, Record<string, ResourceDefinition>, Record<string, never>>,
-    'name' | 'group' | 'description' | 'tags' | 'kinds' | 'owners' | 'metadata' | 'resources' | 'retry'
+    | 'name'
+    | 'group'
+    | 'description'
+    | 'tags'
+    | 'kinds'
+    | 'owners'
+    | 'metadata'
+    | 'resources'
+    | 'retry'
+    | 'pool'
   > {}
 
 const OBSERVABLE_OPTIONS = {
@@ -393,6 +412,7 @@ const OBSERVABLE_OPTIONS = {
   metadata: true,
   resources: true,
   retry: true,
+  pool: true,
 } as const satisfies Record<keyof ObservableSourceAssetOptions, true>;
 
 /**

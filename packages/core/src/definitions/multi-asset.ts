@@ -53,7 +53,16 @@ export interface MultiAssetOptions<
   I extends Record<string, AssetRef>,
 > extends Pick<
     AssetOptions<S, R, I>,
-    'group' | 'description' | 'deps' | 'ins' | 'config' | 'resources' | 'retry' | 'codeVersion' | 'tags'
+    | 'group'
+    | 'description'
+    | 'deps'
+    | 'ins'
+    | 'config'
+    | 'resources'
+    | 'retry'
+    | 'codeVersion'
+    | 'tags'
+    | 'pool'
   > {
   /** The multi-asset's name: the step that runs its function. Not an asset key itself. */
   name: string;
@@ -78,6 +87,7 @@ const MULTI_OPTIONS = {
   retry: true,
   codeVersion: true,
   tags: true,
+  pool: true,
 } as const satisfies Record<
   keyof MultiAssetOptions<Record<string, AssetOut>, undefined, Record<string, never>, Record<string, never>>,
   true
@@ -167,6 +177,7 @@ export function multiAsset<
         config: options.config,
         resources: options.resources,
         retry: options.retry,
+        pool: options.pool,
         checks: spec.checks,
         io: spec.io,
         codeVersion: spec.codeVersion ?? options.codeVersion,

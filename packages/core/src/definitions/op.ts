@@ -17,6 +17,8 @@ export interface OpOptions<S extends z.ZodType | undefined, R extends Record<str
   resources?: R;
   retry?: RetryPolicy;
   tags?: Record<string, string>;
+  /** A concurrency pool: at most its limit of steps naming it run at once (see asset's `pool`). */
+  pool?: string;
 }
 
 const OP_OPTIONS = {
@@ -26,6 +28,7 @@ const OP_OPTIONS = {
   resources: true,
   retry: true,
   tags: true,
+  pool: true,
 } as const satisfies Record<keyof OpOptions<undefined, Record<string, never>>, true>;
 
 type ConfigOf<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -39,6 +42,7 @@ export interface OpDefinition {
   readonly resources: Readonly<Record<string, ResourceDefinition>>;
   readonly retry: RetryPolicy | undefined;
   readonly tags: Readonly<Record<string, string>>;
+  readonly pool: string | undefined;
   readonly fn: (ctx: StepContext<unknown, Record<string, unknown>>, ...inputs: unknown[]) => unknown;
 }
 
@@ -76,6 +80,7 @@ export function op<
 ): OpDefinition {
   assertValidName(options?.name, 'op');
   assertKnownOptions(options, OP_OPTIONS, `Op '${options.name}'`);
+  if (options.pool !== undefined) assertValidName(options.pool, `pool of op '${options.name}'`);
   const invoke = (...inputs: OpOutput[]): OpOutput => {
     if (!composing) {
       throw new DefinitionError(
@@ -103,6 +108,7 @@ export function op<
     resources: { ...(options.resources ?? {}) },
     retry: options.retry,
     tags: { ...(options.tags ?? {}) },
+    pool: options.pool,
     fn: fn as OpDefinition['fn'],
   });
   return definition;

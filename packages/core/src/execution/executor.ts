@@ -16,6 +16,7 @@ import {
 } from '../errors.ts';
 import type { EventDataByType } from '../events/events.ts';
 import type { DagInstance } from '../instance/dag-instance.ts';
+import { type ConcurrencyPools, instancePools } from '../instance/pools.ts';
 import { retryWhileUnreachable } from '../instance/postgres-storage.ts';
 import type { NewEvent, RunRecord, StoredEvent } from '../instance/storage.ts';
 import type { IOManager } from '../io/io-manager.ts';
@@ -51,6 +52,7 @@ import {
   finishRun,
   newRunOwner,
   type RunLiveness,
+  RunReconciler,
   runLiveness,
   startHeartbeat,
   startRun,
@@ -364,6 +366,9 @@ class RunExecution {
   private readonly opOutputs = new Map<string, unknown>();
   /** A multi-asset's one call per run, shared by the steps of its outputs. */
   private readonly multiCalls = new Map<string, Promise<unknown>>();
+  /** Pool slots this run holds, by slot key (a multi-asset's output steps share one). */
+  private readonly slots = new Map<string, { held: Promise<void>; users: number }>();
+  private pools: ConcurrencyPools | undefined;
   private readonly io: IOManager;
   private canceled = false;
   private cancelReason: string | undefined;
@@ -460,6 +465,7 @@ class RunExecution {
       stopHeartbeat();
       external?.removeEventListener('abort', onExternalAbort);
       await this.disposeResources();
+      await this.pools?.close();
     }
 
     // A terminate that raced with the last steps (the run was marked CANCELING while a killed
@@ -750,10 +756,89 @@ class RunExecution {
     );
     const maxAttempts = 1 + Math.max(0, step.retry?.maxRetries ?? 0);
     const signal = this.controller.signal;
+    let releaseSlot: (() => Promise<void>) | undefined;
+    try {
+      await this.attempts(state, where, ids, maxAttempts, signal, async () => {
+        releaseSlot ??= await this.takeSlot(step, ids);
+      });
+    } finally {
+      await releaseSlot?.();
+    }
+  }
 
+  /**
+   * Takes a slot of the step's pool (none without a pool), waiting while the pool is full;
+   * returns its release. The output steps of one multi-asset share its call's slot.
+   */
+  private async takeSlot(
+    step: PlanStep,
+    ids: { stepKey: string; assetKey?: string },
+  ): Promise<() => Promise<void>> {
+    const pool = step.pool;
+    if (!pool) return async () => {};
+    const runId = this.plan.runId;
+    const slotKey = step.asset?.multi?.name ?? step.key;
+    let slot = this.slots.get(slotKey);
+    if (!slot) {
+      const storage = this.options.instance.storage;
+      this.pools ??= instancePools(this.options.instance);
+      const pools = this.pools;
+      // Runs holding the pool's slots whose owner is gone are ended (freeing their slots)
+      // by the waiter itself, without waiting for a daemon to do it.
+      const reconciler = new RunReconciler(storage, this.liveness);
+      const held = pools
+        .acquire(pool, runId, slotKey, {
+          signal: this.controller.signal,
+          onWait: ({ limit, inUse }) => {
+            void this.emit(
+              'ENGINE_EVENT',
+              `Waiting for a slot of pool '${pool}' (${inUse} of ${limit} in use).`,
+              ids,
+            );
+          },
+          onStillWaiting: async (holders) => {
+            await reconciler.reconcile(new Set(holders));
+          },
+        })
+        .then(({ waitedMs }) => {
+          if (waitedMs > 0) {
+            void this.emit('ENGINE_EVENT', `Took a slot of pool '${pool}' after ${waitedMs} ms.`, ids);
+          }
+        });
+      slot = { held, users: 0 };
+      this.slots.set(slotKey, slot);
+    }
+    const taken = slot;
+    taken.users++;
+    try {
+      await taken.held;
+    } catch (error) {
+      taken.users--;
+      if (this.slots.get(slotKey) === taken) this.slots.delete(slotKey);
+      throw error;
+    }
+    return async () => {
+      if (--taken.users > 0) return;
+      if (this.slots.get(slotKey) === taken) this.slots.delete(slotKey);
+      // Not freed here (the database is down): the run's end frees it.
+      await this.pools!.release(pool, runId, slotKey).catch(() => {});
+    };
+  }
+
+  /** The attempts of a step, as its retry policy allows; `beforeAttempt` runs before each one's code. */
+  private async attempts(
+    state: StepState,
+    where: string,
+    ids: { stepKey: string; assetKey?: string },
+    maxAttempts: number,
+    signal: AbortSignal,
+    beforeAttempt: () => Promise<void>,
+  ): Promise<void> {
+    const { step } = state;
     for (let attempt = 1; ; attempt++) {
       state.attempts = attempt;
       try {
+        await beforeAttempt();
         const resources = await this.resourceValues(step.resources);
         const ctx = this.makeContext(state, attempt, signal, resources);
         const returned = await this.callUserCode(where, step.key, () => this.invoke(step, ctx));

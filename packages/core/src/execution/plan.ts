@@ -24,6 +24,8 @@ export interface PlanStep {
   config: unknown;
   resources: Readonly<Record<string, ResourceDefinition>>;
   retry: RetryPolicy | undefined;
+  /** The concurrency pool the step takes a slot of while it runs. */
+  pool: string | undefined;
 }
 
 export interface ExecutionPlan {
@@ -134,6 +136,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
       config: undefined,
       resources: node.op.resources,
       retry: node.op.retry,
+      pool: node.op.pool,
     }));
   } else {
     const selection = job?.type === 'assets' ? job.selection : options.selection!;
@@ -175,6 +178,7 @@ export function planRun(definitions: Definitions, options: PlanOptions): Executi
         config: undefined,
         resources: asset.resources,
         retry: asset.retry,
+        pool: asset.pool,
       };
     });
   }

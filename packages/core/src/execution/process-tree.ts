@@ -124,3 +124,23 @@ export async function spawnProcess(
     });
   });
 }
+
+/**
+ * For a run process a worker started with an IPC channel: when that channel closes (the worker
+ * died, even by kill -9), kill everything this process spawned and exit at once, recording
+ * nothing. The run is then failed by whoever finds its worker dead, and retried; no step of
+ * it goes on behind a retry's back. Without a channel, nothing happens.
+ */
+export function exitWithParent(code = 70): void {
+  const channel = process.channel;
+  if (!channel) return;
+  // The channel must not keep a finished run process alive.
+  channel.unref();
+  process.once('disconnect', () => {
+    void descendants(process.pid)
+      .then((pids) => {
+        for (const pid of pids) signal(pid, 'SIGKILL');
+      })
+      .finally(() => process.exit(code));
+  });
+}

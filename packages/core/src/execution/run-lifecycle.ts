@@ -12,6 +12,13 @@ import type {
   StoredEvent,
 } from '../instance/storage.ts';
 import { FINISHED_RUN_STATUSES, type LogLevel, RUN_STATUSES, type RunStatus } from '../types.ts';
+import {
+  MAX_RETRIES_TAG,
+  RETRY_NUMBER_TAG,
+  RUN_CHANNELS,
+  type WorkerLiveness,
+  workerLiveness,
+} from '../workers/worker-env.ts';
 import { isProcessAlive } from './process-tree.ts';
 
 /**
@@ -21,7 +28,8 @@ import { isProcessAlive } from './process-tree.ts';
  *
  *   submit (NOT_STARTED, or QUEUED)  ->  claim (QUEUED -> STARTING, compare-and-set)
  *   -> start (-> STARTED: a new attempt takes ownership: attempt id, host, pid, heartbeat)
- *   -> finish (-> SUCCESS | FAILURE | CANCELED, the final event in the same transaction)
+ *   -> finish (-> SUCCESS | FAILURE | CANCELED, the final event in the same transaction;
+ *      a trigger frees the run's concurrency pool slots in that transaction too: migration 000011)
  *
  * Each change is a guarded transition (`UPDATE ... WHERE status IN (from-states)`), so two
  * processes never both move a run and a finished run never moves again. The owner renews
@@ -178,7 +186,9 @@ export async function terminateRun(storage: InstanceStorage, runId: string): Pro
     event: { type: 'RUN_CANCELED', level: 'warn', message: 'The run was terminated before it started.' },
   });
   if (notStarted) return { outcome: 'canceled', run: notStarted.run };
-  await storage.transitionRun(runId, { from: ['STARTING', 'STARTED'], to: 'CANCELING' });
+  const canceling = await storage.transitionRun(runId, { from: ['STARTING', 'STARTED'], to: 'CANCELING' });
+  // The worker holding the run, on whatever machine, stops it at once (its process also polls).
+  if (canceling) await storage.notify(RUN_CHANNELS.terminate, runId).catch(() => {});
   const run = await storage.getRun(runId);
   if (!run) return { outcome: 'unknown' };
   if (FINISHED_RUN_STATUSES.includes(run.status)) return { outcome: 'finished', run };
@@ -202,7 +212,16 @@ export function ownerGone(
   liveness: RunLiveness,
   watchedMs: number,
   thisHost: string = hostname(),
+  workers: WorkerLiveness = workerLiveness(),
 ): string | undefined {
+  if (run.workerId && run.workerSilentMs !== undefined) {
+    // A worker looks after its own runs (their processes, their heartbeats) while it lives.
+    if (run.workerSilentMs === null) return `its worker ${run.workerId} stopped without finishing it`;
+    if (run.workerSilentMs >= workers.timeoutMs && watchedMs >= workers.timeoutMs) {
+      return `its worker ${run.workerId} (on ${run.hostname ?? 'an unknown host'}) has not heartbeated for ${Math.round(run.workerSilentMs / 1000)} s (worker timeout ${Math.round(workers.timeoutMs / 1000)} s): the worker died, lost its machine or was cut off from the database`;
+    }
+    return undefined;
+  }
   if (run.pid !== null && run.hostname === thisHost && !isProcessAlive(run.pid)) {
     return `its process ${run.pid} on ${run.hostname} exited without finishing it`;
   }
@@ -226,6 +245,7 @@ export class RunReconciler {
     private readonly storage: InstanceStorage,
     private readonly liveness: RunLiveness = runLiveness(),
     private readonly log?: (level: 'warn' | 'error', message: string) => void,
+    private readonly workers: WorkerLiveness = workerLiveness(),
   ) {}
 
   /** The caller saw the database fail: heartbeats missed until now prove nothing. */
@@ -233,8 +253,8 @@ export class RunReconciler {
     this.reachableSince = undefined;
   }
 
-  /** One pass; returns the runs it finished. */
-  async reconcile(): Promise<RunRecord[]> {
+  /** One pass (over the runs of `only`, when given); returns the runs it finished. */
+  async reconcile(only?: ReadonlySet<string>): Promise<RunRecord[]> {
     let runs: InFlightRun[];
     try {
       runs = await this.storage.getInFlightRuns();
@@ -246,7 +266,8 @@ export class RunReconciler {
     this.reachableSince ??= now;
     const finished: RunRecord[] = [];
     for (const run of runs) {
-      const why = ownerGone(run, this.liveness, now - this.reachableSince);
+      if (only && !only.has(run.runId)) continue;
+      const why = ownerGone(run, this.liveness, now - this.reachableSince, hostname(), this.workers);
       if (!why) continue;
       const canceled = run.status === 'CANCELING';
       const message = canceled
@@ -264,10 +285,57 @@ export class RunReconciler {
       if (done) {
         finished.push(done.run);
         this.log?.('warn', `Run ${run.runId} (${run.jobName}) ended ${done.run.status}: ${message}`);
+        // Only the pass whose transition won gets here: a run is retried once per failure.
+        if (done.run.status === 'FAILURE' && retriesLeft(done.run) > 0) {
+          const retry = await requeueRun(this.storage, done.run, 'retry');
+          this.log?.(
+            'warn',
+            `Run ${run.runId} is retried as run ${retry.runId} (${RETRY_NUMBER_TAG}=${retry.tags[RETRY_NUMBER_TAG]} of ${MAX_RETRIES_TAG}=${done.run.tags[MAX_RETRIES_TAG]}).`,
+          );
+        }
       }
     }
     return finished;
   }
+}
+
+/** How many more times a failed run may be retried, by its `dag/max_retries` and `dag/retry_number` tags. */
+export function retriesLeft(run: RunRecord): number {
+  const max = Number(run.tags[MAX_RETRIES_TAG] ?? 0);
+  const done = Number(run.tags[RETRY_NUMBER_TAG] ?? 0);
+  if (!Number.isInteger(max) || max <= 0) return 0;
+  return Math.max(0, max - (Number.isInteger(done) ? done : 0));
+}
+
+/**
+ * Queues a new run doing what a finished run did (same job, selection, steps, config and
+ * tags), child of it (parent and root run ids), and wakes the run queue: a retry (`retry`:
+ * its `dag/retry_number` tag counts up) or a run a stopping worker handed back (`handback`).
+ * A config whose secrets were redacted in storage makes the new run fail before it starts,
+ * naming the fields.
+ */
+export async function requeueRun(
+  storage: InstanceStorage,
+  run: RunRecord,
+  why: 'retry' | 'handback',
+): Promise<RunRecord> {
+  const tags = { ...run.tags };
+  if (why === 'retry') tags[RETRY_NUMBER_TAG] = String(Number(run.tags[RETRY_NUMBER_TAG] ?? 0) + 1);
+  const created = await storage.createRun({
+    runId: randomUUID(),
+    jobName: run.jobName,
+    location: run.location,
+    status: 'QUEUED',
+    assetSelection: run.assetSelection,
+    selection: run.selection,
+    stepKeys: run.stepKeys,
+    runConfig: run.runConfig,
+    tags,
+    parentRunId: run.runId,
+    rootRunId: run.rootRunId ?? run.runId,
+  });
+  await storage.notify(RUN_CHANNELS.queue, created.runId).catch(() => {});
+  return created;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { DagInstance } from '../instance/dag-instance.ts';
 import type { RunRecord } from '../instance/storage.ts';
 import type { RunResult, RunStatus } from '../types.ts';
 import { REDACTED } from '../util/secrets.ts';
+import { RUN_CHANNELS } from '../workers/worker-env.ts';
 import { type ExecuteOptions, executeRun, notStartedResult } from './executor.ts';
 import { ASSET_JOB_NAME, mergeRunConfig, planRun } from './plan.ts';
 import { failBeforeStart } from './run-lifecycle.ts';
@@ -40,7 +41,7 @@ export async function submitRun(
     ...(options.tags !== undefined ? { tags: options.tags } : {}),
     ...(options.stepKeys !== undefined ? { stepKeys: options.stepKeys } : {}),
   });
-  return await instance.storage.createRun({
+  const run = await instance.storage.createRun({
     runId: plan.runId,
     jobName: plan.jobName,
     location: options.location ?? null,
@@ -53,6 +54,9 @@ export async function submitRun(
     parentRunId: options.parentRunId ?? null,
     rootRunId: options.rootRunId ?? options.parentRunId ?? null,
   });
+  // The daemon's queue (on any machine) looks at it at once rather than at its next tick.
+  if (run.status === 'QUEUED') await instance.storage.notify(RUN_CHANNELS.queue, run.runId).catch(() => {});
+  return run;
 }
 
 /**

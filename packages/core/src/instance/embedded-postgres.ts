@@ -433,3 +433,112 @@ export async function stopEmbeddedPostgres(home: string): Promise<boolean> {
   }
   return true;
 }
+
+export interface PostgresServerOptions {
+  /** The cluster's folder (PGDATA); created with `initdb` when it holds none. */
+  dataDir: string;
+  /** listen_addresses, e.g. `*` or `0.0.0.0` in a container, `127.0.0.1` on a machine. */
+  host: string;
+  port: number;
+  /** The role and database created with the cluster; the password is set at creation only. */
+  user: string;
+  password: string;
+  database: string;
+  /** Aborting it stops the server (fast shutdown: sessions are ended, nothing half-written). */
+  signal: AbortSignal;
+  /** Lines about what it does (the server's own log goes to this process's stderr). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs the embedded PostgreSQL's programs as a plain server in the foreground: for a
+ * deployment whose database runs from the dag image itself (the compose file's `postgres`
+ * service), where no PostgreSQL image can be pulled. Creates the cluster on first start
+ * (scram-sha-256 for every connection, from any address), waits until it answers, creates the
+ * database, and resolves with the server's exit code once it stops.
+ */
+export async function servePostgres(options: PostgresServerOptions): Promise<number> {
+  const { dataDir, user, password, database, port } = options;
+  const log = options.log ?? (() => {});
+  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+    throw new InstanceError(
+      'PostgreSQL refuses to run as root: run this command as an unprivileged user (the dag image runs as uid 1000).',
+    );
+  }
+  const { bin, version } = binaries();
+  registerSecret(password);
+  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await chmod(dataDir, 0o700);
+    const pwfile = path.join(path.dirname(path.resolve(dataDir)), `.${path.basename(dataDir)}.pwfile`);
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    log(`initialising a PostgreSQL ${version} cluster in ${dataDir}`);
+    const init = await run(
+      path.join(bin, 'initdb'),
+      ['-D', dataDir, '-U', user, '--pwfile', pwfile, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C'],
+      undefined,
+    ).finally(() => rm(pwfile, { force: true }));
+    if (init.code !== 0) {
+      throw new InstanceError(
+        `${diskFull(init.output, dataDir)}initdb failed in ${dataDir}:\n${init.output.trim()}`,
+      );
+    }
+    await writeFile(
+      path.join(dataDir, 'postgresql.conf'),
+      [
+        '',
+        '# Written by dag instance serve-postgres.',
+        "unix_socket_directories = ''",
+        'max_connections = 200',
+        "timezone = 'UTC'",
+        '',
+      ].join('\n'),
+      { flag: 'a' },
+    );
+    await writeFile(
+      path.join(dataDir, 'pg_hba.conf'),
+      '\n# Written by dag instance serve-postgres: a password from any address.\nhost all all all scram-sha-256\n',
+      { flag: 'a' },
+    );
+  }
+  const child = spawn(
+    path.join(bin, 'postgres'),
+    ['-D', dataDir, '-p', String(port), '-c', `listen_addresses=${options.host}`],
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, LC_ALL: 'C' } },
+  );
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.once('error', (error) => {
+      log(`could not start ${path.join(bin, 'postgres')}: ${error.message}`);
+      resolve(1);
+    });
+  });
+  const stop = () => child.kill('SIGINT');
+  if (options.signal.aborted) stop();
+  options.signal.addEventListener('abort', stop, { once: true });
+  const local = ['*', '0.0.0.0', '::', ''].includes(options.host.trim())
+    ? '127.0.0.1'
+    : options.host.split(',')[0]!.trim();
+  const admin = `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${local.includes(':') ? `[${local}]` : local}:${port}/postgres`;
+  let running = true;
+  void exited.then(() => {
+    running = false;
+  });
+  const deadline = Date.now() + 60_000;
+  while (running && !(await answers(admin))) {
+    if (Date.now() > deadline) {
+      stop();
+      throw new InstanceError(
+        `PostgreSQL in ${dataDir} did not accept connections on port ${port} within 60 s (its log is above; a cluster keeps the password it was created with).`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (running) {
+    await ensureDatabase(admin, database);
+    log(`PostgreSQL ${version} is ready on ${options.host}:${port}, database '${database}', role '${user}'`);
+  }
+  const code = await exited;
+  options.signal.removeEventListener('abort', stop);
+  return code;
+}

@@ -36,9 +36,20 @@ import type {
   RunTransition,
   StoredEvent,
   TickRecord,
+  WorkerRecord,
 } from './storage.ts';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** The schema migrations this version of dag ships (`000001.sql`, ...), oldest first. */
+async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}\.sql$/.test(f)).sort();
+}
+
+/** The schema version an instance has once `migrate()` applied every migration of this version of dag. */
+export async function knownSchemaVersion(): Promise<number> {
+  return Math.max(0, ...(await migrationFiles()).map((f) => Number(f.slice(0, 6))));
+}
 /** Serialises migrations across processes sharing one database. */
 const MIGRATION_LOCK = 727_001;
 const PURGE_BATCH = 10_000;
@@ -68,6 +79,7 @@ interface RunRow {
   updated_at: Date;
   started_at: Date | null;
   ended_at: Date | null;
+  worker_id: string | null;
 }
 
 interface EventRow {
@@ -105,6 +117,7 @@ function toRun(row: RunRow): RunRecord {
     updatedAt: row.updated_at,
     startedAt: row.started_at,
     endedAt: row.ended_at,
+    workerId: row.worker_id ?? null,
   };
 }
 
@@ -456,7 +469,7 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async migrate(): Promise<{ applied: number[]; version: number }> {
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{6}\.sql$/.test(f)).sort();
+    const files = await migrationFiles();
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -678,11 +691,17 @@ export class PostgresStorage implements InstanceStorage {
   }
 
   async getInFlightRuns(): Promise<InFlightRun[]> {
-    const { rows } = await this.pool.query<RunRow & { silent_ms: number }>(
-      `SELECT *, (extract(epoch FROM now() - coalesce(heartbeat_at, started_at, updated_at)) * 1000)::float8 AS silent_ms
-       FROM runs WHERE ${IN_FLIGHT} ORDER BY created_at`,
+    const { rows } = await this.pool.query<RunRow & { silent_ms: number; worker_silent_ms: number | null }>(
+      `SELECT runs.*, (extract(epoch FROM now() - coalesce(heartbeat_at, runs.started_at, updated_at)) * 1000)::float8 AS silent_ms,
+              (extract(epoch FROM now() - w.last_heartbeat) * 1000)::float8 AS worker_silent_ms
+       FROM runs LEFT JOIN dag_workers w ON w.worker_id = runs.worker_id
+       WHERE ${IN_FLIGHT.replaceAll('status', 'runs.status').replaceAll('pid', 'runs.pid')} ORDER BY created_at`,
     );
-    return rows.map((row) => ({ ...toRun(row), silentMs: row.silent_ms }));
+    return rows.map((row) => ({
+      ...toRun(row),
+      silentMs: row.silent_ms,
+      ...(row.worker_id ? { workerSilentMs: row.worker_silent_ms } : {}),
+    }));
   }
 
   async storeEvent(event: NewEvent): Promise<StoredEvent> {
@@ -1144,6 +1163,142 @@ export class PostgresStorage implements InstanceStorage {
       `SELECT * FROM runs WHERE status IN ('STARTING', 'STARTED', 'CANCELING') ORDER BY created_at`,
     );
     return rows.map(toRun);
+  }
+
+  async registerWorker(worker: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    concurrency: number;
+  }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO dag_workers (worker_id, hostname, pid, concurrency) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (worker_id) DO UPDATE SET hostname = $2, pid = $3, concurrency = $4,
+         started_at = now(), last_heartbeat = now(), state = 'running', current_runs = '[]'`,
+      [worker.workerId, worker.hostname, worker.pid, worker.concurrency],
+    );
+  }
+
+  async heartbeatWorker(
+    workerId: string,
+    status: { state: WorkerRecord['state']; currentRuns: string[] },
+  ): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE dag_workers SET last_heartbeat = now(), state = $2, current_runs = $3 WHERE worker_id = $1`,
+      [workerId, status.state, JSON.stringify(status.currentRuns)],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async removeWorker(workerId: string): Promise<void> {
+    await this.pool.query('DELETE FROM dag_workers WHERE worker_id = $1', [workerId]);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const { rows } = await this.pool.query<{
+      worker_id: string;
+      hostname: string;
+      pid: number;
+      concurrency: number;
+      started_at: Date;
+      last_heartbeat: Date;
+      silent_ms: number;
+      state: WorkerRecord['state'];
+      current_runs: string[];
+    }>(
+      `SELECT *, (extract(epoch FROM now() - last_heartbeat) * 1000)::float8 AS silent_ms
+       FROM dag_workers ORDER BY started_at DESC, worker_id`,
+    );
+    return rows.map((r) => ({
+      workerId: r.worker_id,
+      hostname: r.hostname,
+      pid: r.pid,
+      concurrency: r.concurrency,
+      startedAt: r.started_at,
+      lastHeartbeat: r.last_heartbeat,
+      silentMs: r.silent_ms,
+      state: r.state,
+      currentRuns: r.current_runs,
+    }));
+  }
+
+  async assignRunToWorker(runId: string, workerId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE runs SET worker_id = $2, heartbeat_at = now(), updated_at = now()
+       WHERE run_id = $1 AND status = 'STARTING' AND worker_id IS NULL RETURNING *`,
+      [runId, workerId],
+    );
+    return rows[0] ? toRun(rows[0]) : undefined;
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async listen(
+    channels: readonly string[],
+    onNotify: (channel: string, payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<{ close(): Promise<void> }> {
+    let closed = false;
+    let client: pg.PoolClient | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let release = () => {};
+    const connect = async (first: boolean): Promise<void> => {
+      if (closed) return;
+      const c = await this.pool.connect();
+      let lost = false;
+      const onLost = () => {
+        if (lost) return;
+        lost = true;
+        if (client === c) client = undefined;
+        c.release(true);
+        if (closed) return;
+        const again = () => {
+          retry = setTimeout(() => {
+            connect(false).catch(again);
+          }, 1000);
+          retry.unref();
+        };
+        again();
+      };
+      c.on('error', onLost);
+      c.on('end', onLost);
+      c.on('notification', (m) => onNotify(m.channel, m.payload ?? ''));
+      try {
+        for (const channel of channels) await c.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+      } catch (error) {
+        if (first) closed = true;
+        onLost();
+        if (first) throw error;
+        return;
+      }
+      if (closed) {
+        lost = true;
+        c.release(true);
+        return;
+      }
+      client = c;
+      release = () => {
+        if (lost) return;
+        lost = true;
+        c.release(true);
+      };
+      if (!first) onReconnect?.();
+    };
+    await connect(true);
+    return {
+      close: async () => {
+        closed = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        if (c) {
+          await c.query('UNLISTEN *').catch(() => {});
+          release();
+        }
+      },
+    };
   }
 
   async getFinishedRunsAfter(

@@ -32,6 +32,8 @@ export interface RunRecord {
   updatedAt: Date;
   startedAt: Date | null;
   endedAt: Date | null;
+  /** The worker (`dag worker`) that took the run; null for a run not executed by a worker. */
+  workerId?: string | null;
 }
 
 export interface NewRun {
@@ -95,6 +97,27 @@ export interface RunTransition {
 export interface InFlightRun extends RunRecord {
   /** Milliseconds since the last heartbeat (or start, or claim), by the database clock. */
   silentMs: number;
+  /**
+   * For a run a worker took: milliseconds since that worker's last heartbeat (database clock),
+   * or null when the worker's row is gone (it deregistered). Undefined for other runs.
+   */
+  workerSilentMs?: number | null;
+}
+
+/** A `dag worker` process, as it registered and last heartbeated. */
+export interface WorkerRecord {
+  workerId: string;
+  hostname: string;
+  pid: number;
+  concurrency: number;
+  startedAt: Date;
+  lastHeartbeat: Date;
+  /** Milliseconds since the last heartbeat, by the database clock. */
+  silentMs: number;
+  /** 'running', or 'draining' once it stopped taking runs. */
+  state: 'running' | 'draining';
+  /** Runs it executes now. */
+  currentRuns: string[];
 }
 
 export interface AssetRecord {
@@ -364,6 +387,38 @@ export interface InstanceStorage {
   getQueuedRuns(limit?: number): Promise<RunRecord[]>;
   /** Runs starting, running or canceling. */
   getInProgressRuns(): Promise<RunRecord[]>;
+  /** A worker starts: its row in dag_workers (replacing one of the same id). */
+  registerWorker(worker: {
+    workerId: string;
+    hostname: string;
+    pid: number;
+    concurrency: number;
+  }): Promise<void>;
+  /** Renews a worker's heartbeat; false if its row is gone. */
+  heartbeatWorker(
+    workerId: string,
+    status: { state: WorkerRecord['state']; currentRuns: string[] },
+  ): Promise<boolean>;
+  /** A worker stopped cleanly. */
+  removeWorker(workerId: string): Promise<void>;
+  /** Every registered worker, newest first. */
+  listWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * A worker takes a run the queue claimed for it (STARTING, no worker yet): compare-and-set,
+   * so of two workers handed the same run only one gets it. Undefined if not this one.
+   */
+  assignRunToWorker(runId: string, workerId: string): Promise<RunRecord | undefined>;
+  /** Sends a notification on a channel (PostgreSQL NOTIFY): a run queued, a terminate requested. */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on channels (PostgreSQL LISTEN) on a connection of its own, reconnecting when it
+   * is lost (`onReconnect` then: notifications may have been missed). Resolves once listening.
+   */
+  listen(
+    channels: readonly string[],
+    onNotify: (channel: string, payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<{ close(): Promise<void> }>;
   /** Finished runs with the status, ended after the cursor (ended_at, run_id), oldest first. */
   getFinishedRunsAfter(
     status: RunStatus,

