@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, executeRun, ManualClock, planRun } from '@dag/core';
@@ -94,13 +94,19 @@ describe('governance jobs, schedules and the failure alert', () => {
       log: () => {},
     });
     await daemon.tick(); // the sensor starts watching
-    // An unwritable warehouse makes the run fail whatever the sources do.
+    // An unwritable warehouse makes the run fail whatever the sources do: its folder would have
+    // to be made under a regular file. (Not under /proc: Node's recursive mkdir retries an
+    // ENOENT there forever.)
+    const notAFolder = path.join(dir, 'not-a-folder');
+    await writeFile(notAFolder, '');
     const failed = await executeRun({
       instance: t.instance,
       definitions,
       job: 'sync_customer',
       runConfig: {
-        resources: { transformer_warehouse: { config: { url: 'duckdb:///proc/no-such-dir/w.duckdb' } } },
+        resources: {
+          transformer_warehouse: { config: { url: `duckdb://${path.join(notAFolder, 'w.duckdb')}` } },
+        },
       },
     });
     assert.equal(failed.status, 'FAILURE');
