@@ -57,6 +57,26 @@ describe('workers under faults', () => {
       60_000,
     );
 
+  /** Resolves once worker `id` has heartbeated `beats` more times: it has been alive and working since. */
+  const heartbeats = async (id: string, beats: number) => {
+    const beatOf = async () =>
+      (await test.instance.storage.listWorkers()).find((r) => r.workerId === id)?.lastHeartbeat.getTime();
+    let last = await beatOf();
+    let seen = 0;
+    await waitFor(
+      `worker ${id} to heartbeat ${beats} more time(s)`,
+      async () => {
+        const beat = await beatOf();
+        if (beat !== undefined && (last === undefined || beat > last)) {
+          seen++;
+          last = beat;
+        }
+        return seen >= beats ? true : undefined;
+      },
+      60_000,
+    );
+  };
+
   before(async () => {
     test = await freshInstance();
     definitions = (await Workspace.load({ file: WORKER_FIXTURE })).locations[0]!.definitions;
@@ -133,7 +153,7 @@ describe('workers under faults', () => {
 
   it('terminate from another machine: the worker holding the run kills its process tree within the grace + 1 s, and CANCELED stays', async () => {
     const w = spawnWorker(['--terminate-grace', '1']);
-    await registered(w);
+    const workerId = await registered(w);
     const queued = await launch('stubborn_job');
     const running = await waitFor(
       'the stubborn run started',
@@ -160,7 +180,8 @@ describe('workers under faults', () => {
       return r.status === 'CANCELED' ? r : undefined;
     });
     await terminateRun(test.instance.storage, queued.runId);
-    await new Promise((r) => setTimeout(r, 500));
+    // The worker that held the run goes on working: nothing it writes moves the run again.
+    await heartbeats(workerId, 2);
     assert.equal((await run(canceled.runId)).status, 'CANCELED');
     await stopWorker(w);
   });
@@ -203,8 +224,14 @@ describe('workers under faults', () => {
         : undefined,
     );
     const later = await launch('noop_job');
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal((await run(later.runId)).workerId ?? null, null, 'a draining worker takes no run');
+    // The daemon's queue has looked at the run and holds it: its only worker drains.
+    const held = await waitFor('the daemon to hold the new run back', async () => {
+      const r = await run(later.runId);
+      return r.queueReason ? r : undefined;
+    });
+    assert.match(held.queueReason!, /Waiting for a worker/);
+    assert.equal(held.status, 'QUEUED');
+    assert.equal(held.workerId ?? null, null, 'a draining worker takes no run');
     await writeFile(release, '');
     assert.equal(await w.exited, 0);
     assert.equal((await run(queued.runId)).status, 'SUCCESS');
