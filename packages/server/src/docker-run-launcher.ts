@@ -17,7 +17,7 @@ import {
 } from '@dag/core';
 import type Docker from 'dockerode';
 import type { Launcher, LaunchRequest } from './interfaces.ts';
-import { type LauncherParts, launchOrQueue, recordRunExit } from './run-launcher.ts';
+import { type LauncherParts, launchOrQueue, recordRunExit, runLogFile } from './run-launcher.ts';
 
 export interface DockerRunLauncherOptions {
   instance: DagInstance;
@@ -102,7 +102,7 @@ export class DockerRunLauncher implements Launcher {
   }
 
   logFile(runId: string): string {
-    return path.join(this.options.instance.home, 'logs', `${path.basename(runId)}.log`);
+    return runLogFile(this.options.instance, runId);
   }
 
   /** Runs whose container this launcher watches. */

@@ -142,6 +142,12 @@ export async function submitLaunchRequest(
 }
 
 /** What `launchOrQueue` and `recordRunExit` need of a launcher. */
+/** Where a run's output is kept: `logs/<runId>.log` in the instance folder, whatever launched it. */
+export function runLogFile(instance: DagInstance, runId: string): string {
+  // Run ids are UUIDs; anything else must not escape the logs folder.
+  return path.join(instance.home, 'logs', `${path.basename(runId)}.log`);
+}
+
 export interface LauncherParts {
   instance: DagInstance;
   liveness: RunLiveness;
@@ -283,8 +289,7 @@ export class RunLauncher implements Launcher {
   }
 
   logFile(runId: string): string {
-    // Run ids are UUIDs; anything else must not escape the logs folder.
-    return path.join(this.options.instance.home, 'logs', `${path.basename(runId)}.log`);
+    return runLogFile(this.options.instance, runId);
   }
 
   /** Runs started by this launcher whose process is still alive. */
