@@ -12,6 +12,7 @@ import type {
   StoredEvent,
 } from '../instance/storage.ts';
 import { FINISHED_RUN_STATUSES, type LogLevel, RUN_STATUSES, type RunStatus } from '../types.ts';
+import { envMillis } from '../util/env-millis.ts';
 import {
   MAX_RETRIES_TAG,
   RETRY_NUMBER_TAG,
@@ -63,15 +64,7 @@ export interface RunLiveness {
  * at least twice the heartbeat).
  */
 export function runLiveness(env: NodeJS.ProcessEnv = process.env): RunLiveness {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new UsageError(`${name} must be a positive whole number of milliseconds, got '${raw}'.`);
-    }
-    return value;
-  };
+  const read = (name: string, fallback: number): number => envMillis(env, name, fallback);
   const heartbeatMs = read('DAG_RUN_HEARTBEAT_MS', 5000);
   const timeoutMs = read('DAG_RUN_HEARTBEAT_TIMEOUT_MS', 60_000);
   if (timeoutMs < 2 * heartbeatMs) {

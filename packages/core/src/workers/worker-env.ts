@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.ts';
+import { envMillis } from '../util/env-millis.ts';
 
 /**
  * The names every part of a worker deployment shares: environment variables, the job queue's
@@ -51,15 +52,7 @@ export interface WorkerLiveness {
 
 /** From DAG_WORKER_HEARTBEAT_MS and DAG_WORKER_TIMEOUT_MS. */
 export function workerLiveness(env: NodeJS.ProcessEnv = process.env): WorkerLiveness {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new UsageError(`${name} must be a positive whole number of milliseconds, got '${raw}'.`);
-    }
-    return value;
-  };
+  const read = (name: string, fallback: number): number => envMillis(env, name, fallback);
   const heartbeatMs = read(WORKER_ENV.heartbeatMs, 2000);
   const timeoutMs = read(WORKER_ENV.timeoutMs, 10_000);
   if (timeoutMs < 3 * heartbeatMs) {
