@@ -3,6 +3,7 @@ import {
   DagInstance,
   installLastResortHandlers,
   UsageError,
+  untilStopSignal,
   WORKER_ENV,
   type Workspace,
   workerLiveness,
@@ -98,20 +99,10 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         ctx.err(
           `dag worker: ${w.workerId} taking runs (concurrency ${concurrency}) for ${workspace.locations.map((l) => l.name).join(', ')} on instance ${instance.kind === 'postgres' ? 'DAG_POSTGRES_URL' : instance.home}`,
         );
-        await new Promise<void>((resolve) => {
-          const stop = (signal: NodeJS.Signals) => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            process.once('SIGINT', () => process.exit(130));
-            process.once('SIGTERM', () => process.exit(143));
-            ctx.err(
-              `dag worker: ${signal}: draining (no new runs; running ones get ${graceMs / 1000} s, then are handed back)`,
-            );
-            resolve();
-          };
-          process.on('SIGINT', stop);
-          process.on('SIGTERM', stop);
-        });
+        const signal = await untilStopSignal();
+        ctx.err(
+          `dag worker: ${signal}: draining (no new runs; running ones get ${graceMs / 1000} s, then are handed back)`,
+        );
         try {
           const { handedBack } = await w.stop({ graceMs });
           ctx.err(

@@ -18,7 +18,7 @@ export type { Clock } from './daemon/clock.ts';
 export { ManualClock, systemClock } from './daemon/clock.ts';
 export type { DaemonOptions, TagConcurrencyLimit, TickSummary } from './daemon/daemon.ts';
 export { DAEMON_TYPE, Daemon } from './daemon/daemon.ts';
-export { installLastResortHandlers } from './daemon/last-resort.ts';
+export { installLastResortHandlers, untilStopSignal } from './daemon/last-resort.ts';
 export { isoWithOffset, nextTicks, ticksBetween } from './daemon/schedule-ticks.ts';
 export type {
   AssetCheckDefinition,

@@ -4,6 +4,7 @@ import {
   installLastResortHandlers,
   redact,
   UsageError,
+  untilStopSignal,
   Workspace,
   watchWorkspace,
 } from '@dag/core';
@@ -173,21 +174,11 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
         : undefined;
       if (!daemon) io.err('dag dev: --no-daemon: queued runs wait for a `dag daemon` on this instance');
       const daemonDone = daemon ? daemon.run(stopDaemon.signal) : Promise.resolve();
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          // A second signal while stopping exits at once.
-          process.once('SIGINT', () => process.exit(130));
-          process.once('SIGTERM', () => process.exit(143));
-          io.err(
-            `dag dev: ${signal}: stopping (running runs are terminated; press Ctrl-C again to exit at once)`,
-          );
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      // A second signal while stopping exits at once.
+      const signal = await untilStopSignal();
+      io.err(
+        `dag dev: ${signal}: stopping (running runs are terminated; press Ctrl-C again to exit at once)`,
+      );
       try {
         stopDaemon.abort();
         await watcher?.close();

@@ -18,3 +18,21 @@ export function installLastResortHandlers(name: string, log: (text: string) => v
   process.on('unhandledRejection', onRejection);
   return () => process.off('unhandledRejection', onRejection);
 }
+
+/**
+ * Resolves with the first SIGINT or SIGTERM a long-running process gets, so it can stop in
+ * order; a second signal while it stops exits at once (130 or 143).
+ */
+export function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
