@@ -109,15 +109,20 @@ export class Worker {
     return this.launcher.active;
   }
 
-  /** Registers, connects to the job queue, listens for terminates, and starts taking runs. */
-  async start(): Promise<void> {
-    const storage = this.options.instance.storage;
+  /** This worker's row in `dag_workers`: on start, and again if it was removed meanwhile. */
+  private async register(storage: InstanceStorage): Promise<void> {
     await storage.registerWorker({
       workerId: this.workerId,
       hostname: hostname(),
       pid: process.pid,
       concurrency: this.concurrency,
     });
+  }
+
+  /** Registers, connects to the job queue, listens for terminates, and starts taking runs. */
+  async start(): Promise<void> {
+    const storage = this.options.instance.storage;
+    await this.register(storage);
     this.lastBeatAt = Date.now();
     this.beatStorage = await PostgresStorage.connect(this.options.instance.url, { max: 1 });
     this.queue = await RunQueue.open(this.options.instance, {
@@ -222,14 +227,7 @@ export class Worker {
       const storage = this.beatStorage ?? this.options.instance.storage;
       const status = { state: this.state, currentRuns: this.launcher.active };
       const known = await storage.heartbeatWorker(this.workerId, status);
-      if (!known) {
-        await storage.registerWorker({
-          workerId: this.workerId,
-          hostname: hostname(),
-          pid: process.pid,
-          concurrency: this.concurrency,
-        });
-      }
+      if (!known) await this.register(storage);
       this.lastBeatAt = Date.now();
       if (this.leaseLost) {
         this.leaseLost = false;
