@@ -18,6 +18,7 @@ import {
   defineAssetJob,
   dynamicPartitions,
   executeStoredRun,
+  finishRun,
   getBackfillProgress,
   launchBackfill,
   ManualClock,
@@ -160,6 +161,73 @@ describe('backfills', () => {
     await assert.rejects(
       cancelBackfill(t.instance.storage, backfill.backfillId),
       /only a REQUESTED backfill/,
+    );
+  });
+
+  test('cancel terminates the running runs too: they end CANCELED and never change again', async () => {
+    const storage = t.instance.storage;
+    // Each run blocks until it is terminated: only a cancel can end it.
+    const started = new Set<string>();
+    const events = asset({ name: 'events', partitions: days }, async (ctx) => {
+      started.add(ctx.partitionKey);
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) resolve();
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      throw new Error(`${ctx.partitionKey} was stopped`);
+    });
+    const defs = new Definitions({ assets: [events] });
+    const backfill = await launchBackfill({
+      storage,
+      definitions: defs,
+      location: 'test',
+      selection: 'events',
+      partitions: '2026-11-01...2026-11-04',
+    });
+    const executions: Promise<unknown>[] = [];
+    const d = daemon(defs, {
+      maxConcurrentRuns: 2,
+      launch: async (run) => {
+        executions.push(
+          executeStoredRun({ instance: t.instance, definitions: defs, runId: run.runId, cancelPollMs: 50 }),
+        );
+      },
+    });
+    await d.tick();
+    await waitFor('two partitions to be running', async () => (started.size === 2 ? true : undefined));
+    const before = await backfillRuns(backfill.backfillId);
+    assert.deepEqual(before.map((r) => r.status).sort(), ['QUEUED', 'QUEUED', 'STARTED', 'STARTED']);
+    const progress = await cancelBackfill(storage, backfill.backfillId);
+    assert.equal(progress.status, 'CANCELING');
+    // The queued runs are canceled at once; the running ones end CANCELED once their step stops.
+    await waitFor('every run of the backfill to be canceled', async () => {
+      const runs = await backfillRuns(backfill.backfillId);
+      return runs.every((r) => r.status === 'CANCELED') ? runs : undefined;
+    });
+    await Promise.all(executions);
+    await d.tick();
+    const done = await getBackfillProgress(storage, backfill.backfillId);
+    assert.equal(done.status, 'CANCELED');
+    assert.deepEqual(done.runCounts, { CANCELED: 4 });
+    assert.equal(done.submitted, 4);
+    // Nothing moves afterwards: more daemon ticks submit nothing, a late finish is refused.
+    await d.tick();
+    await d.tick();
+    const after = await backfillRuns(backfill.backfillId);
+    assert.equal(after.length, 4);
+    assert.ok(after.every((r) => r.status === 'CANCELED'));
+    assert.equal(
+      await finishRun(storage, after[0]!.runId, { status: 'SUCCESS', message: 'late' }),
+      undefined,
+    );
+    assert.equal((await storage.getRun(after[0]!.runId))?.status, 'CANCELED');
+    assert.equal((await getBackfillProgress(storage, backfill.backfillId)).status, 'CANCELED');
+    assert.deepEqual([...started].sort(), ['2026-11-01', '2026-11-02']);
+    // A terminated partition goes back to how it was (never materialized: missing).
+    const statuses = await storage.getPartitionStatuses('events');
+    assert.ok(
+      statuses.every((s) => s.status !== 'IN_PROGRESS' && s.status !== 'MATERIALIZED'),
+      JSON.stringify(statuses),
     );
   });
 

@@ -168,6 +168,8 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
             ...(dispatch
               ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
               : {}),
+            // The running runs of a canceled backfill are stopped as the UI's terminate does.
+            terminate: (runId) => launcher.terminate(runId),
             uiUrl: server.url,
             log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
           })

@@ -75,6 +75,11 @@ export interface DaemonOptions {
   /** Backfill partitions submitted per transaction (default 1,000) and transactions per tick (default all). */
   backfillChunkSize?: number;
   backfillChunksPerTick?: number;
+  /**
+   * Stops a running run of a canceled backfill. Default `terminateRun` (its owner sees
+   * CANCELING); `dag dev` passes its launcher's, which also kills a process that does not stop.
+   */
+  terminate?: (runId: string) => Promise<unknown>;
 }
 
 export interface TickSummary {
@@ -123,6 +128,7 @@ export class Daemon {
       storage: options.instance.storage,
       chunkSize: options.backfillChunkSize,
       chunksPerTick: options.backfillChunksPerTick,
+      ...(options.terminate ? { terminate: options.terminate } : {}),
       log: (level, message) => this.log(level, message),
     });
     this.reconciler = new RunReconciler(options.instance.storage, this.liveness, (level, message) =>

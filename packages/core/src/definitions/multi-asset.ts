@@ -63,6 +63,8 @@ export interface MultiAssetOptions<
     | 'codeVersion'
     | 'tags'
     | 'pool'
+    | 'partitions'
+    | 'partitionMappings'
   > {
   /** The multi-asset's name: the step that runs its function. Not an asset key itself. */
   name: string;
@@ -88,6 +90,8 @@ const MULTI_OPTIONS = {
   codeVersion: true,
   tags: true,
   pool: true,
+  partitions: true,
+  partitionMappings: true,
 } as const satisfies Record<
   keyof MultiAssetOptions<Record<string, AssetOut>, undefined, Record<string, never>, Record<string, never>>,
   true
@@ -182,6 +186,9 @@ export function multiAsset<
         io: spec.io,
         codeVersion: spec.codeVersion ?? options.codeVersion,
         automationCondition: spec.automationCondition,
+        // Every output has the multi-asset's partitions: one call materializes the same slice of each.
+        partitions: options.partitions,
+        partitionMappings: options.partitionMappings,
       },
       pick,
       { multi: node },

@@ -3,6 +3,7 @@ import type { Definitions } from '../definitions/definitions.ts';
 import type { RunConfig } from '../definitions/job.ts';
 import { UsageError } from '../errors.ts';
 import { planRun } from '../execution/plan.ts';
+import { terminateRun } from '../execution/run-lifecycle.ts';
 import type {
   BackfillRecord,
   BackfillStatus,
@@ -157,10 +158,18 @@ export async function getBackfillProgress(
   return backfillProgress(backfill, counts.get(backfillId) ?? {});
 }
 
-/** Asks the daemon to stop a backfill: it submits no more runs and cancels those still queued. */
+/** Stops a run: `terminateRun`, or a launcher's terminate that also kills a process that does not stop. */
+export type TerminateRunFn = (runId: string) => Promise<unknown>;
+
+/**
+ * Cancels a backfill: no more runs are submitted, its queued runs are CANCELED and its
+ * running ones terminated (they end CANCELED once their owners have stopped them). The
+ * backfill is CANCELING until then; the daemon makes it CANCELED.
+ */
 export async function cancelBackfill(
   storage: InstanceStorage,
   backfillId: string,
+  options: { terminate?: TerminateRunFn } = {},
 ): Promise<BackfillProgress> {
   const backfill = await getBackfillProgress(storage, backfillId);
   if (!(await storage.setBackfillStatus(backfillId, ['REQUESTED'], 'CANCELING'))) {
@@ -168,7 +177,40 @@ export async function cancelBackfill(
       `Backfill ${backfillId} is ${backfill.status}; only a REQUESTED backfill can be canceled.`,
     );
   }
+  await stopBackfillRuns(storage, backfillId, options.terminate);
   return await getBackfillProgress(storage, backfillId);
+}
+
+/** The statuses of a backfill's runs that a cancel terminates (QUEUED ones are canceled in bulk). */
+const TERMINATED_ON_CANCEL: RunStatus[] = ['NOT_STARTED', 'STARTING', 'STARTED', 'CANCELING'];
+
+/**
+ * The runs of a CANCELING backfill stopped: queued ones CANCELED (no more can be submitted:
+ * submission needs a REQUESTED backfill), running ones terminated. Asking again is harmless:
+ * a run whose owner died meanwhile is then finished CANCELED. Returns how many of each.
+ */
+export async function stopBackfillRuns(
+  storage: InstanceStorage,
+  backfillId: string,
+  terminate: TerminateRunFn = (runId) => terminateRun(storage, runId),
+): Promise<{ canceled: number; terminated: number }> {
+  const canceled = await storage.cancelQueuedBackfillRuns(backfillId, `Backfill ${backfillId} was canceled.`);
+  let terminated = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await storage.listRuns({
+      tags: { [BACKFILL_TAG]: backfillId },
+      statuses: TERMINATED_ON_CANCEL,
+      limit: 1000,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const run of page.runs) {
+      await terminate(run.runId);
+      terminated++;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return { canceled, terminated };
 }
 
 const UNFINISHED: readonly RunStatus[] = IN_PROGRESS_RUN_STATUSES;
@@ -180,12 +222,14 @@ export interface BackfillSubmitterOptions {
   /** Transactions per call (per daemon tick); default unlimited. */
   chunksPerTick?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** How the runs of a canceled backfill are stopped; default `terminateRun`. */
+  terminate?: TerminateRunFn;
 }
 
 /**
  * The daemon's part of backfills: submits each REQUESTED backfill's runs as QUEUED (the run
- * queue and its limits start them), cancels CANCELING ones, and marks finished ones COMPLETED
- * or FAILED.
+ * queue and its limits start them), stops the runs of CANCELING ones (CANCELED once none is
+ * left running), and marks finished ones COMPLETED or FAILED.
  *
  * Invariants: the runs of the next partitions and the backfill's cursor move in one
  * transaction guarded by the cursor, so a daemon restarted at any point resumes where the
@@ -217,12 +261,24 @@ export class BackfillSubmitter {
       const unfinished = UNFINISHED.reduce((n, s) => n + (runCounts[s] ?? 0), 0);
       const failed = (runCounts.FAILURE ?? 0) + (runCounts.CANCELED ?? 0);
       if (backfill.status === 'CANCELING') {
-        const canceled = await storage.cancelQueuedBackfillRuns(
-          backfill.backfillId,
-          `Backfill ${backfill.backfillId} was canceled.`,
-        );
+        // Until every run has ended: queued ones canceled, running ones terminated (again, if
+        // their owner has not stopped them yet; a run whose owner died is finished here).
+        const stopped =
+          unfinished > 0
+            ? await stopBackfillRuns(storage, backfill.backfillId, this.options.terminate)
+            : { canceled: 0, terminated: 0 };
+        if (stopped.terminated > 0) {
+          this.log(
+            'info',
+            `backfill ${backfill.backfillId} canceling: ${stopped.canceled} queued run(s) canceled, ${stopped.terminated} running run(s) terminated`,
+          );
+          continue;
+        }
         await storage.setBackfillStatus(backfill.backfillId, ['CANCELING'], 'CANCELED');
-        this.log('info', `backfill ${backfill.backfillId} canceled (${canceled} queued run(s) canceled)`);
+        this.log(
+          'info',
+          `backfill ${backfill.backfillId} canceled (${stopped.canceled} queued run(s) canceled)`,
+        );
         continue;
       }
       const total = backfill.singleRun ? 1 : backfill.partitionKeys.length;

@@ -150,7 +150,9 @@ export function partitionsApi(options: AppOptions): Hono {
     await getBackfillProgress(storage, id).catch((error) => {
       throw error instanceof UsageError ? notFound(error.message) : error;
     });
-    return sendJson(c, { backfill: summary(await cancelBackfill(storage, id)) });
+    // Its running runs are terminated through the launcher, which kills a process that does not stop.
+    const terminate = (runId: string) => options.launcher.terminate(runId);
+    return sendJson(c, { backfill: summary(await cancelBackfill(storage, id, { terminate })) });
   });
 
   return api;
