@@ -253,6 +253,7 @@ export {
   dailyPartitions,
   describeKeys,
   describePartitions,
+  dynamicPartitionNames,
   dynamicPartitions,
   hourlyPartitions,
   monthlyPartitions,

@@ -88,5 +88,34 @@ describe('partitions and backfills API', () => {
       'acme',
     ]);
     assert.equal((await call(f.app, '/api/partitions/nope')).status, 404);
+    // The Partitions page's index: every partitioned asset with its counts, and the dynamic partitions.
+    const index = await call<{
+      assets: {
+        assetKey: string;
+        total: number;
+        partitions: { dynamic?: string[] };
+        counts: Record<string, number>;
+      }[];
+      dynamic: { name: string; keyCount: number; assets: string[] }[];
+    }>(f.app, '/api/partitions');
+    assert.equal(index.status, 200, index.text);
+    assert.deepEqual(
+      index.body.assets.map((a) => [a.assetKey, a.total, a.partitions.dynamic ?? null]),
+      [
+        ['events', 30, null],
+        ['customer_report', 1, ['customers']],
+      ],
+    );
+    assert.equal(index.body.assets[0]!.counts.MATERIALIZED, 1);
+    assert.deepEqual(index.body.dynamic, [{ name: 'customers', keyCount: 1, assets: ['customer_report'] }]);
+    const removed = await call<{ deleted: string[] }>(f.app, '/api/partitions/customers/acme', {
+      method: 'DELETE',
+    });
+    assert.deepEqual(removed.body.deleted, ['acme']);
+    const again = await call<{ error: { message: string } }>(f.app, '/api/partitions/customers/acme', {
+      method: 'DELETE',
+    });
+    assert.equal(again.status, 404);
+    assert.match(again.body.error.message, /Dynamic partitions 'customers' has no key 'acme'/);
   });
 });

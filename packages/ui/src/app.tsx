@@ -6,6 +6,7 @@ import { SchedulesPage, SensorsPage } from './pages/automation-pages.tsx';
 import { BackfillsPage } from './pages/backfills-page.tsx';
 import { CatalogPage } from './pages/catalog-page.tsx';
 import { InstancePage } from './pages/instance-page.tsx';
+import { PartitionsPage } from './pages/partitions-page.tsx';
 import { RunPage } from './pages/run-page.tsx';
 import { RunsPage } from './pages/runs-page.tsx';
 import { WorkersPage } from './pages/workers-page.tsx';
@@ -22,6 +23,7 @@ const NAV: { section: string; label: string; to: string }[] = [
   { section: 'launch', label: 'Launch', to: href('launch') },
   { section: 'schedules', label: 'Schedules', to: href('schedules') },
   { section: 'sensors', label: 'Sensors', to: href('sensors') },
+  { section: 'partitions', label: 'Partitions', to: href('partitions') },
   { section: 'backfills', label: 'Backfills', to: href('backfills') },
   { section: 'instance', label: 'Instance', to: href('instance') },
   { section: 'workers', label: 'Workers', to: href('workers') },
@@ -52,6 +54,15 @@ function page(route: Route) {
       return <SchedulesPage />;
     case 'sensors':
       return <SensorsPage />;
+    case 'partitions':
+      return (
+        <PartitionsPage
+          key={id ?? ''}
+          assetKey={id}
+          location={route.query.get('location')}
+          status={route.query.get('status')}
+        />
+      );
     case 'backfills':
       return <BackfillsPage key={id ?? ''} id={id} />;
     case 'instance':

@@ -561,7 +561,25 @@ export function cadenceCron(def: TimeWindowPartitions): string {
   }
 }
 
-/** A plain description of a definition (API, CLI). */
-export function describePartitions(def: PartitionsDefinition): { type: string; description: string } {
-  return { type: def.type === 'time' ? def.cadence : def.type, description: def.description };
+/** The names of the dynamic partitions a definition uses (itself, or dimensions of a multi). */
+export function dynamicPartitionNames(def: PartitionsDefinition): string[] {
+  const dims = def.type === 'multi' ? def.dimensions.map((d) => d.partitions) : [def];
+  return dims.flatMap((d) => (d.type === 'dynamic' ? [d.name] : []));
+}
+
+/**
+ * A plain description of a definition (API, CLI), with `dynamic`: the names of the dynamic
+ * partitions whose keys are managed at run time, when it uses some.
+ */
+export function describePartitions(def: PartitionsDefinition): {
+  type: string;
+  description: string;
+  dynamic?: string[];
+} {
+  const dynamic = dynamicPartitionNames(def);
+  return {
+    type: def.type === 'time' ? def.cadence : def.type,
+    description: def.description,
+    ...(dynamic.length > 0 ? { dynamic } : {}),
+  };
 }

@@ -7,7 +7,7 @@ import { loadPartitionContext } from './run-partitions.ts';
 export interface AssetPartitionStatus {
   assetKey: string;
   /** 'daily', 'hourly', 'weekly', 'monthly', 'static', 'dynamic' or 'multi', and a description. */
-  partitions: { type: string; description: string };
+  partitions: ReturnType<typeof describePartitions>;
   keys: string[];
   /** The status of keys[i]. */
   statuses: PartitionStatus[];

@@ -7,11 +7,11 @@ import type { AppOptions } from '../interfaces.ts';
 import { freshnessOf, loadAssetStates, statusOf } from './asset-status.ts';
 import { configJsonSchema, summarizeAsset } from './describe-definitions.ts';
 
-function locationsFor(options: AppOptions, name: string | undefined): CodeLocation[] {
+export function locationsFor(options: AppOptions, name: string | undefined): CodeLocation[] {
   return name === undefined ? options.workspace.locations : [options.workspace.location(name)];
 }
 
-function allAssets(locations: CodeLocation[]): { location: CodeLocation; asset: AssetDefinition }[] {
+export function allAssets(locations: CodeLocation[]): { location: CodeLocation; asset: AssetDefinition }[] {
   return locations.flatMap((location) =>
     location.definitions.graph.order.map((key) => ({ location, asset: location.definitions.graph.get(key) })),
   );

@@ -2,6 +2,7 @@ import {
   assetPartitionStatus,
   type BackfillProgress,
   cancelBackfill,
+  dynamicPartitionNames,
   getBackfillProgress,
   launchBackfill,
   listBackfillProgress,
@@ -14,7 +15,7 @@ import { sendJson } from '../http/json-response.ts';
 import { intParam } from '../http/query-params.ts';
 import { readJsonObject } from '../http/request-input.ts';
 import type { AppOptions } from '../interfaces.ts';
-import { findAsset } from './assets-api.ts';
+import { allAssets, findAsset, locationsFor } from './assets-api.ts';
 import { checkKeys, optionalString, parseTags } from './runs-api.ts';
 
 /** A backfill for lists: its partitions summarized (first, last, count) rather than all listed. */
@@ -51,13 +52,49 @@ export function partitionsApi(options: AppOptions): Hono {
   const dynamicName = (name: string) => {
     for (const location of workspace.locations) {
       for (const a of location.definitions.assets) {
-        const p = a.partitions;
-        const dims = p?.type === 'multi' ? p.dimensions.map((d) => d.partitions) : p ? [p] : [];
-        if (dims.some((d) => d.type === 'dynamic' && d.name === name)) return name;
+        if (a.partitions && dynamicPartitionNames(a.partitions).includes(name)) return name;
       }
     }
     throw notFound(`No asset uses dynamic partitions '${name}'.`);
   };
+
+  /**
+   * Every partitioned asset with its partition counts by status, and every dynamic partitions
+   * definition with how many keys it has and which assets use it: the Partitions page.
+   */
+  api.get('/partitions', async (c) => {
+    const entries = allAssets(locationsFor(options, c.req.query('location'))).filter(
+      (e) => e.asset.partitions,
+    );
+    const assets = await Promise.all(
+      entries.map(async ({ location, asset }) => {
+        const status = await assetPartitionStatus(storage, asset);
+        return {
+          assetKey: asset.key,
+          location: location.name,
+          group: asset.group,
+          partitions: status.partitions,
+          total: status.keys.length,
+          firstKey: status.keys[0] ?? null,
+          lastKey: status.keys[status.keys.length - 1] ?? null,
+          counts: status.counts,
+        };
+      }),
+    );
+    const users = new Map<string, string[]>();
+    for (const a of assets) {
+      for (const name of a.partitions.dynamic ?? [])
+        users.set(name, [...(users.get(name) ?? []), a.assetKey]);
+    }
+    const dynamic = await Promise.all(
+      [...users].map(async ([name, keys]) => ({
+        name,
+        keyCount: (await storage.getDynamicPartitions(name)).length,
+        assets: [...new Set(keys)],
+      })),
+    );
+    return sendJson(c, { assets, dynamic });
+  });
 
   api.get('/partitions/:name', async (c) => {
     const name = dynamicName(c.req.param('name'));

@@ -70,11 +70,22 @@ export async function apiText(path: string, signal?: AbortSignal): Promise<strin
 }
 
 export async function apiPost<T>(path: string, body?: unknown): Promise<T> {
+  return await send<T>('POST', path, body ?? {});
+}
+
+export async function apiDelete<T>(path: string): Promise<T> {
+  return await send<T>('DELETE', path);
+}
+
+async function send<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
-    method: 'POST',
+    method,
     credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(body ?? {}),
+    headers: {
+      accept: 'application/json',
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   if (!response.ok) throw await errorOf(response);
   const text = await response.text();

@@ -59,7 +59,7 @@ export interface AssetDefinition {
   status?: NodeStatus;
   lastRunStatus?: RunStatus | null;
   /** The asset's partitions ('daily', 'static'...), null or absent when it has none. */
-  partitions?: { type: string; description: string } | null;
+  partitions?: PartitionsDescription | null;
 }
 
 /** JSON Schema, as much of it as the config form reads. */
@@ -229,13 +229,41 @@ export {
 
 export type PartitionStatus = 'MATERIALIZED' | 'FAILED' | 'IN_PROGRESS' | 'MISSING';
 
+/** How an asset is partitioned: 'daily', 'static', 'dynamic', 'multi'...; `dynamic`: names of its dynamic partitions. */
+export interface PartitionsDescription {
+  type: string;
+  description: string;
+  dynamic?: string[];
+}
+
 /** `GET /api/assets/:key/partitions`. */
 export interface AssetPartitionsResponse {
   assetKey: string;
-  partitions: { type: string; description: string };
+  partitions: PartitionsDescription;
   keys: string[];
   statuses: PartitionStatus[];
   counts: Record<PartitionStatus, number>;
+}
+
+/** `GET /api/partitions`: every partitioned asset with its counts, and the dynamic partitions. */
+export interface PartitionsIndexResponse {
+  assets: {
+    assetKey: string;
+    location: string;
+    group: string;
+    partitions: PartitionsDescription;
+    total: number;
+    firstKey: string | null;
+    lastKey: string | null;
+    counts: Record<PartitionStatus, number>;
+  }[];
+  dynamic: { name: string; keyCount: number; assets: string[] }[];
+}
+
+/** `GET /api/partitions/:name`: the keys of dynamic partitions. */
+export interface DynamicPartitionsResponse {
+  name: string;
+  keys: string[];
 }
 
 export interface BackfillSummary {

@@ -1,73 +1,158 @@
 import { useMemo, useState } from 'react';
 import { apiPath, apiPost, enc } from '../api/client.ts';
-import type { AssetPartitionsResponse } from '../api/types.ts';
+import type { AssetPartitionsResponse, PartitionStatus } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
-import { segmentLabel, statusSegments } from '../lib/partitions.ts';
+import { PARTITION_COLORS, segmentLabel, statusSegments } from '../lib/partitions.ts';
 import { href, navigate } from '../router.ts';
 import { ErrorBox, Loading } from './common.tsx';
 
-const COLORS: Record<string, string> = {
-  MATERIALIZED: 'var(--ok, #2e9b5f)',
-  FAILED: 'var(--error, #d0453a)',
-  IN_PROGRESS: 'var(--warn, #d39a16)',
-  MISSING: 'var(--muted-bg, #d7dbe0)',
-};
+/**
+ * The status of every partition as a strip: one box per run of equal statuses, so ten
+ * thousand partitions draw as fast as ten. Clicking a box selects its range.
+ */
+export function PartitionStrip({
+  assetKey,
+  keys,
+  statuses,
+  onSelect,
+}: {
+  assetKey: string;
+  keys: readonly string[];
+  statuses: readonly PartitionStatus[];
+  onSelect: (first: number, last: number) => void;
+}) {
+  const segments = useMemo(() => statusSegments(statuses), [statuses]);
+  return (
+    <div
+      className="partition-strip"
+      role="img"
+      aria-label={`Partition status of ${assetKey}`}
+      style={{ display: 'flex', height: 22, borderRadius: 4, overflow: 'hidden', gap: 0 }}
+    >
+      {segments.map((s) => (
+        <button
+          type="button"
+          key={s.start}
+          data-status={s.status}
+          title={segmentLabel(keys, s)}
+          onClick={() => onSelect(s.start, s.start + s.count - 1)}
+          style={{
+            flexGrow: s.count,
+            flexBasis: 0,
+            minWidth: 2,
+            border: 0,
+            padding: 0,
+            background: PARTITION_COLORS[s.status],
+            cursor: 'pointer',
+          }}
+        />
+      ))}
+    </div>
+  );
+}
+
+/** The first and last partition of a selection, typed (or filled in by clicks elsewhere). */
+export function PartitionRangeInputs({
+  from,
+  to,
+  onFrom,
+  onTo,
+  placeholders = ['', ''],
+}: {
+  from: string;
+  to: string;
+  onFrom: (key: string) => void;
+  onTo: (key: string) => void;
+  placeholders?: [string, string];
+}) {
+  const input = (label: string, value: string, set: (key: string) => void, placeholder: string) => (
+    <label className="small">
+      {label}{' '}
+      <input
+        className="mono"
+        value={value}
+        placeholder={placeholder}
+        onChange={(e) => set(e.target.value.trim())}
+        size={18}
+        aria-label={`${label === 'from' ? 'first' : 'last'} partition`}
+      />
+    </label>
+  );
+  return (
+    <>
+      {input('from', from, onFrom, placeholders[0])}
+      {input('to', to, onTo, placeholders[1])}
+    </>
+  );
+}
 
 /**
- * The asset's partitions as a strip (one box per run of equal statuses, so ten thousand
- * partitions draw as fast as ten), counts by status, and launching one partition or a
- * backfill of a range.
+ * Launching partitions of one asset: a run of one partition (or a range 'A...B') opens the
+ * run; a backfill opens the Backfills page. `error` is the last launch's failure.
+ */
+export function usePartitionLaunch(assetKey: string, location: string | null) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const act = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const selection = `key:"${assetKey}"`;
+  const where = location ? { location } : {};
+  return {
+    busy,
+    error,
+    materialize: (partition: string) =>
+      act(async () => {
+        const res = await apiPost<{ runId: string }>('/api/runs', { selection, partition, ...where });
+        navigate(href('runs', res.runId));
+      }),
+    backfill: (partitions: string, options: { fromFailure?: boolean; singleRun?: boolean } = {}) =>
+      act(async () => {
+        const res = await apiPost<{ backfill: { backfillId: string } }>('/api/backfills', {
+          selection,
+          partitions,
+          ...(options.fromFailure ? { fromFailure: true } : {}),
+          ...(options.singleRun ? { singleRun: true } : {}),
+          ...where,
+        });
+        navigate(href('backfills', res.backfill.backfillId));
+      }),
+  };
+}
+
+/**
+ * The asset's partitions on its page: the strip, counts by status, and launching one
+ * partition or a backfill of a range. The Partitions page has the full view.
  */
 export function PartitionsPanel({ assetKey, location }: { assetKey: string; location: string | null }) {
   const { data, error, loading } = useApi<AssetPartitionsResponse>(
     apiPath(`/api/assets/${enc(assetKey)}/partitions`, { location }),
     5_000,
   );
-  const segments = useMemo(() => statusSegments(data?.statuses ?? []), [data]);
   const keys = data?.keys ?? [];
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [fromFailure, setFromFailure] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [launchError, setLaunchError] = useState<unknown>(null);
+  const launch = usePartitionLaunch(assetKey, location);
   const first = from || keys[0] || '';
   const last = to || keys[keys.length - 1] || '';
 
-  const act = async (fn: () => Promise<void>) => {
-    setBusy(true);
-    setLaunchError(null);
-    try {
-      await fn();
-    } catch (e) {
-      setLaunchError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const selection = `key:"${assetKey}"`;
-  const runOne = () =>
-    act(async () => {
-      const res = await apiPost<{ runId: string }>('/api/runs', {
-        selection,
-        partition: last,
-        ...(location ? { location } : {}),
-      });
-      navigate(href('runs', res.runId));
-    });
-  const backfill = () =>
-    act(async () => {
-      const res = await apiPost<{ backfill: { backfillId: string } }>('/api/backfills', {
-        selection,
-        partitions: `${first}...${last}`,
-        fromFailure,
-        ...(location ? { location } : {}),
-      });
-      navigate(href('backfills', res.backfill.backfillId));
-    });
-
   return (
     <div className="panel" data-testid="partitions">
-      <h2>Partitions</h2>
+      <h2>
+        Partitions{' '}
+        <a className="small" href={href('partitions', assetKey, { location })}>
+          open the partitions page
+        </a>
+      </h2>
       <ErrorBox error={error} />
       {loading && !data && <Loading what="partitions" />}
       {data && (
@@ -79,56 +164,18 @@ export function PartitionsPanel({ assetKey, location }: { assetKey: string; loca
             <span data-count="IN_PROGRESS">{data.counts.IN_PROGRESS.toLocaleString()} in progress</span> ·{' '}
             <span data-count="MISSING">{data.counts.MISSING.toLocaleString()} missing</span>
           </p>
-          <div
-            className="partition-strip"
-            role="img"
-            aria-label={`Partition status of ${assetKey}`}
-            style={{ display: 'flex', height: 22, borderRadius: 4, overflow: 'hidden', gap: 0 }}
-          >
-            {segments.map((s) => (
-              <button
-                type="button"
-                key={s.start}
-                data-status={s.status}
-                title={segmentLabel(keys, s)}
-                onClick={() => {
-                  setFrom(keys[s.start]!);
-                  setTo(keys[s.start + s.count - 1]!);
-                }}
-                style={{
-                  flexGrow: s.count,
-                  flexBasis: 0,
-                  minWidth: 2,
-                  border: 0,
-                  padding: 0,
-                  background: COLORS[s.status],
-                  cursor: 'pointer',
-                }}
-              />
-            ))}
-          </div>
+          <PartitionStrip
+            assetKey={assetKey}
+            keys={keys}
+            statuses={data.statuses}
+            onSelect={(a, b) => {
+              setFrom(keys[a]!);
+              setTo(keys[b]!);
+            }}
+          />
           {keys.length > 0 && (
             <div className="row" style={{ gap: 8, marginTop: 8, flexWrap: 'wrap' }}>
-              <label className="small">
-                from{' '}
-                <input
-                  className="mono"
-                  value={first}
-                  onChange={(e) => setFrom(e.target.value)}
-                  size={16}
-                  aria-label="first partition"
-                />
-              </label>
-              <label className="small">
-                to{' '}
-                <input
-                  className="mono"
-                  value={last}
-                  onChange={(e) => setTo(e.target.value)}
-                  size={16}
-                  aria-label="last partition"
-                />
-              </label>
+              <PartitionRangeInputs from={first} to={last} onFrom={setFrom} onTo={setTo} />
               <label className="small">
                 <input
                   type="checkbox"
@@ -137,15 +184,20 @@ export function PartitionsPanel({ assetKey, location }: { assetKey: string; loca
                 />{' '}
                 only failed or missing
               </label>
-              <button type="button" disabled={busy} onClick={() => void runOne()}>
+              <button type="button" disabled={launch.busy} onClick={() => void launch.materialize(last)}>
                 Materialize {last}
               </button>
-              <button type="button" className="primary" disabled={busy} onClick={() => void backfill()}>
+              <button
+                type="button"
+                className="primary"
+                disabled={launch.busy}
+                onClick={() => void launch.backfill(`${first}...${last}`, { fromFailure })}
+              >
                 Backfill {first}...{last}
               </button>
             </div>
           )}
-          <ErrorBox error={launchError} title="Could not launch" />
+          <ErrorBox error={launch.error} title="Could not launch" />
         </>
       )}
     </div>

@@ -24,3 +24,77 @@ export function segmentLabel(keys: readonly string[], s: StatusSegment): string 
   const range = s.count === 1 ? keys[s.start] : `${keys[s.start]}...${keys[s.start + s.count - 1]}`;
   return `${range}: ${s.status.toLowerCase().replace('_', ' ')}${s.count > 1 ? ` (${s.count})` : ''}`;
 }
+
+/** The statuses in the order the UI lists them. */
+export const PARTITION_STATUSES: readonly PartitionStatus[] = [
+  'MATERIALIZED',
+  'FAILED',
+  'IN_PROGRESS',
+  'MISSING',
+];
+
+/** The colour of each status (strip, grid, legend). */
+export const PARTITION_COLORS: Readonly<Record<PartitionStatus, string>> = {
+  MATERIALIZED: 'var(--ok, #2e9b5f)',
+  FAILED: 'var(--fail, #d0453a)',
+  IN_PROGRESS: 'var(--warn, #d39a16)',
+  MISSING: '#d7dbe0',
+};
+
+/** 'in progress' for IN_PROGRESS. */
+export function partitionStatusLabel(status: PartitionStatus): string {
+  return status.toLowerCase().replace('_', ' ');
+}
+
+/** Indexes (into keys) of the partitions shown: all, or those whose status is in `filter`. */
+export function shownPartitions(
+  statuses: readonly PartitionStatus[],
+  filter: ReadonlySet<PartitionStatus>,
+): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < statuses.length; i++) if (filter.size === 0 || filter.has(statuses[i]!)) out.push(i);
+  return out;
+}
+
+/**
+ * The partitions argument of a backfill for the chosen indexes (ascending): 'A...B' when they
+ * are consecutive partitions, one key when there is one, else the keys separated by commas.
+ */
+export function partitionsArgument(keys: readonly string[], indexes: readonly number[]): string {
+  if (indexes.length === 0) return '';
+  const first = indexes[0]!;
+  const last = indexes[indexes.length - 1]!;
+  if (first === last) return keys[first]!;
+  if (last - first + 1 === indexes.length) return `${keys[first]}...${keys[last]}`;
+  return indexes.map((i) => keys[i]).join(',');
+}
+
+/** Keys typed into the editor: separated by commas, spaces or new lines; each once, in order. */
+export function parseKeyList(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(/[\s,]+/)
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/** The rows of a virtualised grid to draw for a scroll position (with `overscan` rows around). */
+export function visibleRows(options: {
+  count: number;
+  columns: number;
+  rowHeight: number;
+  scrollTop: number;
+  height: number;
+  overscan?: number;
+}): { first: number; last: number; rows: number } {
+  const { count, rowHeight, scrollTop, height } = options;
+  const columns = Math.max(1, options.columns);
+  const overscan = options.overscan ?? 4;
+  const rows = Math.ceil(count / columns);
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
+  const last = Math.min(rows - 1, Math.ceil((scrollTop + height) / rowHeight) + overscan);
+  return { first, last, rows };
+}

@@ -52,7 +52,7 @@ export function BackfillsPage({ id }: { id: string | undefined }) {
         <Empty>{id ? `No backfill ${id}.` : 'No backfills yet: launch one from a partitioned asset.'}</Empty>
       )}
       {list.length > 0 && (
-        <table className="table">
+        <table className="data">
           <thead>
             <tr>
               <th>Backfill</th>

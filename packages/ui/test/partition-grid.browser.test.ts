@@ -1,0 +1,67 @@
+/** The Partitions page's arithmetic: filters, the backfill argument, typed keys, the grid window (pure: no browser). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PartitionStatus } from '../src/api/types.ts';
+import {
+  parseKeyList,
+  partitionsArgument,
+  shownPartitions,
+  statusSegments,
+  visibleRows,
+} from '../src/lib/partitions.ts';
+
+const keys = ['a', 'b', 'c', 'd', 'e'];
+const statuses: PartitionStatus[] = ['MATERIALIZED', 'MISSING', 'FAILED', 'MISSING', 'MISSING'];
+
+describe('partition grid logic', () => {
+  it('shows every partition with no filter, else those whose status is in it', () => {
+    assert.deepEqual(shownPartitions(statuses, new Set()), [0, 1, 2, 3, 4]);
+    assert.deepEqual(shownPartitions(statuses, new Set(['MISSING'])), [1, 3, 4]);
+    assert.deepEqual(shownPartitions(statuses, new Set(['FAILED', 'MATERIALIZED'])), [0, 2]);
+    assert.deepEqual(shownPartitions(statuses, new Set(['IN_PROGRESS'])), []);
+  });
+
+  it('backfills consecutive partitions as a range, one as its key, others as a list', () => {
+    assert.equal(partitionsArgument(keys, []), '');
+    assert.equal(partitionsArgument(keys, [2]), 'c');
+    assert.equal(partitionsArgument(keys, [1, 2, 3]), 'b...d');
+    assert.equal(partitionsArgument(keys, [1, 3, 4]), 'b,d,e');
+  });
+
+  it('reads typed keys separated by commas, spaces or new lines, each once', () => {
+    assert.deepEqual(parseKeyList(' acme, globex\ninitech  acme,,'), ['acme', 'globex', 'initech']);
+    assert.deepEqual(parseKeyList(' , \n'), []);
+  });
+
+  it('draws only the rows in the viewport, with a few around it', () => {
+    // 10,000 cells in 8 columns: 1,250 rows of 28 px; a 480 px window at row 100.
+    const w = visibleRows({
+      count: 10_000,
+      columns: 8,
+      rowHeight: 28,
+      scrollTop: 2800,
+      height: 480,
+      overscan: 2,
+    });
+    assert.deepEqual(w, { first: 98, last: 120, rows: 1250 });
+    assert.ok((w.last - w.first + 1) * 8 < 200);
+    // At the end, the last row is the last one there is.
+    assert.equal(
+      visibleRows({ count: 10_000, columns: 8, rowHeight: 28, scrollTop: 1e9, height: 480 }).last,
+      1249,
+    );
+    assert.deepEqual(visibleRows({ count: 0, columns: 0, rowHeight: 28, scrollTop: 0, height: 100 }).rows, 0);
+  });
+
+  it('merges consecutive equal statuses into the strip segments', () => {
+    assert.deepEqual(
+      statusSegments(statuses).map((s) => [s.status, s.start, s.count]),
+      [
+        ['MATERIALIZED', 0, 1],
+        ['MISSING', 1, 1],
+        ['FAILED', 2, 1],
+        ['MISSING', 3, 2],
+      ],
+    );
+  });
+});
