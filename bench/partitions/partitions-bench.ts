@@ -1,8 +1,8 @@
 /**
  * Partitions at 10,000: submitting a backfill until every run is queued, and the status of
- * every partition of an asset through the API. From the repository root:
+ * every partition of an asset through the API and the UI. From the repository root:
  *
- *   node --import tsx bench/partitions/partitions-bench.ts [--partitions 10000] [--repeat 3] [--dry]
+ *   node --import tsx bench/partitions/partitions-bench.ts [--partitions 10000] [--repeat 3] [--dry] [--no-ui]
  *
  * Starts an embedded PostgreSQL in a temporary folder. The asset has daily partitions (UTC)
  * from 1999-01-01, exactly `--partitions` of them.
@@ -15,6 +15,11 @@
  *    executor stores events (batches of 1,000 through `storeEvents`, which keeps the status
  *    table up to date in the same transaction); then `GET /api/assets/events/partitions`
  *    in-process (`app.request`), 15 times: median and worst.
+ * 3. The Partitions page in headless Chromium (not with --no-ui): `dag dev`'s server on a free
+ *    loopback port with the built UI, `#/partitions/events` opened in a fresh browser context
+ *    `--repeat` + 2 times (the first not counted). Measured in the page: from the start of the
+ *    status request to the first grid cells drawn (fetch, JSON, render), and from the click on
+ *    a status filter to the filtered grid drawn.
  *
  * Writes the `partitions` section of bench/RESULTS.md (not with --dry).
  */
@@ -33,7 +38,9 @@ import {
   stopEmbeddedPostgres,
   Workspace,
 } from '@dag/core';
-import { createApp, type Launcher } from '@dag/server';
+import { createApp, type Launcher, startServer } from '@dag/server';
+import { buildUiInto } from '../../packages/ui/test/support/build-ui.ts';
+import { launchChromium, newContext } from '../../packages/ui/test/support/chromium.ts';
 import { machine, median, writeResultsSection } from '../ds/harness.ts';
 
 function arg(name: string, fallback: number): number {
@@ -43,6 +50,7 @@ function arg(name: string, fallback: number): number {
 const COUNT = arg('partitions', 10_000);
 const REPEAT = arg('repeat', 3);
 const dry = process.argv.includes('--dry');
+const withUi = !process.argv.includes('--no-ui');
 
 const start = Date.UTC(1999, 0, 1);
 const end = new Date(start + COUNT * 86_400_000).toISOString().slice(0, 10);
@@ -158,6 +166,87 @@ for (let i = 0; i < 15; i++) {
   queryTimes.push(performance.now() - t0);
 }
 
+// 3. The Partitions page in Chromium.
+interface UiRound {
+  /** Status request started -> its response ended -> first cells drawn, in page time. */
+  requestMs: number;
+  drawnMs: number;
+  cells: number;
+  filterMs: number;
+}
+const uiRounds: UiRound[] = [];
+if (withUi) {
+  const uiDir = await buildUiInto('dag-partitions-bench-ui-');
+  const server = await startServer({
+    workspace: new Workspace([location], 'bench'),
+    instance,
+    launcher: idleLauncher,
+    host: '127.0.0.1',
+    port: 0,
+    uiDir,
+  });
+  const browser = await launchChromium();
+  const missing = counts.MISSING ?? 0;
+  try {
+    for (let r = 0; r < REPEAT + 2; r++) {
+      const context = await newContext(browser, { viewport: { width: 1280, height: 900 } });
+      // The moment the first grid cell is in the document, seen by a MutationObserver.
+      await context.addInitScript({
+        content: `new MutationObserver((_, o) => {
+          if (document.querySelector('.partition-cell')) { globalThis.__cellsAt = performance.now(); o.disconnect(); }
+        }).observe(document, { childList: true, subtree: true });`,
+      });
+      const page = await context.newPage();
+      await page.goto(`${server.url.replace(/\/$/, '')}/#/partitions/events`);
+      await page.waitForSelector(`[data-testid="partition-grid"][data-shown="${COUNT}"] .partition-cell`, {
+        timeout: 60_000,
+      });
+      const timing = await page.evaluate(() => {
+        const entry = performance
+          .getEntriesByType('resource')
+          .find((e) => e.name.endsWith('/api/assets/events/partitions')) as PerformanceResourceTiming;
+        return {
+          start: entry.startTime,
+          end: entry.responseEnd,
+          cellsAt: (globalThis as unknown as { __cellsAt: number }).__cellsAt,
+          cells: document.querySelectorAll('.partition-cell').length,
+        };
+      });
+      const filterMs = await page.evaluate(
+        (shown) =>
+          new Promise<number>((resolve) => {
+            const t0 = performance.now();
+            (document.querySelector('button[data-filter="MISSING"]') as HTMLButtonElement).click();
+            const check = () => {
+              if (
+                document.querySelector(
+                  `[data-testid="partition-grid"][data-shown="${shown}"] .partition-cell`,
+                )
+              )
+                resolve(performance.now() - t0);
+              else requestAnimationFrame(check);
+            };
+            requestAnimationFrame(check);
+          }),
+        missing,
+      );
+      await context.close();
+      // The first round compiles the page's code and warms the route up: not counted.
+      if (r === 0) continue;
+      uiRounds.push({
+        requestMs: timing.end - timing.start,
+        drawnMs: timing.cellsAt - timing.start,
+        cells: timing.cells,
+        filterMs,
+      });
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+    await rm(uiDir, { recursive: true, force: true });
+  }
+}
+
 await instance.close();
 await stopEmbeddedPostgres(home);
 await rm(home, { recursive: true, force: true });
@@ -166,7 +255,10 @@ const fmt = (ms: number) => `${Math.round(ms)} ms`;
 const n = COUNT.toLocaleString('en-US');
 const worstSubmit = Math.max(...submissions.map((s) => s.totalMs));
 const worstApi = Math.max(...api);
-const command = `node --import tsx bench/partitions/partitions-bench.ts --partitions ${COUNT} --repeat ${REPEAT}`;
+const worstUi = uiRounds.length > 0 ? Math.max(...uiRounds.map((u) => u.drawnMs)) : 0;
+const cpu = process.cpuUsage();
+const cpuMs = (cpu.user + cpu.system) / 1000;
+const command = `node --import tsx bench/partitions/partitions-bench.ts --partitions ${COUNT} --repeat ${REPEAT}${withUi ? '' : ' --no-ui'}`;
 const body = `## Partitions: a ${n}-partition backfill, and the status of ${n} partitions (\`bench/partitions/partitions-bench.ts\`)
 
 Command: \`${command}\` (${new Date().toISOString()}; ${machine()}; embedded PostgreSQL on the same cores).
@@ -177,7 +269,18 @@ An asset with ${n} daily partitions. **Submission** = \`launchBackfill\` (checks
 | submit a ${n}-partition backfill until every run is queued | ${submissions.map((s) => fmt(s.totalMs)).join(' / ')} (launch ${submissions.map((s) => fmt(s.launchMs)).join(' / ')}; ${submissions[0]!.ticks} daemon tick(s); ${submissions.map((s) => s.queued).join(' / ')} runs queued) | worst ${fmt(worstSubmit)} | < 5 s: **${worstSubmit < 5000 ? 'met' : 'not met'}** | the backfill daemon enqueues about 1 run/s (#28998): ~${Math.round(COUNT / 3600)} h for ${n}; a 2,000-partition backfill stopped its daemon (#16304) |
 | partition status of ${n} partitions, API | 15 | median ${fmt(median(api))}, worst ${fmt(worstApi)} (${Math.round(bytes / 1024)} KiB of JSON; the storage read alone: median ${fmt(median(queryTimes))}) | < 300 ms: **${worstApi < 300 ? 'met' : 'not met'}** | the backfill dialog took 5.5 s for 210 partitions (#3783) and 16–18 s for 1,000 (#3459) |
 
-Status counts returned: ${Object.entries(counts)
+${
+  uiRounds.length > 0
+    ? `**UI** = the Partitions page (\`#/partitions/events\`) in headless Chromium against \`dag dev\`'s server on loopback (the built UI, ${uiRounds.length} rounds after a warm-up, a fresh browser context each): from the start of the status request to the first cells of the grid in the document (the request itself, its JSON, the render; the grid draws only the cells on screen: ${uiRounds[0]!.cells} of ${n}), and from a click on the "missing" filter to the grid of the ${(counts.MISSING ?? 0).toLocaleString('en-US')} missing partitions drawn. Node's CPU time for the whole benchmark: ${Math.round(cpuMs)} ms (the browser's is not counted).
+
+| measure | runs | result | target |
+| --- | --- | --- | --- |
+| partition status of ${n} partitions, UI: request start → grid drawn | ${uiRounds.map((u) => fmt(u.drawnMs)).join(' / ')} | median ${fmt(median(uiRounds.map((u) => u.drawnMs)))}, worst ${fmt(worstUi)} (of which the request: median ${fmt(median(uiRounds.map((u) => u.requestMs)))}) | < 300 ms: **${worstUi < 300 ? 'met' : 'not met'}** |
+| filter ${n} partitions by status, click → grid drawn | ${uiRounds.map((u) => fmt(u.filterMs)).join(' / ')} | median ${fmt(median(uiRounds.map((u) => u.filterMs)))} | |
+
+`
+    : ''
+}Status counts returned: ${Object.entries(counts)
   .map(([k, v]) => `${k} ${v}`)
   .join(', ')}.
 `;

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { apiDelete, apiPath, apiPost, enc } from '../api/client.ts';
 import type {
   AssetPartitionsResponse,
@@ -172,7 +172,8 @@ function PartitionGrid({
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(800);
   const [scrollTop, setScrollTop] = useState(0);
-  useEffect(() => {
+  // Measured before the first paint, so the first cells drawn are in their final columns.
+  useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
     const observer = new ResizeObserver(() => setWidth(el.clientWidth));
