@@ -227,10 +227,12 @@ export function registerPartitionCommands(program: Command, ctx: PartitionComman
   backfill
     .command('cancel <id>')
     .description(
-      'stop a backfill: no more runs are submitted, queued ones are canceled (running ones finish)',
+      'stop a backfill: no more runs are submitted, queued ones are canceled, running ones terminated',
     )
     .action(async (id: string) => {
       await ctx.withInstance((instance) => cancelBackfill(instance.storage, id));
-      ctx.out(`Backfill ${id} is canceling: the daemon cancels its queued runs and submits no more.`);
+      ctx.out(
+        `Backfill ${id} is canceling: no more runs are submitted, its queued runs are canceled and its running ones terminated.`,
+      );
     });
 }
