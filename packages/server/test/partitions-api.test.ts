@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { materialize } from '@dag/core';
+import { BACKFILL_TAG, Daemon, isProcessAlive, materialize, type RunRecord } from '@dag/core';
+import { waitFor } from '../../core/test/support.ts';
 import { call, type ServerFixture, serverFixture } from './support.ts';
 
 const file = path.join(import.meta.dirname, 'fixtures', 'partition-defs.ts');
@@ -104,6 +105,7 @@ describe('partitions and backfills API', () => {
       [
         ['events', 30, null],
         ['customer_report', 1, ['customers']],
+        ['stubborn', 2, null],
       ],
     );
     assert.equal(index.body.assets[0]!.counts.MATERIALIZED, 1);
@@ -117,5 +119,65 @@ describe('partitions and backfills API', () => {
     });
     assert.equal(again.status, 404);
     assert.match(again.body.error.message, /Dynamic partitions 'customers' has no key 'acme'/);
+  });
+
+  test('canceling a backfill terminates its running runs: a process that does not stop is killed, the runs end CANCELED', async () => {
+    const storage = f.test.instance.storage;
+    const daemon = new Daemon({
+      instance: f.test.instance,
+      locations: f.workspace.locations,
+      launch: async (run) => await f.launcher.execute(run.runId),
+      terminate: (runId) => f.launcher.terminate(runId),
+    });
+    const launched = await call<{ backfill: { backfillId: string } }>(f.app, '/api/backfills', {
+      json: { selection: 'stubborn' },
+    });
+    assert.equal(launched.status, 201, launched.text);
+    const id = launched.body.backfill.backfillId;
+    const runsOf = async (): Promise<RunRecord[]> =>
+      (await storage.listRuns({ tags: { [BACKFILL_TAG]: id } })).runs;
+    // Two partitions, each run in a process of its own, both running.
+    const running = await waitFor(
+      'both runs of the backfill to run',
+      async () => {
+        await daemon.tick();
+        const runs = await runsOf();
+        return runs.length === 2 && runs.every((r) => r.status === 'STARTED' && r.pid) ? runs : undefined;
+      },
+      120_000,
+    );
+    const canceled = await call<{ backfill: { status: string } }>(f.app, `/api/backfills/${id}/cancel`, {
+      method: 'POST',
+    });
+    assert.equal(canceled.status, 200, canceled.text);
+    assert.equal(canceled.body.backfill.status, 'CANCELING');
+    // Their step ignores the terminate: the launcher kills each process after its grace period.
+    const ended = await waitFor(
+      'the runs to end',
+      async () => {
+        const runs = await runsOf();
+        return runs.every((r) => ['SUCCESS', 'FAILURE', 'CANCELED'].includes(r.status)) ? runs : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      ended.map((r) => r.status),
+      ['CANCELED', 'CANCELED'],
+    );
+    for (const r of running)
+      assert.equal(isProcessAlive(r.pid!), false, `process ${r.pid} of run ${r.runId}`);
+    await daemon.tick();
+    const after = await call<{ backfill: { status: string; runCounts: Record<string, number> } }>(
+      f.app,
+      `/api/backfills/${id}`,
+    );
+    assert.equal(after.body.backfill.status, 'CANCELED');
+    assert.deepEqual(after.body.backfill.runCounts, { CANCELED: 2 });
+    // Nothing changes afterwards.
+    await daemon.tick();
+    assert.deepEqual(
+      (await runsOf()).map((r) => r.status),
+      ['CANCELED', 'CANCELED'],
+    );
   });
 });
