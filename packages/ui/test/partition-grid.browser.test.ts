@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { PartitionStatus } from '../src/api/types.ts';
 import {
   parseKeyList,
+  partitionMatrix,
   partitionsArgument,
   shownPartitions,
   statusSegments,
@@ -63,5 +64,20 @@ describe('partition grid logic', () => {
         ['MISSING', 3, 2],
       ],
     );
+  });
+
+  it('lays multi-partitions out as a matrix: rows of the dimension with the most values', () => {
+    const multi = ['d1|kr', 'd1|us', 'd2|kr', 'd2|us', 'd3|kr', 'd3|us'];
+    const m = partitionMatrix(multi, [0, 1, 2, 4, 5]);
+    assert.equal(m.rowPart, 0);
+    assert.deepEqual(m.rows, ['d1', 'd2', 'd3']);
+    assert.deepEqual(m.columns, ['kr', 'us']);
+    // d2|us (index 3) is not shown: a gap.
+    assert.deepEqual([...m.cells], [0, 1, 2, -1, 4, 5]);
+    // Regions first in the key: the dates are still the rows.
+    const flipped = partitionMatrix(['kr|d1', 'kr|d2', 'kr|d3', 'us|d1'], [0, 1, 2, 3]);
+    assert.equal(flipped.rowPart, 1);
+    assert.deepEqual(flipped.rows, ['d1', 'd2', 'd3']);
+    assert.deepEqual([...flipped.cells], [0, 3, 1, -1, 2, -1]);
   });
 });

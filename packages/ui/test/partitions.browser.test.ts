@@ -55,6 +55,13 @@ describe('partitions in the web UI', { timeout: 300_000 }, () => {
       partition: `${hourKeys[1000]}...${hourKeys[3999]}`,
     });
     assert.equal(hits.status, 'SUCCESS', hits.error);
+    const sold = await materialize({
+      instance: t.instance,
+      definitions,
+      selection: 'ui_sales',
+      partition: '2026-11-02|jp',
+    });
+    assert.equal(sold.status, 'SUCCESS', sold.error);
     await mkdir(SHOTS, { recursive: true });
     const running = await startServer({ workspace, instance: t.instance, host: '127.0.0.1', port: 0, uiDir });
     url = running.url.replace(/\/$/, '/');
@@ -103,7 +110,7 @@ describe('partitions in the web UI', { timeout: 300_000 }, () => {
     const rows = await page.$$eval('[data-testid="partitioned-assets"] tr[data-asset]', (els) =>
       els.map((e) => e.getAttribute('data-asset')),
     );
-    assert.deepEqual(rows, ['ui_events', 'ui_customer_report', 'ui_hits']);
+    assert.deepEqual(rows, ['ui_events', 'ui_customer_report', 'ui_hits', 'ui_sales']);
     const events = await page.textContent('tr[data-asset="ui_events"]');
     assert.match(events ?? '', /2026-11-01\.\.\.2026-11-10 \(10\)/);
     // The backfill launched above was canceled before any run: the statuses are as stored.
@@ -279,5 +286,31 @@ describe('partitions in the web UI', { timeout: 300_000 }, () => {
     );
     // Generous for a loaded machine: the measure is printed above.
     assert.ok(loadedMs < 15_000, `${loadedMs} ms`);
+  });
+
+  it('multi-partitions: a matrix of date × region, and the same partitions as a list', async () => {
+    await page.goto(`${url}#/partitions/ui_sales`);
+    await page.waitForSelector('.partition-matrix .matrix-cell');
+    const head = await page.$$eval('.matrix-head .matrix-label', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(head, ['date', 'kr', 'jp', 'us']);
+    const rows = await page.$$eval('.matrix-row[data-row]', (els) =>
+      els.map((e) => e.getAttribute('data-row')),
+    );
+    assert.deepEqual(rows, ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04']);
+    assert.equal(
+      await page.getAttribute('.matrix-cell[data-key="2026-11-02|jp"]', 'data-status'),
+      'MATERIALIZED',
+    );
+    assert.equal((await page.$$('.matrix-cell[data-status="MISSING"]')).length, 11);
+    await page.click('.matrix-cell[data-key="2026-11-03|us"]');
+    assert.ok(await page.isEnabled('button:has-text("Materialize 2026-11-03|us")'));
+    await page.screenshot({ path: path.join(SHOTS, 'partitions-matrix.png'), fullPage: true });
+    // Filtered to the missing ones, the materialized cell leaves a gap.
+    await page.click('button[data-filter="MISSING"]');
+    await page.waitForSelector('[data-testid="partition-grid"][data-shown="11"]');
+    assert.equal(await page.$('.matrix-cell[data-key="2026-11-02|jp"]'), null);
+    await page.click('button:has-text("list")');
+    await page.waitForSelector('.partition-cell[data-key="2026-11-01|kr"]');
+    assert.equal((await cells()).length, 11);
   });
 });

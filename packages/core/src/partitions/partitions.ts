@@ -569,17 +569,21 @@ export function dynamicPartitionNames(def: PartitionsDefinition): string[] {
 
 /**
  * A plain description of a definition (API, CLI), with `dynamic`: the names of the dynamic
- * partitions whose keys are managed at run time, when it uses some.
+ * partitions whose keys are managed at run time, when it uses some, and a multi-partitions'
+ * `dimensions`.
  */
 export function describePartitions(def: PartitionsDefinition): {
   type: string;
   description: string;
   dynamic?: string[];
+  /** Of multi-partitions: the dimension names, in the order of the parts of a key. */
+  dimensions?: string[];
 } {
   const dynamic = dynamicPartitionNames(def);
   return {
     type: def.type === 'time' ? def.cadence : def.type,
     description: def.description,
     ...(dynamic.length > 0 ? { dynamic } : {}),
+    ...(def.type === 'multi' ? { dimensions: def.dimensions.map((d) => d.name) } : {}),
   };
 }

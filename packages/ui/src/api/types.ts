@@ -234,6 +234,8 @@ export interface PartitionsDescription {
   type: string;
   description: string;
   dynamic?: string[];
+  /** Multi-partitions: the dimension names, in the order of the parts of a key ('a|b'). */
+  dimensions?: string[];
 }
 
 /** `GET /api/assets/:key/partitions`. */

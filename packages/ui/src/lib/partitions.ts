@@ -98,3 +98,42 @@ export function visibleRows(options: {
   const last = Math.min(rows - 1, Math.ceil((scrollTop + height) / rowHeight) + overscan);
   return { first, last, rows };
 }
+
+/** Multi-partitions as a matrix: a row per value of one dimension, a column per value of the others. */
+export interface PartitionMatrix {
+  /** Which part of a key ('a|b') the rows are: the dimension with the most values. */
+  rowPart: number;
+  rows: string[];
+  columns: string[];
+  /** The index (into keys) of the partition at row r, column c: cells[r * columns.length + c], or -1. */
+  cells: Int32Array;
+}
+
+/** The shown partitions of a multi-partitioned asset laid out as a matrix (keys split on '|'). */
+export function partitionMatrix(keys: readonly string[], shown: readonly number[]): PartitionMatrix {
+  const parts = shown.map((i) => keys[i]!.split('|'));
+  const width = parts[0]?.length ?? 0;
+  let rowPart = 0;
+  let most = -1;
+  for (let p = 0; p < width; p++) {
+    const distinct = new Set(parts.map((k) => k[p])).size;
+    if (distinct > most) {
+      most = distinct;
+      rowPart = p;
+    }
+  }
+  const rowIndex = new Map<string, number>();
+  const columnIndex = new Map<string, number>();
+  const place: [number, number, number][] = [];
+  parts.forEach((k, n) => {
+    const row = k[rowPart] ?? '';
+    const column = k.filter((_, p) => p !== rowPart).join('|');
+    if (!rowIndex.has(row)) rowIndex.set(row, rowIndex.size);
+    if (!columnIndex.has(column)) columnIndex.set(column, columnIndex.size);
+    place.push([rowIndex.get(row)!, columnIndex.get(column)!, shown[n]!]);
+  });
+  const columns = [...columnIndex.keys()];
+  const cells = new Int32Array(rowIndex.size * columns.length).fill(-1);
+  for (const [r, c, i] of place) cells[r * columns.length + c] = i;
+  return { rowPart, rows: [...rowIndex.keys()], columns, cells };
+}

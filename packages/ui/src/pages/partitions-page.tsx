@@ -13,6 +13,7 @@ import {
   PARTITION_COLORS,
   PARTITION_STATUSES,
   parseKeyList,
+  partitionMatrix,
   partitionStatusLabel,
   partitionsArgument,
   shownPartitions,
@@ -245,6 +246,112 @@ function PartitionGrid({
   );
 }
 
+const MATRIX_ROW = 24;
+
+/**
+ * Multi-partitions as a matrix: a row per value of the dimension with the most values (the
+ * dates), a column per value of the others; rows drawn only where the viewport is.
+ */
+function PartitionMatrixView({
+  keys,
+  statuses,
+  shown,
+  dimensions,
+  selected,
+  onCell,
+}: {
+  keys: readonly string[];
+  statuses: readonly PartitionStatus[];
+  shown: readonly number[];
+  dimensions: readonly string[];
+  selected: (index: number) => boolean;
+  onCell: (index: number, extend: boolean) => void;
+}) {
+  const matrix = useMemo(() => partitionMatrix(keys, shown), [keys, shown]);
+  const [scrollTop, setScrollTop] = useState(0);
+  const label = (values: readonly string[]) =>
+    Math.min(200, Math.max(40, Math.ceil(values.reduce((n, v) => Math.max(n, v.length), 2) * 7.2) + 14));
+  const rowLabelWidth = label(matrix.rows);
+  const cellWidth = label(matrix.columns);
+  const height = Math.min(480, (matrix.rows.length + 1) * MATRIX_ROW + 8);
+  const { first, last } = visibleRows({
+    count: matrix.rows.length,
+    columns: 1,
+    rowHeight: MATRIX_ROW,
+    scrollTop,
+    height,
+  });
+  const rowDimension = dimensions[matrix.rowPart] ?? '';
+  const columnDimensions = dimensions.filter((_, i) => i !== matrix.rowPart).join(' | ');
+  const n = matrix.columns.length;
+  const rows = [];
+  for (let r = first; r <= last; r++) {
+    const cells = [];
+    for (let c = 0; c < n; c++) {
+      const i = matrix.cells[r * n + c]!;
+      if (i < 0) {
+        cells.push(<span key={c} className="matrix-gap" style={{ width: cellWidth }} />);
+        continue;
+      }
+      const isSelected = selected(i);
+      cells.push(
+        <button
+          type="button"
+          key={c}
+          className={`matrix-cell${isSelected ? ' selected' : ''}`}
+          data-key={keys[i]}
+          data-status={statuses[i]}
+          aria-pressed={isSelected}
+          aria-label={`${keys[i]}: ${partitionStatusLabel(statuses[i]!)}`}
+          title={`${keys[i]}: ${partitionStatusLabel(statuses[i]!)}`}
+          onClick={(e) => onCell(i, e.shiftKey)}
+          style={{ width: cellWidth, background: PARTITION_COLORS[statuses[i]!] }}
+        />,
+      );
+    }
+    rows.push(
+      <div key={r} className="matrix-row" style={{ top: (r + 1) * MATRIX_ROW }} data-row={matrix.rows[r]}>
+        <span className="matrix-label mono" style={{ width: rowLabelWidth }}>
+          {matrix.rows[r]}
+        </span>
+        {cells}
+      </div>,
+    );
+  }
+  return (
+    <div
+      className="partition-grid partition-matrix"
+      data-testid="partition-grid"
+      data-shown={shown.length}
+      style={{ height }}
+      onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+    >
+      <div style={{ height: (matrix.rows.length + 1) * MATRIX_ROW + 8, position: 'relative' }}>
+        <div className="matrix-row matrix-head" style={{ top: 0 }}>
+          <span
+            className="matrix-label small muted"
+            style={{ width: rowLabelWidth }}
+            title={`rows: ${rowDimension}; columns: ${columnDimensions}`}
+          >
+            {rowDimension}
+          </span>
+          {matrix.columns.map((c) => (
+            <span
+              key={c}
+              className="matrix-label mono small"
+              style={{ width: cellWidth }}
+              title={`${columnDimensions}: ${c}`}
+            >
+              {c}
+            </span>
+          ))}
+        </div>
+        {rows}
+      </div>
+    </div>
+  );
+}
+
 function parseFilter(status: string | null): Set<PartitionStatus> {
   const wanted = (status ?? '').split(',');
   return new Set(PARTITION_STATUSES.filter((s) => wanted.includes(s)));
@@ -292,6 +399,9 @@ function AssetPartitionsPage({
   const isRange =
     selected.length > 0 && selected[selected.length - 1]! - selected[0]! + 1 === selected.length;
   const launch = usePartitionLaunch(assetKey, location);
+  // Multi-partitions are shown as a matrix (date × region...) or, like the others, as a list.
+  const isMulti = data?.partitions.type === 'multi';
+  const [view, setView] = useState<'matrix' | 'list'>('matrix');
 
   const selectRange = (first: number, last: number) => {
     setFrom(keys[first]!);
@@ -440,6 +550,26 @@ function AssetPartitionsPage({
             <ErrorBox error={launch.error} title="Could not launch" />
           </div>
 
+          {isMulti && (
+            <fieldset className="filters" aria-label="Partitions shown as">
+              <button
+                type="button"
+                aria-pressed={view === 'matrix'}
+                className={view === 'matrix' ? 'primary' : undefined}
+                onClick={() => setView('matrix')}
+              >
+                matrix
+              </button>
+              <button
+                type="button"
+                aria-pressed={view === 'list'}
+                className={view === 'list' ? 'primary' : undefined}
+                onClick={() => setView('list')}
+              >
+                list
+              </button>
+            </fieldset>
+          )}
           <div className="panel flush">
             {shown.length === 0 ? (
               <Empty>
@@ -447,6 +577,15 @@ function AssetPartitionsPage({
                   ? 'No partitions yet.'
                   : `No partition is ${[...filter].map(partitionStatusLabel).join(' or ')}.`}
               </Empty>
+            ) : isMulti && view === 'matrix' ? (
+              <PartitionMatrixView
+                keys={keys}
+                statuses={statuses}
+                shown={shown}
+                dimensions={data.partitions.dimensions ?? []}
+                selected={(i) => i >= lo && i <= hi}
+                onCell={onCell}
+              />
             ) : (
               <PartitionGrid
                 keys={keys}
