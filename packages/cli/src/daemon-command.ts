@@ -1,4 +1,4 @@
-import { Daemon, DagInstance, installLastResortHandlers, type Workspace } from '@dag/core';
+import { Daemon, DagInstance, installLastResortHandlers, untilStopSignal, type Workspace } from '@dag/core';
 import type { Command } from 'commander';
 
 export interface DaemonCommandContext {
@@ -39,13 +39,12 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       const stop = new AbortController();
-      const onSignal = () => {
+      // The first SIGINT or SIGTERM stops the daemon in order; a second exits at once, as for
+      // `dag dev` and `dag worker`.
+      void untilStopSignal().then(() => {
         ctx.err('dag daemon: stopping (Ctrl-C again to exit at once)');
-        process.once('SIGINT', () => process.exit(130));
         stop.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      });
       const daemon = new Daemon({
         instance,
         locations: workspace.locations,
@@ -71,8 +70,6 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
       try {
         await daemon.run(stop.signal);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
         await launcher.close();
         await dispatch?.close().catch(() => {});
         await instance.close();

@@ -75,6 +75,8 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         const liveness = workerLiveness();
         const workspace = await ctx.loadWorkspace();
         const removeLastResort = installLastResortHandlers('dag worker', ctx.err);
+        // Listened for from here on: a signal while the worker starts drains it once started.
+        const stopSignal = untilStopSignal();
         const instance = await DagInstance.open({ supervise: { log: ctx.err } });
         // Loaded when a worker runs: other commands do not pay for the server's modules.
         const { Worker } = await import('@dag/server');
@@ -99,7 +101,7 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         ctx.err(
           `dag worker: ${w.workerId} taking runs (concurrency ${concurrency}) for ${workspace.locations.map((l) => l.name).join(', ')} on instance ${instance.kind === 'postgres' ? 'DAG_POSTGRES_URL' : instance.home}`,
         );
-        const signal = await untilStopSignal();
+        const signal = await stopSignal;
         ctx.err(
           `dag worker: ${signal}: draining (no new runs; running ones get ${graceMs / 1000} s, then are handed back)`,
         );

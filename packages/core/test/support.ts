@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -71,11 +72,15 @@ export async function freshInstance(kind: 'embedded' | 'external' = 'embedded'):
   };
 }
 
-/** Polls until `check` returns a value (not undefined), or throws after `timeoutMs`. */
+/**
+ * Polls until `check` returns a value (not undefined), or throws after `timeoutMs`. The default
+ * is generous on purpose: on a machine loaded far past its cores, starting a `dag` process alone
+ * can take tens of seconds, and a passing test never waits for the deadline.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -84,4 +89,29 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A child process whose stdout and stderr are collected together as it runs (for output waits). */
+export interface WatchedProcess {
+  child: import('node:child_process').ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `node <args>` with `env` added to this process's environment and collects its output. */
+export function spawnWatched(args: string[], env: NodeJS.ProcessEnv, cwd?: string): WatchedProcess {
+  const child = spawn(process.execPath, args, {
+    ...(cwd ? { cwd } : {}),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, exited };
 }

@@ -90,6 +90,9 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       });
       if (!opts.uiDir) await ensureUiBuilt(io.err);
       const removeLastResort = installLastResortHandlers('dag dev', io.err);
+      // Listened for from here on: a signal that arrives while dag dev is still starting stops it
+      // in order once it has started, instead of killing it half-started.
+      const stopSignal = untilStopSignal();
       const instance = await DagInstance.open({ supervise: { log: io.err } });
       // Runs launched from the UI or the API wait in the daemon's run queue like any other,
       // so the run and tag limits hold them too.
@@ -177,7 +180,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
       if (!daemon) io.err('dag dev: --no-daemon: queued runs wait for a `dag daemon` on this instance');
       const daemonDone = daemon ? daemon.run(stopDaemon.signal) : Promise.resolve();
       // A second signal while stopping exits at once.
-      const signal = await untilStopSignal();
+      const signal = await stopSignal;
       io.err(
         `dag dev: ${signal}: stopping (running runs are terminated; press Ctrl-C again to exit at once)`,
       );

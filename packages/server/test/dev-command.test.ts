@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freshDatabase, tempDir } from '../../core/test/support.ts';
+import { freshDatabase, spawnWatched, tempDir } from '../../core/test/support.ts';
 import { FIXTURE, waitFor } from './support.ts';
 
 const MAIN = path.join(import.meta.dirname, 'fixtures', 'dev-main.ts');
 
 function dev(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => {
-    output += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    output += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  return spawnWatched(['--import', 'tsx', MAIN, ...args], env);
 }
 
 describe('dag dev', () => {

@@ -6,7 +6,7 @@
  * is for a condition, with a timeout.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,7 +19,7 @@ import {
   stopEmbeddedPostgres,
   Workspace,
 } from '@dag/core';
-import { freshDatabase, tempDir } from '../../core/test/support.ts';
+import { freshDatabase, spawnWatched, tempDir } from '../../core/test/support.ts';
 import { createApp } from '../src/create-app.ts';
 import { RunLauncher } from '../src/run-launcher.ts';
 import { call, waitFor } from './support.ts';
@@ -38,19 +38,8 @@ interface Proc {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...LIVENESS, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => {
-    output += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    output += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { pid: child.pid!, output: () => output, exited };
+  const { child, output, exited } = spawnWatched(args, { ...LIVENESS, ...env });
+  return { pid: child.pid!, output, exited };
 }
 
 /** SIGINT, then its exit code; a dag dev that has not stopped within 60 s is killed and the test fails. */
