@@ -3,7 +3,7 @@ import { DefinitionError } from '../errors.ts';
 import { lazyRequire } from '../util/lazy-require.ts';
 
 /** Loaded on first use: only schedules and cron conditions need it. */
-const croner = lazyRequire<typeof import('croner')>('croner');
+const croner = lazyRequire<typeof import('croner')>('croner', import.meta.url);
 
 /**
  * Declarative automation, as Dagster's AutomationCondition: a condition on an asset that the

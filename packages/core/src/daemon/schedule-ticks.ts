@@ -4,7 +4,7 @@ import { DefinitionError } from '../errors.ts';
 import { lazyRequire } from '../util/lazy-require.ts';
 
 /** Loaded on first use: only schedules and cron conditions need it. */
-const croner = lazyRequire<typeof import('croner')>('croner');
+const croner = lazyRequire<typeof import('croner')>('croner', import.meta.url);
 
 // Parsed crons by pattern and zone: a daemon asks for the same schedules' ticks every second.
 const parsed = new Map<string, Cron>();

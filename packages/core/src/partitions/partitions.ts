@@ -1,7 +1,7 @@
 import type { DateTime } from 'luxon';
 import { lazyRequire } from '../util/lazy-require.ts';
 
-const luxon = lazyRequire<typeof import('luxon')>('luxon');
+const luxon = lazyRequire<typeof import('luxon')>('luxon', import.meta.url);
 
 import { DefinitionError, UsageError } from '../errors.ts';
 

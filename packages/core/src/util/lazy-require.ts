@@ -1,17 +1,20 @@
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
-
 /**
- * A dependency of @dag/core loaded on first use rather than when the package is imported,
- * for modules only some commands need (time partitions, cron, file watching): `dag --help`
- * and `dag runs` do not pay for them. Synchronous, so the functions that use one stay so;
- * it loads the package's CommonJS build.
+ * A dependency loaded on first use rather than when the importing module loads: for heavy
+ * packages only some commands or assets need (time partitions, cron, file watching, image
+ * codecs, SDKs), so that `dag --help`, `dag list` and loading a definitions file do not pay
+ * for them. Synchronous, so the functions that use one stay so; it loads the package's
+ * CommonJS build, resolved from `from` (the caller's `import.meta.url`).
+ *
+ * @example
+ * const sharp = lazyRequire<typeof import('sharp')>('sharp', import.meta.url);
+ * await sharp()(file).webp().toBuffer();
  */
-export function lazyRequire<T>(name: string): () => T {
+export function lazyRequire<T>(name: string, from: string): () => T {
   let loaded: T | undefined;
   return () => {
-    loaded ??= require(name) as T;
+    loaded ??= createRequire(from)(name) as T;
     return loaded;
   };
 }

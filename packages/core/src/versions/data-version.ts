@@ -6,7 +6,7 @@ import { encodeValue } from '../io/value-codec.ts';
 import { lazyRequire } from '../util/lazy-require.ts';
 
 /** Loaded on first use: only runs compute config versions. */
-const stableStringify = lazyRequire<typeof stableStringifyModule>('safe-stable-stringify');
+const stableStringify = lazyRequire<typeof stableStringifyModule>('safe-stable-stringify', import.meta.url);
 
 /** A short, stable fingerprint of some text or bytes. */
 export function fingerprint(input: string | Uint8Array): string {

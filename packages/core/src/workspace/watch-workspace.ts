@@ -2,7 +2,7 @@ import type chokidarModule from 'chokidar';
 import { lazyRequire } from '../util/lazy-require.ts';
 
 /** Only `dag dev` watches files. */
-const chokidar = lazyRequire<typeof chokidarModule>('chokidar');
+const chokidar = lazyRequire<typeof chokidarModule>('chokidar', import.meta.url);
 
 import type { LocationReload, Workspace } from './workspace.ts';
 

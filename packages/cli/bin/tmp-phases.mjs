@@ -1,0 +1,13 @@
+const c = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const a = c();
+const { ensureDist } = await import('./build-dist.js');
+await ensureDist();
+const b = c();
+await import('../../core/dist/index.js');
+const d = c();
+const { main } = await import('../dist/main.js');
+const e = c();
+process.stdout.write = () => true;
+await main(['node', 'dag', '--help']);
+const f = c();
+console.error(`boot ${a.toFixed(0)} ensureDist ${(b - a).toFixed(0)} core ${(d - b).toFixed(0)} main ${(e - d).toFixed(0)} help ${(f - e).toFixed(0)} total ${f.toFixed(0)}`);

@@ -1,0 +1,10 @@
+const c = () => { const u = process.cpuUsage(); return ((u.user + u.system) / 1000).toFixed(0); };
+const t0 = c();
+await import('/work/wt/clispeed/packages/core/dist/index.js');
+const t1 = c();
+const { register } = await import('node:module');
+if (process.argv[2] === 'tsx') (await import('tsx/esm/api')).register();
+const t2 = c();
+if (process.argv[3]) await import(process.argv[3]);
+const t3 = c();
+console.log(`start ${t0} core ${t1 - t0} register ${t2 - t1} defs ${t3 - t2} total ${c()}`);
