@@ -302,6 +302,7 @@ export type {
 } from './types.ts';
 export { EVENT_TYPES, FINISHED_RUN_STATUSES, IN_PROGRESS_RUN_STATUSES, RUN_STATUSES } from './types.ts';
 export { connectionPasswords } from './util/connection-string.ts';
+export { lazyRequire } from './util/lazy-require.ts';
 export { prepareUserCodeLoading, siblingModule } from './util/module-url.ts';
 export {
   maskConnectionString,

@@ -115,4 +115,32 @@ describe('code versions and staleness', () => {
     // Nothing was materialized for the source itself.
     assert.equal((await t.instance.storage.getMaterializations('st_bucket')).length, 0);
   });
+
+  test('a step records the data version its upstream got earlier in the same run, without reading it back', async () => {
+    let value = 1;
+    const up = asset({ name: 'st_run_up' }, async () => value);
+    const down = asset({ name: 'st_run_down', deps: [up] }, async () => undefined);
+    const defs = new Definitions({ assets: [up, down] });
+    const storage = t.instance.storage;
+    const getAssetVersions = storage.getAssetVersions.bind(storage);
+    const asked: string[][] = [];
+    storage.getAssetVersions = (keys?: string[]) => {
+      asked.push(keys ?? []);
+      return getAssetVersions(keys);
+    };
+    try {
+      for (value of [1, 2]) {
+        const result = await materialize({ instance: t.instance, definitions: defs, selection: '*' });
+        assert.equal(result.status, 'SUCCESS', result.error);
+        const [upRecord] = await getAssetVersions(['st_run_up']);
+        const [downRecord] = await getAssetVersions(['st_run_down']);
+        // The version of this run's materialization of st_run_up, not an earlier one's.
+        assert.equal(downRecord?.version?.inputs.st_run_up, upRecord?.version?.data);
+      }
+    } finally {
+      storage.getAssetVersions = getAssetVersions;
+    }
+    assert.deepEqual(asked, [], 'the upstream version came from the run, not from a query');
+    assert.deepEqual(await reasons(defs), { st_run_up: [], st_run_down: [] });
+  });
 });

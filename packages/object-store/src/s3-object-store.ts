@@ -1,17 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type * as S3 from '@aws-sdk/client-s3';
 import { writeFileAtomically } from './atomic-file.ts';
 import type { ObjectHead, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
 import {
@@ -82,11 +74,23 @@ function headOf(
   };
 }
 
+const require = createRequire(import.meta.url);
+let sdk: typeof S3 | undefined;
+
+/**
+ * The AWS SDK, loaded when the first S3 store is made, not when this package is imported: a
+ * definitions file that only names its buckets loads in a fraction of the time.
+ */
+function awsSdk(): typeof S3 {
+  sdk ??= require('@aws-sdk/client-s3') as typeof S3;
+  return sdk;
+}
+
 /** A bucket on any S3-protocol service (Cloudflare R2, AWS S3, MinIO, s3rver) through the AWS SDK v3. */
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly location: string;
-  readonly #client: S3Client;
+  readonly #client: S3.S3Client;
   readonly #secret: string | undefined;
   readonly #listPageSize: number;
   readonly #deleteBatchSize: number;
@@ -107,7 +111,7 @@ export class S3ObjectStore implements ObjectStore {
     this.#listPageSize = clampBatch(options.listPageSize ?? S3_BATCH_LIMIT, 'listPageSize');
     this.#deleteBatchSize = clampBatch(options.deleteBatchSize ?? S3_BATCH_LIMIT, 'deleteBatchSize');
     const maxSockets = options.maxSockets ?? 64;
-    this.#client = new S3Client({
+    this.#client = new (awsSdk().S3Client)({
       region,
       ...(endpoint ? { endpoint: endpoint.href } : {}),
       // R2 and most S3-compatible servers only support path-style addressing for custom endpoints.
@@ -144,7 +148,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async headBucket(): Promise<void> {
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.#client.send(new (awsSdk().HeadBucketCommand)({ Bucket: this.bucket }));
     } catch (error) {
       // HEAD responses have no body, so a bare 404 is the only sign of a missing bucket.
       const status = statusOf(error) ?? 0;
@@ -156,7 +160,9 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectHead | undefined> {
     validateObjectKey(key);
     try {
-      const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.#client.send(
+        new (awsSdk().HeadObjectCommand)({ Bucket: this.bucket, Key: key }),
+      );
       return headOf(key, out);
     } catch (error) {
       if (statusOf(error) === 404 && !isNoSuchBucket(error)) return undefined;
@@ -168,10 +174,10 @@ export class S3ObjectStore implements ObjectStore {
     validatePrefix(prefix);
     let continuationToken: string | undefined;
     do {
-      let page: ListObjectsV2CommandOutput;
+      let page: S3.ListObjectsV2CommandOutput;
       try {
         page = await this.#client.send(
-          new ListObjectsV2Command({
+          new (awsSdk().ListObjectsV2Command)({
             Bucket: this.bucket,
             ...(prefix ? { Prefix: prefix } : {}),
             MaxKeys: this.#listPageSize,
@@ -268,7 +274,7 @@ export class S3ObjectStore implements ObjectStore {
       let out: { Deleted?: unknown[]; Errors?: { Key?: string; Code?: string; Message?: string }[] };
       try {
         out = await this.#client.send(
-          new DeleteObjectsCommand({
+          new (awsSdk().DeleteObjectsCommand)({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
           }),
@@ -294,7 +300,7 @@ export class S3ObjectStore implements ObjectStore {
     const metadata = normalizeMetadata(options.metadata);
     try {
       await this.#client.send(
-        new PutObjectCommand({
+        new (awsSdk().PutObjectCommand)({
           Bucket: this.bucket,
           Key: key,
           Body: body,
@@ -313,7 +319,7 @@ export class S3ObjectStore implements ObjectStore {
   async #getObject(key: string) {
     validateObjectKey(key);
     try {
-      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.#client.send(new (awsSdk().GetObjectCommand)({ Bucket: this.bucket, Key: key }));
       if (!out.Body) throw new ObjectStoreError(`GET "${key}" from ${this.location} returned no body.`);
       const head = headOf(key, out);
       return { body: out.Body, head };

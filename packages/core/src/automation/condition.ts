@@ -1,5 +1,9 @@
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
 import { DefinitionError } from '../errors.ts';
+import { lazyRequire } from '../util/lazy-require.ts';
+
+/** Loaded on first use: only schedules and cron conditions need it. */
+const croner = lazyRequire<typeof import('croner')>('croner', import.meta.url);
 
 /**
  * Declarative automation, as Dagster's AutomationCondition: a condition on an asset that the
@@ -77,7 +81,7 @@ function cronOf(cron: string, timezone: string): Cron {
   let parsed = crons.get(id);
   if (!parsed) {
     try {
-      parsed = new Cron(cron, { timezone, paused: true });
+      parsed = new (croner().Cron)(cron, { timezone, paused: true });
     } catch (error) {
       throw new DefinitionError(
         `onCron('${cron}', { timezone: '${timezone}' }): invalid cron or time zone: ${(error as Error).message}`,

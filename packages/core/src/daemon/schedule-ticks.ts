@@ -1,6 +1,10 @@
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
 import type { ScheduleDefinition } from '../definitions/automation.ts';
 import { DefinitionError } from '../errors.ts';
+import { lazyRequire } from '../util/lazy-require.ts';
+
+/** Loaded on first use: only schedules and cron conditions need it. */
+const croner = lazyRequire<typeof import('croner')>('croner', import.meta.url);
 
 // Parsed crons by pattern and zone: a daemon asks for the same schedules' ticks every second.
 const parsed = new Map<string, Cron>();
@@ -10,7 +14,7 @@ function cronFor(schedule: Pick<ScheduleDefinition, 'name' | 'cron' | 'timezone'
   const cached = parsed.get(key);
   if (cached) return cached;
   try {
-    const cron = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+    const cron = new (croner().Cron)(schedule.cron, { timezone: schedule.timezone, paused: true });
     parsed.set(key, cron);
     return cron;
   } catch (error) {

@@ -99,6 +99,8 @@ interface StepState {
   version?: MaterializationVersion;
   /** The data version the function gave (MaterializeResult.dataVersion). */
   dataVersion?: string;
+  /** The data version this run's materialization of the asset recorded (once it is recorded). */
+  materializedDataVersion?: string;
 }
 
 const PROGRESS_INTERVAL_MS = 500;
@@ -1123,10 +1125,19 @@ class RunExecution {
   ): Promise<MaterializationVersion> {
     const deps = step.asset?.deps ?? [];
     const inputs: Record<string, string | null> = {};
-    if (deps.length > 0) {
-      const records = await this.options.instance.storage.getAssetVersions([...deps]);
+    // An upstream asset this run materialized: its version is known here, and its event may
+    // still be on its way to storage. Only the others are read, in one query: a run of steps
+    // that depend on each other makes no round trip per step.
+    const stored: string[] = [];
+    for (const dep of deps) {
+      const known = this.states.get(dep)?.materializedDataVersion;
+      inputs[dep] = known ?? null;
+      if (known === undefined) stored.push(dep);
+    }
+    if (stored.length > 0) {
+      const records = await this.options.instance.storage.getAssetVersions(stored);
       const byKey = new Map(records.map((r) => [r.assetKey, r]));
-      for (const dep of deps) inputs[dep] = currentDataVersion(byKey.get(dep));
+      for (const dep of stored) inputs[dep] = currentDataVersion(byKey.get(dep));
     }
     return { data: '', code: codeVersion ?? null, config: configVersion(step.config), inputs };
   }
@@ -1195,6 +1206,7 @@ class RunExecution {
     const ids = { stepKey: state.step.key, assetKey: asset.key };
     const data = { metadata: state.metadata, ...(state.version ? { version: state.version } : {}) };
     const partitions = this.partitionsOf(state.step);
+    if (state.version) state.materializedDataVersion = state.version.data;
     if (!partitions)
       void this.emit('ASSET_MATERIALIZATION', `Materialized '${asset.key}'.`, { ...ids, data });
     // One materialization per partition, as in Dagster: each partition's status is its own.

@@ -6,8 +6,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pRetry from 'p-retry';
-import lockfile from 'proper-lockfile';
 import { InstanceError } from '../errors.ts';
 import { registerSecret } from '../util/secrets.ts';
 import { loadPg } from './load-pg.ts';
@@ -278,6 +276,11 @@ export async function ensureEmbeddedPostgres(home: string): Promise<EmbeddedServ
   const lockPath = path.join(home, 'postgres.lock');
   try {
     // Only a lock held by another process is worth waiting for; any other error is final.
+    // Loaded here: only a start of the server needs them.
+    const [{ default: pRetry }, { default: lockfile }] = await Promise.all([
+      import('p-retry'),
+      import('proper-lockfile'),
+    ]);
     release = await pRetry(
       () =>
         lockfile

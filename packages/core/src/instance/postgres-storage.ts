@@ -1,7 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pRetry from 'p-retry';
 import type pg from 'pg';
 import type { MetadataRecord } from '../definitions/metadata.ts';
 import { InstanceError } from '../errors.ts';
@@ -1609,6 +1608,7 @@ export async function retryWhileUnreachable<T>(
   fn: () => Promise<T>,
   options: { retryForMs: number; onRetry?: (error: Error) => void },
 ): Promise<T> {
+  const { default: pRetry } = await import('p-retry');
   return await pRetry(
     async () => {
       try {

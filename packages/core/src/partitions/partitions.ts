@@ -1,4 +1,8 @@
-import { DateTime, IANAZone } from 'luxon';
+import type { DateTime } from 'luxon';
+import { lazyRequire } from '../util/lazy-require.ts';
+
+const luxon = lazyRequire<typeof import('luxon')>('luxon', import.meta.url);
+
 import { DefinitionError, UsageError } from '../errors.ts';
 
 /**
@@ -103,7 +107,7 @@ function parseInstant(value: string | Date, zone: string, what: string, field: s
     if (Number.isNaN(value.getTime())) throw new DefinitionError(`${what}: '${field}' is an invalid Date.`);
     return value;
   }
-  const dt = DateTime.fromISO(String(value), { zone });
+  const dt = luxon().DateTime.fromISO(String(value), { zone });
   if (!dt.isValid) {
     throw new DefinitionError(
       `${what}: '${field}' must be a date like '2026-11-01' (or an ISO date-time), got ${JSON.stringify(value)}.`,
@@ -118,7 +122,7 @@ function timeWindowPartitions(cadence: TimeCadence, options: TimeWindowOptions &
     throw new DefinitionError(`${what} needs a start, e.g. ${what}({ start: '2026-11-01' }).`);
   }
   const timezone = options.timezone ?? 'UTC';
-  if (!IANAZone.isValidZone(timezone)) {
+  if (!luxon().IANAZone.isValidZone(timezone)) {
     throw new DefinitionError(
       `${what}: unknown time zone ${JSON.stringify(timezone)}; use an IANA name like 'Asia/Seoul'.`,
     );
@@ -266,7 +270,7 @@ export function assertPartitionsDefinition(
 // ---- time windows ------------------------------------------------------------------------
 
 function local(def: TimeWindowPartitions, instant: Date): DateTime {
-  return DateTime.fromJSDate(instant, { zone: def.timezone });
+  return luxon().DateTime.fromJSDate(instant, { zone: def.timezone });
 }
 
 /** The start of the window that contains `instant`. */
@@ -322,7 +326,7 @@ export function formatKey(def: TimeWindowPartitions, start: Date): string {
 
 /** The window a key names, or undefined when the key is not of this definition's format. */
 export function parseTimeKey(def: TimeWindowPartitions, key: string): TimeWindow | undefined {
-  const dt = DateTime.fromFormat(key, def.format, { zone: def.timezone });
+  const dt = luxon().DateTime.fromFormat(key, def.format, { zone: def.timezone });
   if (!dt.isValid) return undefined;
   let start = dt.toJSDate();
   // A wall time repeated when clocks go back names the window from its first occurrence.
@@ -370,7 +374,7 @@ function timeKeysBetween(def: TimeWindowPartitions, end: Date): string[] {
   const field = (date: Date) =>
     `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
   if (def.cadence === 'hourly') {
-    const zone = IANAZone.create(def.timezone);
+    const zone = luxon().IANAZone.create(def.timezone);
     // The offset is asked once a day, and every hour only on a day it changes.
     let dayEnd = Number.NEGATIVE_INFINITY;
     let steady: number | undefined;

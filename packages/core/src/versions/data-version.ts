@@ -1,8 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import stableStringify from 'safe-stable-stringify';
+import type stableStringifyModule from 'safe-stable-stringify';
 import type { z } from 'zod';
 import type { AssetVersionRecord } from '../instance/storage.ts';
 import { encodeValue } from '../io/value-codec.ts';
+import { lazyRequire } from '../util/lazy-require.ts';
+
+/** Loaded on first use: only runs compute config versions. */
+const stableStringify = lazyRequire<typeof stableStringifyModule>('safe-stable-stringify', import.meta.url);
 
 /** A short, stable fingerprint of some text or bytes. */
 export function fingerprint(input: string | Uint8Array): string {
@@ -28,7 +32,7 @@ export function valueDataVersion(value: unknown, key: string): string {
 /** The version of a step's config: a hash of its canonical JSON; null for an asset without config. */
 export function configVersion(config: unknown): string | null {
   if (config === undefined) return null;
-  return fingerprint(stableStringify(config) ?? 'null');
+  return fingerprint(stableStringify()(config) ?? 'null');
 }
 
 /**

@@ -1,4 +1,9 @@
-import chokidar from 'chokidar';
+import type chokidarModule from 'chokidar';
+import { lazyRequire } from '../util/lazy-require.ts';
+
+/** Only `dag dev` watches files. */
+const chokidar = lazyRequire<typeof chokidarModule>('chokidar', import.meta.url);
+
 import type { LocationReload, Workspace } from './workspace.ts';
 
 export interface WorkspaceWatcher {
@@ -29,7 +34,7 @@ export interface WatchOptions {
 export function watchWorkspace(workspace: Workspace, options: WatchOptions = {}): WorkspaceWatcher {
   const debounceMs = options.debounceMs ?? 200;
   const watched = new Set(workspace.locations.flatMap((l) => workspace.files(l.name)));
-  const watcher = chokidar.watch([...watched], { ignoreInitial: true });
+  const watcher = chokidar().watch([...watched], { ignoreInitial: true });
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let reloading: Promise<void> = Promise.resolve();

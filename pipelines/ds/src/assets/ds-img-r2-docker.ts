@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { asset, MaterializeResult, NonRetriableError } from '@dag/core';
-import Docker from 'dockerode';
+import { asset, lazyRequire, MaterializeResult, NonRetriableError } from '@dag/core';
+import type Docker from 'dockerode';
 import { crawlerEnvironment, crawlMetadata } from '../lib/crawl-metadata.ts';
 import { CrawlerOutput } from '../lib/crawler-output.ts';
 import { stripAnsi } from '../lib/strip-ansi.ts';
 import { type DsCrawler, dsCrawler } from '../resources/ds-crawler.ts';
 import { dsR2Source } from '../resources/ds-r2-source.ts';
+
+/** Loaded when the asset runs, not with the definitions. */
+const dockerode = lazyRequire<typeof Docker>('dockerode', import.meta.url);
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -16,12 +19,12 @@ export function dockerClient(crawler: Pick<DsCrawler, 'dockerHost'>): { docker: 
   const host = crawler.dockerHost?.trim();
   if (!host)
     return {
-      docker: new Docker({ socketPath: DEFAULT_DOCKER_SOCKET }),
+      docker: new (dockerode())({ socketPath: DEFAULT_DOCKER_SOCKET }),
       address: `unix://${DEFAULT_DOCKER_SOCKET}`,
     };
   if (host.startsWith('unix://')) {
     const socketPath = host.slice('unix://'.length) || DEFAULT_DOCKER_SOCKET;
-    return { docker: new Docker({ socketPath }), address: `unix://${socketPath}` };
+    return { docker: new (dockerode())({ socketPath }), address: `unix://${socketPath}` };
   }
   let url: URL;
   try {
@@ -34,7 +37,7 @@ export function dockerClient(crawler: Pick<DsCrawler, 'dockerHost'>): { docker: 
   }
   const protocol = url.protocol === 'https:' ? 'https' : 'http';
   return {
-    docker: new Docker({
+    docker: new (dockerode())({
       host: url.hostname,
       port: url.port || (protocol === 'https' ? 2376 : 2375),
       protocol,

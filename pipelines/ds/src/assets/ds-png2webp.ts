@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { asset, MaterializeResult, md } from '@dag/core';
-import sharp from 'sharp';
+import { asset, lazyRequire, MaterializeResult, md } from '@dag/core';
+import type sharpModule from 'sharp';
 import { z } from 'zod';
 import { defaultConvertConcurrency, findStaleWebps, type StaleWebp } from '../lib/convert-png-to-webp.ts';
 import { ConverterProcess } from '../lib/converter-process.ts';
@@ -16,6 +16,9 @@ import { dsR2Source } from '../resources/ds-r2-source.ts';
 import { dsR2Target } from '../resources/ds-r2-target.ts';
 import type { FailedItem } from './ds-r2-download.ts';
 import { dsR2Download } from './ds-r2-download.ts';
+
+/** Loaded when previews are made, not with the definitions. */
+const sharp = lazyRequire<typeof sharpModule>('sharp', import.meta.url);
 
 /** A PNG that failed to convert, as it was then: unchanged files are not retried every run. */
 interface KnownFailure {
@@ -190,7 +193,7 @@ async function previewThumbnails(files: string[]): Promise<{ src: string; alt: s
   const out: { src: string; alt: string }[] = [];
   for (const file of files) {
     try {
-      const thumb = await sharp(file).resize(96, 96, { fit: 'inside' }).webp({ quality: 70 }).toBuffer();
+      const thumb = await sharp()(file).resize(96, 96, { fit: 'inside' }).webp({ quality: 70 }).toBuffer();
       out.push({ src: `data:image/webp;base64,${thumb.toString('base64')}`, alt: path.basename(file) });
     } catch {
       // A preview is a convenience: a file that cannot be read again is left out.

@@ -13,10 +13,18 @@ import {
   statSync,
   utimesSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import type sharpModule from 'sharp';
 import { isPng, listFiles, webpNameFor } from './local-files.ts';
+
+let sharpLoaded: typeof sharpModule | undefined;
+/** Loaded by the first conversion, not with the definitions (the converter process runs without @dag/core). */
+function sharp(): typeof sharpModule {
+  sharpLoaded ??= createRequire(import.meta.url)('sharp') as typeof sharpModule;
+  return sharpLoaded;
+}
 
 export interface ConvertOptions {
   quality: number;
@@ -138,7 +146,7 @@ export async function convertPngToWebp(
   );
   mkdirSync(path.dirname(output), { recursive: true });
   try {
-    const info = await sharp(data, { limitInputPixels: options.maxInputPixels, failOn: 'error' })
+    const info = await sharp()(data, { limitInputPixels: options.maxInputPixels, failOn: 'error' })
       .webp({ quality: options.quality })
       .toFile(temp);
     utimesSync(temp, stats.atime, stats.mtime);

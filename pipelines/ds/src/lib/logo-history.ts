@@ -1,5 +1,9 @@
-import { type DuckDBAppender, DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { lazyRequire } from '@dag/core';
+import type { DuckDBAppender } from '@duckdb/node-api';
 import type { DsDuckDb } from '../resources/ds-duckdb.ts';
+
+/** Loaded when history is written, not with the definitions. */
+const duckdb = lazyRequire<typeof import('@duckdb/node-api')>('@duckdb/node-api', import.meta.url);
 
 /** Outcome of one logo in one run. */
 export type LogoStatus = 'updated' | 'unmatched' | 'download_failed' | 'convert_failed' | 'upload_failed';
@@ -90,7 +94,9 @@ function appendRow(appender: DuckDBAppender, row: LogoHistoryRow): void {
   text(row.error);
   if (row.bytes === null) appender.appendNull();
   else appender.appendBigInt(BigInt(Math.trunc(row.bytes)));
-  appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(row.processedAt.getTime()) * 1000n));
+  appender.appendTimestampTZ(
+    new (duckdb().DuckDBTimestampTZValue)(BigInt(row.processedAt.getTime()) * 1000n),
+  );
   appender.endRow();
 }
 

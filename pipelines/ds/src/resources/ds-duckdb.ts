@@ -1,9 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { resource } from '@dag/core';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { lazyRequire, resource } from '@dag/core';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
 import { DEFAULT_DUCKDB_PATH } from '../ds-paths.ts';
+
+/** Loaded when the file is opened, not with the definitions. */
+const duckdb = lazyRequire<typeof import('@duckdb/node-api')>('@duckdb/node-api', import.meta.url);
 
 /** What `ds_duckdb` hands to assets. */
 export interface DsDuckDb {
@@ -48,7 +51,7 @@ export async function openDsDuckDb(file: string): Promise<DsDuckDb> {
   const withConnection = async <T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(file);
+      instance = await duckdb().DuckDBInstance.create(file);
     } catch (error) {
       throw new Error(
         `ds_duckdb: cannot open ${file}: another process may hold it open (DuckDB allows one writer per file); close it or set DS_DUCKDB_PATH to another file.`,

@@ -1,6 +1,9 @@
-import { ensureEmbeddedPostgres, maskConnectionString, resource, withDatabase } from '@dag/core';
-import pg from 'pg';
+import { ensureEmbeddedPostgres, lazyRequire, maskConnectionString, resource, withDatabase } from '@dag/core';
+import type pg from 'pg';
 import { z } from 'zod';
+
+/** Loaded when the resource is made, not with the definitions. */
+const postgres = lazyRequire<typeof pg>('pg', import.meta.url);
 
 /** What `ds_postgres` hands to assets. */
 export interface DsPostgres {
@@ -27,13 +30,13 @@ CREATE TABLE IF NOT EXISTS company (
 )`;
 
 async function ensureDatabase(serverUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
+  const client = new (postgres().Client)({ connectionString: serverUrl });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found.rowCount === 0) {
       await client
-        .query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
+        .query(`CREATE DATABASE ${postgres().escapeIdentifier(database)}`)
         .catch((error: { code?: string }) => {
           if (error.code !== '42P04') throw error; // created concurrently by another run
         });
@@ -61,7 +64,7 @@ export const dsPostgres = resource({
       url = withDatabase(server.url, EMBEDDED_DS_DATABASE);
     }
     const location = maskConnectionString(url);
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const pool = new (postgres().Pool)({ connectionString: url, max: 4 });
     // An idle client's error (server restart) must not crash the run worker.
     pool.on('error', () => {});
     try {
