@@ -345,21 +345,17 @@ export class SqlProjectFiles {
         const docs = modelDocs.get(name);
         let state = this.partial.get<RecordedModel>(rel, source);
         if (!state) {
-          const template = this.template(
-            file,
-            rel,
-            source,
-            (message) => `Jinja syntax error in model '${name}': ${message}`,
+          const describe = (message: string) => `Jinja syntax error in model '${name}': ${message}`;
+          const recorded = this.record(file, rel, source, describe, name, (message) =>
+            fail(rel, jinjaLine(message, source), `cannot render model '${name}': ${jinjaMessage(message)}`),
           );
-          const recorded = { ...this.recordingState(name), envRead: [] as string[] };
-          try {
-            this.jinja.render(template, recorded);
-          } catch (error) {
-            fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
-          }
-          const envNames = [...new Set(recorded.envRead)];
-          state = { refs: recorded.refs, sources: recorded.sources, config: recorded.config, envNames };
-          this.partial.set(rel, source, state, envNames);
+          state = {
+            refs: recorded.refs,
+            sources: recorded.sources,
+            config: recorded.config,
+            envNames: recorded.envNames,
+          };
+          this.partial.set(rel, source, state, recorded.envNames);
         }
         const layers = folderLayers(parts.slice(0, -1));
         const from = [source, docs, layers, state, options.defaultSchema];
@@ -641,13 +637,9 @@ export class SqlProjectFiles {
     const describe = (message: string) => `Jinja syntax error in test: ${message}`;
     let recorded = this.partial.get<RecordedTest>(rel, source);
     if (!recorded) {
-      const template = this.template(file, rel, source, describe);
-      const state = { ...this.recordingState(path.basename(file, '.sql')), envRead: [] as string[] };
-      try {
-        this.jinja.render(template, state);
-      } catch (error) {
-        fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`);
-      }
+      const state = this.record(file, rel, source, describe, path.basename(file, '.sql'), (error) =>
+        fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`),
+      );
       const model = state.refs[0];
       if (!model) fail(rel, 1, 'a singular test must ref() the model it tests.');
       const config = state.config as { severity?: string };
@@ -656,7 +648,7 @@ export class SqlProjectFiles {
         severity: String(config.severity ?? 'error').toLowerCase() === 'warn' ? 'WARN' : 'ERROR',
         line: lineOf(source, new RegExp(`ref\\(\\s*['"]${escapeRe(model)}['"]`)) ?? 1,
       };
-      this.partial.set(rel, source, recorded, [...new Set(state.envRead)]);
+      this.partial.set(rel, source, recorded, state.envNames);
     }
     const files = this;
     tests.push({
@@ -671,6 +663,41 @@ export class SqlProjectFiles {
         return files.template(file, rel, source, describe);
       },
     });
+  }
+
+  /**
+   * What a model's or test's `ref()` / `source()` / `config()` / `env_var()` calls declare: read
+   * from its parse tree when they are literal and certain to run (most models; no render and
+   * no compile), else learnt by rendering it once with recording functions.
+   */
+  private record(
+    file: string,
+    rel: string,
+    source: string,
+    describe: (message: string) => string,
+    name: string,
+    failed: (error: unknown) => never,
+  ): RecordedModel {
+    let calls: ReturnType<ProjectJinja['staticCalls']>;
+    try {
+      calls = this.jinja.staticCalls(source, rel);
+    } catch (error) {
+      fail(rel, jinjaLine(error, source), describe(jinjaMessage(error)));
+    }
+    if (calls) return { ...calls, envNames: [] };
+    const template = this.template(file, rel, source, describe);
+    const state = { ...this.recordingState(name), envRead: [] as string[] };
+    try {
+      this.jinja.render(template, state);
+    } catch (error) {
+      failed(error);
+    }
+    return {
+      refs: state.refs,
+      sources: state.sources,
+      config: state.config,
+      envNames: [...new Set(state.envRead)],
+    };
   }
 
   /** A render that records calls; relations are placeholders (nothing runs). */
