@@ -2,10 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DefinitionError, didYouMean } from '@dag/core';
 import type nunjucks from 'nunjucks';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Dialect } from './dialect.ts';
 import { ProjectJinja, type RenderState } from './jinja.ts';
 import { contentHash, PartialParseCache, type RecordedModel } from './partial-parse.ts';
+import { readYaml, type YamlFile, type YamlPlace, YamlSyntaxError } from './yaml-file.ts';
 
 /**
  * A dbt-layout project, loaded: `dbt_project.yml`, models (`models/**\/*.sql`), their YAML
@@ -231,7 +231,7 @@ export class SqlProjectFiles {
     this.cache = cache ?? newFileCache();
     const projectFile = path.join(this.dir, 'dbt_project.yml');
     const projectText = this.read(projectFile, 'dbt_project.yml', 'the project file');
-    const project = this.yaml(projectText, 'dbt_project.yml').toJS() as Record<string, unknown> | null;
+    const project = this.yaml(projectText, 'dbt_project.yml').value as Record<string, unknown> | null;
     if (!project || typeof project !== 'object')
       fail('dbt_project.yml', 1, 'expected a mapping with at least `name:`.');
     if (typeof project.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) {
@@ -481,14 +481,14 @@ export class SqlProjectFiles {
     return text;
   }
 
-  private yaml(text: string, rel: string) {
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter });
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      fail(rel, e.linePos?.[0]?.line, `YAML error: ${e.message.split('\n')[0]}`);
+  private yaml(text: string, rel: string): YamlFile {
+    try {
+      return readYaml(text, rel);
+    } catch (error) {
+      if (error instanceof YamlSyntaxError)
+        fail(rel, error.line, `YAML error: ${error.message.split('\n')[0]}`);
+      throw error;
     }
-    return Object.assign(doc, { lineCounter });
   }
 
   private loadYaml(
@@ -514,50 +514,49 @@ export class SqlProjectFiles {
     const extract: YamlExtract = { models: [], tests: [], sources: [] };
     const tests = extract.tests;
     const doc = this.yaml(text, rel);
-    const lineAt = (node: unknown) => {
-      const range = (node as YamlNode | undefined)?.range;
-      return range ? doc.lineCounter.linePos(range[0]).line : undefined;
-    };
-    const root = doc.contents;
-    if (!isMap(root)) return extract;
-    const models = root.get('models', true);
-    if (isSeq(models)) {
-      for (const item of models.items) {
-        if (!isMap(item)) continue;
-        const m = item.toJSON() as Record<string, unknown>;
-        const name = String(m.name ?? '');
-        if (!name) fail(rel, lineAt(item), `a models: entry needs a name.`);
-        const columns: ColumnDoc[] = [];
-        const colSeq = item.get('columns', true);
-        for (const col of isSeq(colSeq) ? colSeq.items : []) {
-          if (!isMap(col)) continue;
-          const c = col.toJSON() as Record<string, unknown>;
-          columns.push({ name: String(c.name), description: c.description as string | undefined });
-          const testSeq = col.get('data_tests', true) ?? col.get('tests', true);
-          for (const t of isSeq(testSeq) ? testSeq.items : []) {
-            tests.push(this.genericTest(t, name, String(c.name), rel, lineAt(t) ?? lineAt(col)));
-          }
-        }
-        const modelTests = item.get('data_tests', true) ?? item.get('tests', true);
-        for (const t of isSeq(modelTests) ? modelTests.items : []) {
-          const spec = (isMap(t) ? t.toJSON() : {}) as Record<string, Record<string, unknown>>;
-          const args = Object.values(spec)[0] ?? {};
-          tests.push(this.genericTest(t, name, args.column_name as string | undefined, rel, lineAt(t)));
-        }
-        extract.models.push({
-          name,
-          ...(m.description === undefined ? {} : { description: m.description as string }),
-          columns,
-          config: (m.config as Record<string, unknown>) ?? {},
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+    const at = (place: YamlPlace | undefined, key: string) => place?.entries?.get(key);
+    const item = (place: YamlPlace | undefined, i: number) => place?.items?.[i];
+    const root = doc.value;
+    if (!isObject(root)) return extract;
+    const models = root.models;
+    list(models).forEach((m, i) => {
+      const mPlace = item(at(doc.place, 'models'), i);
+      if (!isObject(m)) return;
+      const name = String(m.name ?? '');
+      if (!name) fail(rel, mPlace?.line, `a models: entry needs a name.`);
+      const columns: ColumnDoc[] = [];
+      list(m.columns).forEach((c, j) => {
+        if (!isObject(c)) return;
+        const cPlace = item(at(mPlace, 'columns'), j);
+        columns.push({ name: String(c.name), description: c.description as string | undefined });
+        const key = c.data_tests !== undefined ? 'data_tests' : 'tests';
+        list(c[key]).forEach((t, k) => {
+          const line = item(at(cPlace, key), k)?.line ?? cPlace?.line;
+          tests.push(this.genericTest(t, name, String(c.name), rel, line));
         });
-      }
-    }
-    const sources = root.get('sources', true);
-    if (isSeq(sources)) {
-      for (const item of sources.items) {
-        const s = (isMap(item) ? item.toJSON() : {}) as Record<string, unknown>;
+      });
+      const key = m.data_tests !== undefined ? 'data_tests' : 'tests';
+      list(m[key]).forEach((t, k) => {
+        const spec = (isObject(t) ? t : {}) as Record<string, Record<string, unknown>>;
+        const args = Object.values(spec)[0] ?? {};
+        const line = item(at(mPlace, key), k)?.line;
+        tests.push(this.genericTest(t, name, args.column_name as string | undefined, rel, line));
+      });
+      extract.models.push({
+        name,
+        ...(m.description === undefined ? {} : { description: m.description as string }),
+        columns,
+        config: (m.config as Record<string, unknown>) ?? {},
+      });
+    });
+    list(root.sources).forEach((item_, i) => {
+      {
+        const s = (isObject(item_) ? item_ : {}) as Record<string, unknown>;
         const sourceName = String(s.name ?? '');
-        if (!sourceName) fail(rel, lineAt(item), 'a sources: entry needs a name.');
+        if (!sourceName) fail(rel, item(at(doc.place, 'sources'), i)?.line, 'a sources: entry needs a name.');
         for (const t of (s.tables as Record<string, unknown>[] | undefined) ?? []) {
           const table = String(t.name ?? '');
           const meta = (t.meta ?? s.meta) as { dag?: { asset_key?: unknown } } | undefined;
@@ -573,7 +572,7 @@ export class SqlProjectFiles {
           });
         }
       }
-    }
+    });
     return extract;
   }
 
@@ -586,9 +585,10 @@ export class SqlProjectFiles {
   ): Omit<TestNode, 'name'> {
     let kind: string;
     let args: Record<string, unknown> = {};
-    if (isScalar(node)) kind = String(node.value);
-    else if (isMap(node)) {
-      const spec = node.toJSON() as Record<string, Record<string, unknown>>;
+    if (node === null || typeof node !== 'object')
+      kind = node === null || node === undefined ? '' : String(node);
+    else if (!Array.isArray(node)) {
+      const spec = node as Record<string, Record<string, unknown>>;
       kind = Object.keys(spec)[0] ?? '';
       args = spec[kind] ?? {};
     } else kind = '';
