@@ -27,9 +27,14 @@ const DATEPARTS = [
   'quarter',
   'year',
 ];
+/** Whether the cross-database macros accept `value` as a datepart (they throw otherwise). */
+export function isDatepart(value: SqlArg): boolean {
+  return DATEPARTS.includes(part(value));
+}
+
 function datepart(value: SqlArg, macro: string): string {
   const p = part(value);
-  if (!DATEPARTS.includes(p)) {
+  if (!isDatepart(p)) {
     throw new Error(`${macro}: unknown datepart '${p}'; use one of ${DATEPARTS.join(', ')}.`);
   }
   return p;

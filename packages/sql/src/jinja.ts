@@ -1,5 +1,13 @@
 import nunjucks from 'nunjucks';
-import { type Dialect, dialectMacros } from './dialect.ts';
+import { type Dialect, dialectMacros, isDatepart } from './dialect.ts';
+import {
+  boundNames,
+  type JinjaNode,
+  macroIsPure,
+  type StaticCalls,
+  type StaticScope,
+  staticCalls,
+} from './static-parse.ts';
 
 /**
  * The Jinja side of a project: one nunjucks environment per project, with dbt's context
@@ -25,6 +33,12 @@ export interface RenderState {
   /** When set, the names `env_var()` reads are recorded here (loading keys its cache by them). */
   envRead?: string[];
 }
+
+/** nunjucks' parser and error helper: public in its index, absent from its type declarations. */
+const nunjucksInternals = nunjucks as unknown as {
+  parser: { parse(source: string, extensions: unknown, options: unknown): JinjaNode };
+  lib: { _prettifyError(path: string, withInternals: boolean, error: unknown): Error };
+};
 
 type Kwargs = Record<string, unknown> & { __keywords?: true };
 
@@ -86,6 +100,10 @@ export class ProjectJinja {
   readonly env: nunjucks.Environment;
   private current: RenderState | undefined;
   private readonly userMacros = new Map<string, unknown>();
+  /** The macro files' text, parsed when a model's calls are first read from its parse tree. */
+  private readonly macroFiles: { source: string; file: string }[] = [];
+  private scope: StaticScope | undefined;
+  private readonly builtins: Record<string, unknown> = {};
 
   constructor(readonly options: JinjaOptions) {
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
@@ -164,7 +182,7 @@ export class ProjectJinja {
     g('run_started_at', new Date().toISOString());
     g('execute', true);
 
-    const builtins: Record<string, unknown> = {};
+    const builtins = this.builtins;
     for (const [name, fn] of Object.entries(dialectMacros(options.dialect))) {
       builtins[name] = withParams(fn, MACRO_PARAMS[name] ?? []);
     }
@@ -174,11 +192,8 @@ export class ProjectJinja {
     g('adapter', {
       dispatch: (name: unknown) => {
         const macro = String(name);
-        const fn =
-          this.userMacros.get(`${options.dialect}__${macro}`) ??
-          this.userMacros.get(`default__${macro}`) ??
-          this.userMacros.get(macro) ??
-          builtins[macro];
+        const found = this.dispatchName(macro);
+        const fn = found === undefined ? undefined : (this.userMacros.get(found) ?? builtins[found]);
         if (!fn) {
           throw new ModelRenderError(
             `adapter.dispatch('${macro}'): no macro '${options.dialect}__${macro}' or 'default__${macro}' in the project's macros, and no built-in '${macro}'.`,
@@ -193,6 +208,14 @@ export class ProjectJinja {
     this.env.addFilter('as_number', (value: unknown) => Number(value));
   }
 
+  /** The macro `adapter.dispatch(name)` finds: `<engine>__name`, `default__name`, `name`, a built-in. */
+  private dispatchName(macro: string): string | undefined {
+    return (
+      [`${this.options.dialect}__${macro}`, `default__${macro}`, macro].find((n) => this.userMacros.has(n)) ??
+      (macro in this.builtins ? macro : undefined)
+    );
+  }
+
   /** Compiles a template; a syntax error throws with its line. */
   compile(source: string, file: string): nunjucks.Template {
     return new nunjucks.Template(source, this.env, file, true);
@@ -201,6 +224,8 @@ export class ProjectJinja {
   /** Loads a macro file: its macros become globals of every model. */
   addMacros(source: string, file: string): string[] {
     const template = this.compile(source, file);
+    this.macroFiles.push({ source, file });
+    this.scope = undefined;
     let exported: Record<string, unknown> = {};
     // getExported is nunjucks' API for `{% import %}`; its type declarations omit it.
     (
@@ -217,6 +242,59 @@ export class ProjectJinja {
       this.env.addGlobal(name, exported[name]);
     }
     return names;
+  }
+
+  /** A template's parse tree; a syntax error throws as compiling would (with its line). */
+  parse(source: string, file: string): JinjaNode {
+    try {
+      const env = this.env as unknown as { extensionsList: unknown; opts: unknown };
+      return nunjucksInternals.parser.parse(source, env.extensionsList, env.opts);
+    } catch (error) {
+      throw nunjucksInternals.lib._prettifyError(file, false, error);
+    }
+  }
+
+  /**
+   * What rendering `source` at load would record, read from its parse tree without rendering
+   * (see static-parse.ts), or undefined when only rendering can tell.
+   */
+  staticCalls(source: string, file: string): StaticCalls | undefined {
+    return staticCalls(this.parse(source, file), this.staticScope());
+  }
+
+  /** How names resolve for static-parse.ts, with the purity of each project macro. */
+  private staticScope(): StaticScope {
+    if (this.scope) return this.scope;
+    const macros = new Map<string, { node: JinjaNode; bound: Set<string> }>();
+    for (const { source, file } of this.macroFiles) {
+      const root = this.parse(source, file);
+      const defined = (root.children as JinjaNode[]).filter((node) => node.typename === 'Macro');
+      // The file's own macros are the globals their calls reach; any other name it binds is local.
+      const bound = boundNames(root);
+      for (const node of defined) bound.delete(String(node.name.value));
+      for (const node of defined) macros.set(String(node.name.value), { node, bound });
+    }
+    const purity = new Map<string, 'pure' | 'impure' | 'visiting'>();
+    const scope: StaticScope = {
+      userMacro: (name) => {
+        if (!this.userMacros.has(name)) return undefined;
+        const known = purity.get(name);
+        if (known) return known === 'impure' ? 'impure' : 'pure';
+        const macro = macros.get(name);
+        if (!macro) return 'impure';
+        purity.set(name, 'visiting');
+        const pure = macroIsPure(macro.node, macro.bound, scope);
+        purity.set(name, pure ? 'pure' : 'impure');
+        return pure ? 'pure' : 'impure';
+      },
+      builtin: (name) => (name in this.builtins ? (MACRO_PARAMS[name] ?? []) : undefined),
+      isDatepart,
+      hasVar: (name) => name in this.options.vars,
+      dispatch: (name) => this.dispatchName(name),
+      hasTest: (name) => name in (this.env as unknown as { tests: Record<string, unknown> }).tests,
+    };
+    this.scope = scope;
+    return scope;
   }
 
   /** Renders a model with `state` as the current model. */

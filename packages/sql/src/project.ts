@@ -2,10 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DefinitionError, didYouMean } from '@dag/core';
 import type nunjucks from 'nunjucks';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Dialect } from './dialect.ts';
 import { ProjectJinja, type RenderState } from './jinja.ts';
 import { contentHash, PartialParseCache, type RecordedModel } from './partial-parse.ts';
+import { readYaml, type YamlFile, type YamlPlace, YamlSyntaxError } from './yaml-file.ts';
 
 /**
  * A dbt-layout project, loaded: `dbt_project.yml`, models (`models/**\/*.sql`), their YAML
@@ -231,7 +231,7 @@ export class SqlProjectFiles {
     this.cache = cache ?? newFileCache();
     const projectFile = path.join(this.dir, 'dbt_project.yml');
     const projectText = this.read(projectFile, 'dbt_project.yml', 'the project file');
-    const project = this.yaml(projectText, 'dbt_project.yml').toJS() as Record<string, unknown> | null;
+    const project = this.yaml(projectText, 'dbt_project.yml').value as Record<string, unknown> | null;
     if (!project || typeof project !== 'object')
       fail('dbt_project.yml', 1, 'expected a mapping with at least `name:`.');
     if (typeof project.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(project.name)) {
@@ -345,21 +345,17 @@ export class SqlProjectFiles {
         const docs = modelDocs.get(name);
         let state = this.partial.get<RecordedModel>(rel, source);
         if (!state) {
-          const template = this.template(
-            file,
-            rel,
-            source,
-            (message) => `Jinja syntax error in model '${name}': ${message}`,
+          const describe = (message: string) => `Jinja syntax error in model '${name}': ${message}`;
+          const recorded = this.record(file, rel, source, describe, name, (message) =>
+            fail(rel, jinjaLine(message, source), `cannot render model '${name}': ${jinjaMessage(message)}`),
           );
-          const recorded = { ...this.recordingState(name), envRead: [] as string[] };
-          try {
-            this.jinja.render(template, recorded);
-          } catch (error) {
-            fail(rel, jinjaLine(error, source), `cannot render model '${name}': ${jinjaMessage(error)}`);
-          }
-          const envNames = [...new Set(recorded.envRead)];
-          state = { refs: recorded.refs, sources: recorded.sources, config: recorded.config, envNames };
-          this.partial.set(rel, source, state, envNames);
+          state = {
+            refs: recorded.refs,
+            sources: recorded.sources,
+            config: recorded.config,
+            envNames: recorded.envNames,
+          };
+          this.partial.set(rel, source, state, recorded.envNames);
         }
         const layers = folderLayers(parts.slice(0, -1));
         const from = [source, docs, layers, state, options.defaultSchema];
@@ -485,14 +481,14 @@ export class SqlProjectFiles {
     return text;
   }
 
-  private yaml(text: string, rel: string) {
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter });
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      fail(rel, e.linePos?.[0]?.line, `YAML error: ${e.message.split('\n')[0]}`);
+  private yaml(text: string, rel: string): YamlFile {
+    try {
+      return readYaml(text, rel);
+    } catch (error) {
+      if (error instanceof YamlSyntaxError)
+        fail(rel, error.line, `YAML error: ${error.message.split('\n')[0]}`);
+      throw error;
     }
-    return Object.assign(doc, { lineCounter });
   }
 
   private loadYaml(
@@ -518,50 +514,49 @@ export class SqlProjectFiles {
     const extract: YamlExtract = { models: [], tests: [], sources: [] };
     const tests = extract.tests;
     const doc = this.yaml(text, rel);
-    const lineAt = (node: unknown) => {
-      const range = (node as YamlNode | undefined)?.range;
-      return range ? doc.lineCounter.linePos(range[0]).line : undefined;
-    };
-    const root = doc.contents;
-    if (!isMap(root)) return extract;
-    const models = root.get('models', true);
-    if (isSeq(models)) {
-      for (const item of models.items) {
-        if (!isMap(item)) continue;
-        const m = item.toJSON() as Record<string, unknown>;
-        const name = String(m.name ?? '');
-        if (!name) fail(rel, lineAt(item), `a models: entry needs a name.`);
-        const columns: ColumnDoc[] = [];
-        const colSeq = item.get('columns', true);
-        for (const col of isSeq(colSeq) ? colSeq.items : []) {
-          if (!isMap(col)) continue;
-          const c = col.toJSON() as Record<string, unknown>;
-          columns.push({ name: String(c.name), description: c.description as string | undefined });
-          const testSeq = col.get('data_tests', true) ?? col.get('tests', true);
-          for (const t of isSeq(testSeq) ? testSeq.items : []) {
-            tests.push(this.genericTest(t, name, String(c.name), rel, lineAt(t) ?? lineAt(col)));
-          }
-        }
-        const modelTests = item.get('data_tests', true) ?? item.get('tests', true);
-        for (const t of isSeq(modelTests) ? modelTests.items : []) {
-          const spec = (isMap(t) ? t.toJSON() : {}) as Record<string, Record<string, unknown>>;
-          const args = Object.values(spec)[0] ?? {};
-          tests.push(this.genericTest(t, name, args.column_name as string | undefined, rel, lineAt(t)));
-        }
-        extract.models.push({
-          name,
-          ...(m.description === undefined ? {} : { description: m.description as string }),
-          columns,
-          config: (m.config as Record<string, unknown>) ?? {},
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+    const at = (place: YamlPlace | undefined, key: string) => place?.entries?.get(key);
+    const item = (place: YamlPlace | undefined, i: number) => place?.items?.[i];
+    const root = doc.value;
+    if (!isObject(root)) return extract;
+    const models = root.models;
+    list(models).forEach((m, i) => {
+      const mPlace = item(at(doc.place, 'models'), i);
+      if (!isObject(m)) return;
+      const name = String(m.name ?? '');
+      if (!name) fail(rel, mPlace?.line, `a models: entry needs a name.`);
+      const columns: ColumnDoc[] = [];
+      list(m.columns).forEach((c, j) => {
+        if (!isObject(c)) return;
+        const cPlace = item(at(mPlace, 'columns'), j);
+        columns.push({ name: String(c.name), description: c.description as string | undefined });
+        const key = c.data_tests !== undefined ? 'data_tests' : 'tests';
+        list(c[key]).forEach((t, k) => {
+          const line = item(at(cPlace, key), k)?.line ?? cPlace?.line;
+          tests.push(this.genericTest(t, name, String(c.name), rel, line));
         });
-      }
-    }
-    const sources = root.get('sources', true);
-    if (isSeq(sources)) {
-      for (const item of sources.items) {
-        const s = (isMap(item) ? item.toJSON() : {}) as Record<string, unknown>;
+      });
+      const key = m.data_tests !== undefined ? 'data_tests' : 'tests';
+      list(m[key]).forEach((t, k) => {
+        const spec = (isObject(t) ? t : {}) as Record<string, Record<string, unknown>>;
+        const args = Object.values(spec)[0] ?? {};
+        const line = item(at(mPlace, key), k)?.line;
+        tests.push(this.genericTest(t, name, args.column_name as string | undefined, rel, line));
+      });
+      extract.models.push({
+        name,
+        ...(m.description === undefined ? {} : { description: m.description as string }),
+        columns,
+        config: (m.config as Record<string, unknown>) ?? {},
+      });
+    });
+    list(root.sources).forEach((item_, i) => {
+      {
+        const s = (isObject(item_) ? item_ : {}) as Record<string, unknown>;
         const sourceName = String(s.name ?? '');
-        if (!sourceName) fail(rel, lineAt(item), 'a sources: entry needs a name.');
+        if (!sourceName) fail(rel, item(at(doc.place, 'sources'), i)?.line, 'a sources: entry needs a name.');
         for (const t of (s.tables as Record<string, unknown>[] | undefined) ?? []) {
           const table = String(t.name ?? '');
           const meta = (t.meta ?? s.meta) as { dag?: { asset_key?: unknown } } | undefined;
@@ -577,7 +572,7 @@ export class SqlProjectFiles {
           });
         }
       }
-    }
+    });
     return extract;
   }
 
@@ -590,9 +585,10 @@ export class SqlProjectFiles {
   ): Omit<TestNode, 'name'> {
     let kind: string;
     let args: Record<string, unknown> = {};
-    if (isScalar(node)) kind = String(node.value);
-    else if (isMap(node)) {
-      const spec = node.toJSON() as Record<string, Record<string, unknown>>;
+    if (node === null || typeof node !== 'object')
+      kind = node === null || node === undefined ? '' : String(node);
+    else if (!Array.isArray(node)) {
+      const spec = node as Record<string, Record<string, unknown>>;
       kind = Object.keys(spec)[0] ?? '';
       args = spec[kind] ?? {};
     } else kind = '';
@@ -641,13 +637,9 @@ export class SqlProjectFiles {
     const describe = (message: string) => `Jinja syntax error in test: ${message}`;
     let recorded = this.partial.get<RecordedTest>(rel, source);
     if (!recorded) {
-      const template = this.template(file, rel, source, describe);
-      const state = { ...this.recordingState(path.basename(file, '.sql')), envRead: [] as string[] };
-      try {
-        this.jinja.render(template, state);
-      } catch (error) {
-        fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`);
-      }
+      const state = this.record(file, rel, source, describe, path.basename(file, '.sql'), (error) =>
+        fail(rel, jinjaLine(error, source), `cannot render test: ${jinjaMessage(error)}`),
+      );
       const model = state.refs[0];
       if (!model) fail(rel, 1, 'a singular test must ref() the model it tests.');
       const config = state.config as { severity?: string };
@@ -656,7 +648,7 @@ export class SqlProjectFiles {
         severity: String(config.severity ?? 'error').toLowerCase() === 'warn' ? 'WARN' : 'ERROR',
         line: lineOf(source, new RegExp(`ref\\(\\s*['"]${escapeRe(model)}['"]`)) ?? 1,
       };
-      this.partial.set(rel, source, recorded, [...new Set(state.envRead)]);
+      this.partial.set(rel, source, recorded, state.envNames);
     }
     const files = this;
     tests.push({
@@ -671,6 +663,41 @@ export class SqlProjectFiles {
         return files.template(file, rel, source, describe);
       },
     });
+  }
+
+  /**
+   * What a model's or test's `ref()` / `source()` / `config()` / `env_var()` calls declare: read
+   * from its parse tree when they are literal and certain to run (most models; no render and
+   * no compile), else learnt by rendering it once with recording functions.
+   */
+  private record(
+    file: string,
+    rel: string,
+    source: string,
+    describe: (message: string) => string,
+    name: string,
+    failed: (error: unknown) => never,
+  ): RecordedModel {
+    let calls: ReturnType<ProjectJinja['staticCalls']>;
+    try {
+      calls = this.jinja.staticCalls(source, rel);
+    } catch (error) {
+      fail(rel, jinjaLine(error, source), describe(jinjaMessage(error)));
+    }
+    if (calls) return { ...calls, envNames: [] };
+    const template = this.template(file, rel, source, describe);
+    const state = { ...this.recordingState(name), envRead: [] as string[] };
+    try {
+      this.jinja.render(template, state);
+    } catch (error) {
+      failed(error);
+    }
+    return {
+      refs: state.refs,
+      sources: state.sources,
+      config: state.config,
+      envNames: [...new Set(state.envRead)],
+    };
   }
 
   /** A render that records calls; relations are placeholders (nothing runs). */

@@ -61,46 +61,72 @@ function spy<T extends object, K extends keyof T & string>(
   };
 }
 
-test('a model is rendered once to load, not at all from the partial-parse cache, once per run; a reload re-renders only the changed model', async () => {
+test('a model is parsed once to load and rendered only when its calls are dynamic, not at all from the partial-parse cache, once per run; a reload re-reads only the changed model', async () => {
   const n = 30;
   const dir = await writeProject(models(n));
   const renders = spy(ProjectJinja.prototype, 'render', (_t: nunjucks.Template, s: RenderState) => s.model);
   const compiles = spy(ProjectJinja.prototype, 'compile', (_s: string, file: string) => file);
+  const parses = spy(ProjectJinja.prototype, 'parse', (_s: string, file: string) => file);
   try {
     const wh = await freshWarehouse('duckdb');
     const load = () => sqlProject({ dir, warehouse: wh.url });
-    // A full parse: every model compiled and rendered exactly once (the macro file compiled once).
+    // A full parse: every model's calls are literal, read from its parse tree, which is built
+    // once per model (and once for the macro file, to know its macros call nothing that
+    // records); no model is compiled or rendered, the macro file is compiled once.
     const first = load();
     assert.equal(first.assets.length, n);
-    assert.equal(renders.counts.size, n);
+    assert.equal(renders.total(), 0, 'no model rendered to load');
+    assert.equal(parses.counts.size, n + 1);
     assert.ok(
-      [...renders.counts.values()].every((c) => c === 1),
-      'each model rendered once',
+      [...parses.counts.values()].every((c) => c === 1),
+      'each file parsed once',
     );
-    assert.equal(compiles.total(), n + 1);
-
-    // A fresh load with the cache of the first: nothing rendered, only the macros compiled.
-    renders.reset();
-    compiles.reset();
-    const second = load();
-    assert.equal(renders.total(), 0);
     assert.deepEqual([...compiles.counts.keys()], ['macros/twice.sql']);
 
-    // One model changes: the reload renders and compiles it alone, and keeps every other node.
+    // A fresh load with the cache of the first: nothing parsed or rendered, only the macros compiled.
     renders.reset();
     compiles.reset();
-    await writeFile(path.join(dir, 'models/b/m13.sql'), "select 13 as v from {{ ref('m12') }}");
+    parses.reset();
+    const second = load();
+    assert.equal(renders.total(), 0);
+    assert.equal(parses.total(), 0);
+    assert.deepEqual([...compiles.counts.keys()], ['macros/twice.sql']);
+
+    // One model changes to a ref() in a loop, which only a render can read: the reload parses,
+    // compiles and renders it alone, and keeps every other node.
+    renders.reset();
+    compiles.reset();
+    parses.reset();
+    await writeFile(
+      path.join(dir, 'models/b/m13.sql'),
+      "{% for m in ['m12'] %}select 13 as v from {{ ref(m) }}{% endfor %}",
+    );
     const third = second.reload();
     assert.deepEqual(Object.fromEntries(renders.counts), { m13: 1 });
     assert.deepEqual([...compiles.counts.keys()], ['models/b/m13.sql']);
+    // (the macro file too: this process had not needed to know its macros until now)
+    assert.deepEqual(Object.fromEntries(parses.counts), { 'models/b/m13.sql': 1, 'macros/twice.sql': 1 });
     for (const [name, node] of second.files.models) {
       if (name === 'm13') assert.notEqual(third.files.models.get(name), node);
       else assert.equal(third.files.models.get(name), node, `${name} is reused`);
     }
+    assert.deepEqual(third.files.models.get('m13')!.refs, ['m12']);
+
+    // A change that keeps the calls literal is read from the parse tree: parsed, not compiled
+    // or rendered.
+    renders.reset();
+    compiles.reset();
+    parses.reset();
+    await writeFile(path.join(dir, 'models/a/m14.sql'), "select 14 as v from {{ ref('m12') }}");
+    const fourth = third.reload();
+    assert.equal(renders.total(), 0);
+    assert.equal(compiles.total(), 0);
+    assert.deepEqual(Object.fromEntries(parses.counts), { 'models/a/m14.sql': 1 });
+    assert.deepEqual(fourth.files.models.get('m14')!.refs, ['m12']);
 
     // Compiling one model renders that model once, whatever the project's size.
     renders.reset();
-    const [compiled] = await third.compile(['b/m13']);
+    const [compiled] = await fourth.compile(['b/m13']);
     assert.equal(compiled?.sql, 'select 13 as v from "a"."m12"');
     assert.deepEqual(Object.fromEntries(renders.counts), { m13: 1 });
 
@@ -108,7 +134,7 @@ test('a model is rendered once to load, not at all from the partial-parse cache,
     renders.reset();
     const result = await materialize({
       instance: t.instance,
-      definitions: new Definitions({ assets: [...third.assets] }),
+      definitions: new Definitions({ assets: [...fourth.assets] }),
       selection: '*',
     });
     assert.equal(result.status, 'SUCCESS', result.error);
@@ -121,6 +147,7 @@ test('a model is rendered once to load, not at all from the partial-parse cache,
   } finally {
     renders.restore();
     compiles.restore();
+    parses.restore();
     await rm(dir, { recursive: true, force: true });
   }
 });
