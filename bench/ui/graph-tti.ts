@@ -20,7 +20,7 @@ import type { Page } from 'playwright-core';
 import { launchChromium, newContext } from '../../packages/ui/test/support/chromium.ts';
 import { sendJson, serveDist } from '../../packages/ui/test/support/static-server.ts';
 import { machine, median, REPO_ROOT, writeResultsSection } from '../ds/harness.ts';
-import { assetsOf, generateGraph } from './graph-data.ts';
+import { assetsOf, generateGraph, graphRoute } from './graph-data.ts';
 
 const TARGET_MS = 2000;
 
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     });
   }
   const graph = generateGraph(assetCount, edgeCount);
-  const graphJson = JSON.stringify(graph);
+  const serveGraph = graphRoute(graph);
   const assets = assetsOf(graph);
   const assetsJson = JSON.stringify({ assets });
   const byKey = new Map(assets.map((a) => [a.key, a]));
@@ -150,12 +150,8 @@ async function main(): Promise<void> {
     `graph: ${graph.nodes.length} assets, ${graph.edges.length} edges, ${graph.groups.length} groups`,
   );
 
-  const server = await serveDist(dist, (_req, res, url) => {
-    if (url.pathname === '/api/graph') {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(graphJson);
-      return true;
-    }
+  const server = await serveDist(dist, (req, res, url) => {
+    if (serveGraph(req, res, url)) return true;
     if (url.pathname === '/api/assets') {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(assetsJson);

@@ -137,11 +137,6 @@ export function groupLabel(id: string, multipleLocations: boolean): string {
   return multipleLocations ? `${id.slice(slash + 1)} · ${id.slice(0, slash)}` : id.slice(slash + 1);
 }
 
-/** The group box id of a node. */
-export function groupIdOf(location: string, group: string): string {
-  return `${location}/${group}`;
-}
-
 function lodOf(zoom: number): '' | 'lod-far' | 'lod-tiny' {
   return zoom < 0.2 ? 'lod-tiny' : zoom < 0.45 ? 'lod-far' : '';
 }
