@@ -13,7 +13,7 @@
  *   - interactive: the graph is ready, every node in view is rendered (the count is stable over
  *     two animation frames) and a click on a node shows its side panel;
  *   - the CPU time all of Chromium's processes spent meanwhile (CDP SystemInfo.getProcessInfo):
- *     on a loaded machine, what a quiet one would need is about this (2 cores, little overlap);
+ *     it stretches far less than the wall time with the machine's load;
  * each round both as is and with the CPU throttled 2× (CDP Emulation.setCPUThrottlingRate), to
  * show the margin. Then, once per round, "fit view" (every asset on screen) until drawn.
  * Writes the `ui-graph-tti` section of bench/RESULTS.md (unless --no-write).
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
 - Machine: ${machine()}
 - Browser: Debian Chromium (headless, playwright-core), viewport 1440×900, a fresh browser context per round; ${rounds} rounds, medians; each round also with the CPU throttled 2× (CDP \`Emulation.setCPUThrottlingRate\`).
 - Input: generated graphs (\`bench/ui/graph-data.ts\`, deterministic, 100 assets a group over 2 code locations), served with the built UI by a small Node HTTP server answering \`/api/graph\` as the real route does (\`?format=compact\`: index arrays and the server's layout, with an ETag), \`/api/assets\` and \`/api/assets/:key\`.
-- Interactive = from navigation start until the graph is drawn, the asset nodes in view are all rendered (count stable over two frames) and a click on a node has opened its side panel. CPU time = what all of Chromium's processes used meanwhile (CDP \`SystemInfo.getProcessInfo\`): on a loaded machine the wall time stretches, this does not much, and a quiet run needs about this much wall time.
+- Interactive = from navigation start until the graph is drawn, the asset nodes in view are all rendered (count stable over two frames) and a click on a node has opened its side panel. CPU time = what all of Chromium's processes used meanwhile (CDP \`SystemInfo.getProcessInfo\`): the wall time stretches with the machine's load, this much less; Chromium's processes run in parallel, so on a quiet 2-core machine the wall time is at least half of it.
 - Layout: our own layered layout (\`packages/server/src/api/graph-layout.ts\`), computed by the server once per graph structure and sent with the graph. \`@dagrejs/dagre\` was measured first on this machine and dropped: 8.7 s for 500 assets / 1,000 edges, 18.7 s for 1,000 / 2,000, 67 s for 2,000 / 4,000.
 
 ${results.map(table).join('\n')}`;
