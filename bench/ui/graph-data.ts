@@ -6,6 +6,14 @@
  * first layers of groups in later tiers (about a fifth of them), so the graph is a DAG with
  * group structure: 5 tiers of 10 groups.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  compactGraphJson,
+  etagOf,
+  graphJson,
+  type IndexedGraph,
+  matchesEtag,
+} from '../../packages/server/src/api/graph-payload.ts';
 
 export interface GeneratedGraph {
   nodes: { key: string; location: string; group: string; kinds: string[]; status: string }[];
@@ -137,4 +145,43 @@ export function assetsOf(graph: GeneratedGraph, now = Date.now()) {
             : 'SUCCESS',
     freshness: n.status === 'stale' ? { maximumLagMinutes: 60, stale: true } : null,
   }));
+}
+
+/** The generated graph as the API route builds it (edges as node indices). */
+export function indexedGraph(graph: GeneratedGraph): IndexedGraph {
+  const index = new Map(graph.nodes.map((n, i) => [n.key, i]));
+  return {
+    nodes: graph.nodes,
+    edges: graph.edges.map((e) => [index.get(e.from)!, index.get(e.to)!] as const),
+    groups: graph.groups,
+  };
+}
+
+/**
+ * Answers `GET /api/graph` for a generated graph as the real route does (docs/api.md): the
+ * object form, or `?format=compact`, with an ETag and 304 on If-None-Match. Bodies are
+ * encoded once. Returns false for other paths.
+ */
+export function graphRoute(
+  graph: GeneratedGraph,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
+  const indexed = indexedGraph(graph);
+  const bodies = new Map<string, { text: string; etag: string }>();
+  const bodyOf = (format: string) => {
+    let body = bodies.get(format);
+    if (!body) {
+      const text = JSON.stringify(format === 'compact' ? compactGraphJson(indexed) : graphJson(indexed));
+      body = { text, etag: etagOf(text) };
+      bodies.set(format, body);
+    }
+    return body;
+  };
+  return (req, res, url) => {
+    if (url.pathname !== '/api/graph') return false;
+    const { text, etag } = bodyOf(url.searchParams.get('format') === 'compact' ? 'compact' : 'objects');
+    const headers = { etag, 'cache-control': 'no-cache' };
+    if (matchesEtag(req.headers['if-none-match'], etag)) res.writeHead(304, headers).end();
+    else res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(text);
+    return true;
+  };
 }

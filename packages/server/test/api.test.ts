@@ -4,6 +4,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { materialize, type RunRecord, type StoredEvent } from '@dag/core';
 import { tempDir } from '../../core/test/support.ts';
+import type { CompactGraphResponse } from '../../ui/src/api/types.ts';
+import { decodeGraph } from '../../ui/src/graph/compact-graph.ts';
 import { createApp } from '../src/create-app.ts';
 import {
   call,
@@ -179,6 +181,50 @@ describe('HTTP API', () => {
     const unknown = await call<ErrorBody>(fx.app, '/api/graph?selection=claen');
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error.message, /Did you mean 'clean'/);
+  });
+
+  test('GET /api/graph?format=compact: the same graph as indices, with its layout; ETag and 304', async () => {
+    const objects = await call<Json>(fx.app, '/api/graph');
+    const res = await call<CompactGraphResponse>(fx.app, '/api/graph?format=compact');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.format, 'compact/1');
+    const decoded = decodeGraph(res.body);
+    assert.deepEqual(decoded.graph, objects.body);
+    // Laid out: every asset inside its group's box.
+    for (const n of decoded.graph.nodes) {
+      const p = decoded.layout.positions.get(n.key)!;
+      const box = decoded.layout.groups.find((g) => g.id === `${n.location}/${n.group}`)!;
+      assert.ok(p.x >= box.x && p.x < box.x + box.width && p.y >= box.y && p.y < box.y + box.height, n.key);
+    }
+
+    // Unchanged: a 304 without a body; the object form has its own ETag.
+    const etag = res.headers.get('ETag');
+    assert.match(etag ?? '', /^"[\w-]+"$/);
+    assert.notEqual(objects.headers.get('ETag'), etag);
+    const again = await call(fx.app, '/api/graph?format=compact', { headers: { 'If-None-Match': etag! } });
+    assert.equal(again.status, 304);
+    assert.equal(again.body, '');
+    const other = await call(fx.app, '/api/graph?format=compact', {
+      headers: { 'If-None-Match': '"stale"' },
+    });
+    assert.equal(other.status, 200);
+
+    const selected = decodeGraph(
+      (
+        await call<CompactGraphResponse>(
+          fx.app,
+          `/api/graph?format=compact&selection=${encodeURIComponent('+report')}`,
+        )
+      ).body,
+    );
+    assert.deepEqual(selected.graph.edges, [
+      { from: 'raw', to: 'clean' },
+      { from: 'clean', to: 'report' },
+    ]);
+
+    const bad = await call<ErrorBody>(fx.app, '/api/graph?format=arrays');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /Unknown graph format 'arrays': use format=compact/);
   });
 
   test('GET /api/assets/:key, materializations and checks; unknown asset is 404', async () => {

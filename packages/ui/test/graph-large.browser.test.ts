@@ -12,7 +12,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { assetsOf, generateGraph } from '../../../bench/ui/graph-data.ts';
+import { assetsOf, generateGraph, graphRoute } from '../../../bench/ui/graph-data.ts';
 import { DEFAULT_LAYOUT_OPTIONS, layoutGraph } from '../src/graph/layout.ts';
 import { fitViewport } from '../src/graph/viewport.ts';
 import { buildUiInto } from './support/build-ui.ts';
@@ -34,14 +34,10 @@ describe('lineage graph with 5,000 assets', { timeout: 180_000 }, () => {
   before(async () => {
     dist = await buildUiInto();
     await mkdir(SHOTS, { recursive: true });
-    const graphJson = JSON.stringify(graph);
+    const serveGraph = graphRoute(graph);
     const byKey = new Map(assets.map((a) => [a.key, a]));
     server = await serveDist(dist, async (req, res, url) => {
-      if (url.pathname === '/api/graph') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(graphJson);
-        return true;
-      }
+      if (serveGraph(req, res, url)) return true;
       const m = /^\/api\/assets\/([^/]+)$/.exec(url.pathname);
       if (m) {
         const a = byKey.get(decodeURIComponent(m[1]!));

@@ -1,11 +1,19 @@
 import { type AssetDefinition, type CodeLocation, normalizeMetadata, SelectionError } from '@dag/core';
 import { Hono } from 'hono';
-import { notFound } from '../http/api-error.ts';
-import { sendJson } from '../http/json-response.ts';
+import { badRequest, notFound } from '../http/api-error.ts';
+import { JSON_TYPE, jsonText, sendJson } from '../http/json-response.ts';
 import { intParam } from '../http/query-params.ts';
 import type { AppOptions } from '../interfaces.ts';
 import { freshnessOf, loadAssetStates, statusOf } from './asset-status.ts';
 import { configJsonSchema, summarizeAsset } from './describe-definitions.ts';
+import {
+  compactGraphJson,
+  etagOf,
+  type GraphGroup,
+  type GraphNode,
+  graphJson,
+  matchesEtag,
+} from './graph-payload.ts';
 
 export function locationsFor(options: AppOptions, name: string | undefined): CodeLocation[] {
   return name === undefined ? options.workspace.locations : [options.workspace.location(name)];
@@ -83,6 +91,12 @@ export function assetsApi(options: AppOptions): Hono {
   });
 
   api.get('/graph', async (c) => {
+    const format = c.req.query('format');
+    if (format !== undefined && format !== 'compact') {
+      throw badRequest(
+        `Unknown graph format '${format}': use format=compact, or leave it out for the object form.`,
+      );
+    }
     const locations = locationsFor(options, c.req.query('location'));
     const selection = c.req.query('selection')?.trim();
     const selected = selection ? selectPerLocation(locations, selection) : undefined;
@@ -91,27 +105,34 @@ export function assetsApi(options: AppOptions): Hono {
     );
     const states = await loadAssetStates(instance, [...new Set(entries.map((e) => e.asset.key))]);
     const now = Date.now();
-    const inGraph = new Set(entries.map((e) => `${e.location.name}\u0000${e.asset.key}`));
-    const groups = new Map<string, { location: string; group: string; count: number }>();
-    const nodes = [];
-    const edges = [];
-    for (const { location, asset } of entries) {
+    const indexOf = new Map(entries.map((e, i) => [`${e.location.name}\u0000${e.asset.key}`, i]));
+    const groups = new Map<string, GraphGroup>();
+    const nodes: GraphNode[] = [];
+    const edges: [number, number][] = [];
+    entries.forEach(({ location, asset }, i) => {
       nodes.push({
         key: asset.key,
         location: location.name,
         group: asset.group,
-        kinds: [...asset.kinds],
+        kinds: asset.kinds,
         status: statusOf(asset, states, now),
       });
       for (const dep of asset.deps) {
-        if (inGraph.has(`${location.name}\u0000${dep}`)) edges.push({ from: dep, to: asset.key });
+        const from = indexOf.get(`${location.name}\u0000${dep}`);
+        if (from !== undefined) edges.push([from, i]);
       }
       const id = `${location.name}\u0000${asset.group}`;
       const g = groups.get(id) ?? { location: location.name, group: asset.group, count: 0 };
       g.count++;
       groups.set(id, g);
-    }
-    return sendJson(c, { nodes, edges, groups: [...groups.values()] });
+    });
+    const graph = { nodes, edges, groups: [...groups.values()] };
+    // Polled by the UI: an ETag lets an unchanged graph cost a 304 instead of a body to parse.
+    const text = jsonText(format === 'compact' ? compactGraphJson(graph) : graphJson(graph));
+    const etag = etagOf(text);
+    const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
+    if (matchesEtag(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers);
+    return c.body(text, 200, { ...headers, 'Content-Type': JSON_TYPE });
   });
 
   api.get('/assets/:key', async (c) => {

@@ -8,6 +8,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
  * error message is still never sent.
  */
 export function sendJson(c: Context, body: unknown, status: ContentfulStatusCode = 200): Response {
-  const text = redact(JSON.stringify(redactDeep(body)));
-  return c.body(text, status, { 'Content-Type': 'application/json; charset=utf-8' });
+  return c.body(jsonText(body), status, { 'Content-Type': JSON_TYPE });
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A JSON body as `sendJson` sends it (redacted), for routes that also set caching headers. */
+export function jsonText(body: unknown): string {
+  return redact(JSON.stringify(redactDeep(body)));
 }

@@ -12,7 +12,7 @@ export class ApiError extends Error {
   }
 }
 
-async function errorOf(response: Response): Promise<ApiError> {
+export async function errorOf(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { error?: { name?: string; message?: string } | string };
@@ -30,16 +30,7 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, 'HttpError', text || `${response.status} ${response.statusText}`);
 }
 
-/** Requests started before React rendered (main.tsx), taken by the first `apiGet` of that path. */
-const prefetched = new Map<string, { at: number; promise: Promise<unknown> }>();
-
-export function prefetchJson(path: string): void {
-  const promise = fetchJson(path);
-  promise.catch(() => {}); // reported to whoever takes it
-  prefetched.set(path, { at: Date.now(), promise });
-}
-
-async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
   const response = await fetch(path, {
     credentials: 'same-origin',
     headers: { accept: 'application/json' },
@@ -49,18 +40,27 @@ async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   return (await response.json()) as T;
 }
 
-export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const early = prefetched.get(path);
-  if (early) {
-    prefetched.delete(path);
-    if (Date.now() - early.at < 10_000) return (await early.promise) as T;
+declare global {
+  interface Window {
+    /** A request index.html's inline script started before the app's code loaded. */
+    __dagEarly?: { path: string; at: number; response: Promise<Response> };
   }
-  return await fetchJson<T>(path, signal);
 }
 
-/** The graph API path for a selection (shared by the graph page and the prefetch). */
+/** The response of the request index.html started for `path`, once, if recent. */
+export function takeEarlyResponse(path: string): Promise<Response> | undefined {
+  const early = window.__dagEarly;
+  if (!early || early.path !== path) return undefined;
+  window.__dagEarly = undefined;
+  return Date.now() - early.at < 10_000 ? early.response : undefined;
+}
+
+/**
+ * The graph API path for a selection, in the compact form. index.html's inline script builds
+ * the same path for an opening `#/graph?selection=…` (keep them alike).
+ */
 export function graphPath(selection: string): string {
-  return apiPath('/api/graph', { selection: selection.trim() || undefined });
+  return apiPath('/api/graph', { selection: selection.trim() || undefined, format: 'compact' });
 }
 
 export async function apiText(path: string, signal?: AbortSignal): Promise<string> {

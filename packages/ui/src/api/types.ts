@@ -178,6 +178,9 @@ export interface GraphResponse {
   groups: { location: string; group: string; count: number }[];
 }
 
+/** `GET /api/graph?format=compact` (docs/api.md): parallel arrays of indices, and the layout. */
+export type { CompactGraphJson as CompactGraphResponse } from '../../../server/src/api/graph-payload.ts';
+
 export interface AssetDetailResponse {
   asset: AssetDefinition;
   latest: LatestMaterialization | null;

@@ -11,9 +11,14 @@ export interface ApiState<T> {
 
 /**
  * GETs `path` (JSON) and refetches when it changes; `pollMs` refetches on a timer while the
- * page is visible. A null path fetches nothing.
+ * page is visible. A null path fetches nothing. `load` replaces the plain GET (it may resolve
+ * to the very object it resolved to before, when nothing changed: nothing re-renders then).
  */
-export function useApi<T>(path: string | null, pollMs?: number): ApiState<T> {
+export function useApi<T>(
+  path: string | null,
+  pollMs?: number,
+  load: (path: string, signal: AbortSignal) => Promise<T> = apiGet<T>,
+): ApiState<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | Error | undefined>(undefined);
   const [loading, setLoading] = useState(path !== null);
@@ -33,7 +38,7 @@ export function useApi<T>(path: string | null, pollMs?: number): ApiState<T> {
       lastPath.current = path;
     }
     setLoading(true);
-    apiGet<T>(path, controller.signal).then(
+    load(path, controller.signal).then(
       (value) => {
         setData(value);
         setError(undefined);
@@ -46,7 +51,7 @@ export function useApi<T>(path: string | null, pollMs?: number): ApiState<T> {
       },
     );
     return () => controller.abort();
-  }, [path, tick]);
+  }, [path, tick, load]);
 
   useEffect(() => {
     if (!pollMs || path === null) return;

@@ -58,6 +58,7 @@ const LARGE = 1200;
 const FAR_ZOOM_IN = 0.38;
 const FAR_ZOOM_OUT = 0.42;
 const CULL_MARGIN = 0.75;
+const MIN_ZOOM = 0.02;
 const NO_EDGES: Edge[] = [];
 
 export interface AssetNodeData extends Record<string, unknown> {
@@ -135,11 +136,6 @@ export function groupLabel(id: string, multipleLocations: boolean): string {
   const slash = id.indexOf('/');
   if (slash === -1) return id;
   return multipleLocations ? `${id.slice(slash + 1)} · ${id.slice(0, slash)}` : id.slice(slash + 1);
-}
-
-/** The group box id of a node. */
-export function groupIdOf(location: string, group: string): string {
-  return `${location}/${group}`;
 }
 
 function lodOf(zoom: number): '' | 'lod-far' | 'lod-tiny' {
@@ -342,10 +338,12 @@ function Flow({
     [large],
   );
 
+  // Zooming out goes as far as "fit" needs: a tall 20,000-asset graph fits only below 0.02.
+  const minZoom = Math.min(MIN_ZOOM, fitViewport(layout, size.width, size.height, 1, 0).zoom);
   const fitAll = useCallback(() => {
     const instance = instanceRef.current;
     if (!instance) return;
-    void instance.setViewport(fitViewport(layout, sizeRef.current.width, sizeRef.current.height));
+    void instance.setViewport(fitViewport(layout, sizeRef.current.width, sizeRef.current.height, 1, 0));
   }, [layout]);
 
   // A click on the pane or on a group box: on the canvas it may be a click on an asset.
@@ -402,7 +400,7 @@ function Flow({
         edgesFocusable={false}
         zoomOnDoubleClick={false}
         selectNodesOnDrag={false}
-        minZoom={0.02}
+        minZoom={minZoom}
         maxZoom={2}
         proOptions={{ hideAttribution: true }}
       >

@@ -1,22 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { apiPath, apiPost, enc, graphPath } from '../api/client.ts';
-import type { AssetDetailResponse, GraphResponse, NodeStatus } from '../api/types.ts';
+import type { AssetDetailResponse, NodeStatus } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
 import { AssetStatusBadge, ErrorBox, Kinds, Loading, TimeAgo } from '../components/common.tsx';
 import { MetadataView } from '../components/metadata-view.tsx';
-import { GraphView, groupIdOf, STATUS_COLOR } from '../graph/graph-view.tsx';
-import { type LayoutResult, layoutGraph } from '../graph/layout.ts';
+import type { DecodedGraph } from '../graph/compact-graph.ts';
+import { GraphView, STATUS_COLOR } from '../graph/graph-view.tsx';
+import type { LayoutResult } from '../graph/layout.ts';
+import { loadGraph } from '../graph/load-graph.ts';
 import { selectionOfKeys } from '../lib/asset-status.ts';
 import { shortId } from '../lib/format.ts';
 import { href, navigate } from '../router.ts';
-
-/** A signature of the graph's structure: the layout is redone only when it changes. */
-function structureOf(graph: GraphResponse): string {
-  let s = `${graph.nodes.length}/${graph.edges.length}|`;
-  for (const n of graph.nodes) s += `${n.key}@${n.location}/${n.group};`;
-  for (const e of graph.edges) s += `${e.from}>${e.to};`;
-  return s;
-}
 
 function AssetSummaryPanel({
   assetKey,
@@ -92,27 +86,24 @@ export function GraphPage({ selection }: { selection: string }) {
   const [draft, setDraft] = useState(selection);
   useEffect(() => setDraft(selection), [selection]);
   const path = graphPath(selection);
-  const { data: graph, error, loading } = useApi<GraphResponse>(path, 15_000);
+  const { data: loaded, error, loading } = useApi<DecodedGraph>(path, 15_000, loadGraph);
+  const graph = loaded?.graph;
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [focus, setFocus] = useState<string | null>(null);
   const [launchError, setLaunchError] = useState<unknown>(null);
   const [launching, setLaunching] = useState(false);
   const [selectMode, setSelectMode] = useState(false);
 
-  // Layout once per structure; status refreshes reuse it.
-  const layoutRef = useRef<{ structure: string; layout: LayoutResult; ms: number } | null>(null);
+  // The server lays the graph out (once per structure): a status refresh keeps the same
+  // layout object, so nothing is recomputed from it.
+  const layoutRef = useRef<{ structure: string; layout: LayoutResult } | null>(null);
   const layoutInfo = useMemo(() => {
-    if (!graph) return null;
-    const structure = structureOf(graph);
-    if (layoutRef.current?.structure === structure) return layoutRef.current;
-    const started = performance.now();
-    const layout = layoutGraph(
-      graph.nodes.map((n) => ({ id: n.key, group: groupIdOf(n.location, n.group) })),
-      graph.edges,
-    );
-    layoutRef.current = { structure, layout, ms: performance.now() - started };
+    if (!loaded) return null;
+    if (layoutRef.current?.structure !== loaded.structure) {
+      layoutRef.current = { structure: loaded.structure, layout: loaded.layout };
+    }
     return layoutRef.current;
-  }, [graph]);
+  }, [loaded]);
 
   const nodesByKey = useMemo(() => new Map((graph?.nodes ?? []).map((n) => [n.key, n])), [graph]);
 
@@ -235,7 +226,6 @@ export function GraphPage({ selection }: { selection: string }) {
               <span>
                 · {graph.nodes.length.toLocaleString('en-US')} assets,{' '}
                 {graph.edges.length.toLocaleString('en-US')} edges
-                {layoutInfo ? `, layout ${Math.round(layoutInfo.ms)} ms` : ''}
               </span>
             )}
             <span>· click: details · ctrl/⌘/shift-click: select several · double-click: open</span>
