@@ -51,6 +51,14 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
     )
     .option('--prestart <n>', 'run processes kept started ahead of time, waiting for a run (0: none)', '1')
     .option(
+      '--fresh-process-per-run',
+      'start a new process for each run instead of reusing run processes (one run at a time each)',
+    )
+    .option(
+      '--max-runs-per-process <n>',
+      'a reused run process is replaced after this many runs (default 250)',
+    )
+    .option(
       '--terminate-grace <s>',
       'a terminated run not stopped after this long has its process tree killed',
       '1',
@@ -61,6 +69,8 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         gracePeriod: string;
         terminateGrace: string;
         prestart: string;
+        freshProcessPerRun?: boolean;
+        maxRunsPerProcess?: string;
       }) => {
         const concurrency = positiveInt(
           '--concurrency',
@@ -72,6 +82,12 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         if (!Number.isInteger(prestart) || prestart < 0) {
           throw new UsageError(`--prestart must be a whole number, got '${opts.prestart}'.`);
         }
+        const freshProcessPerRun =
+          opts.freshProcessPerRun === true || process.env[WORKER_ENV.freshProcessPerRun] === '1';
+        const maxRuns =
+          opts.maxRunsPerProcess !== undefined
+            ? positiveInt('--max-runs-per-process', opts.maxRunsPerProcess)
+            : undefined;
         const liveness = workerLiveness();
         const workspace = await ctx.loadWorkspace();
         const removeLastResort = installLastResortHandlers('dag worker', ctx.err);
@@ -85,6 +101,8 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
           graceMs,
           terminateGraceMs,
           prestart,
+          freshProcessPerRun,
+          ...(maxRuns !== undefined ? { reuse: { maxRuns } } : {}),
           liveness,
           log: (level, message) => ctx.err(`dag worker: ${level}: ${message}`),
         });

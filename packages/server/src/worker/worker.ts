@@ -13,6 +13,7 @@ import {
   workerLiveness,
 } from '@dag/core';
 import { RunLauncher } from '../run-launcher.ts';
+import type { ReuseOptions } from '../run-launcher-reuse.ts';
 import { RunQueue } from './run-queue.ts';
 
 export interface WorkerOptions {
@@ -29,6 +30,14 @@ export interface WorkerOptions {
   workerId?: string;
   /** Run processes kept started ahead of time, waiting for a run (lower launch latency). Default 1. */
   prestart?: number;
+  /**
+   * A new process for each run (`dag worker --fresh-process-per-run`): nothing of one run's
+   * process can reach the next, at the cost of starting Node and loading the code location
+   * for every run. Default: run processes are reused, one run at a time (see `reuse`).
+   */
+  freshProcessPerRun?: boolean;
+  /** How reused run processes are recycled (ignored with `freshProcessPerRun`). */
+  reuse?: Omit<ReuseOptions, 'maxIdle'>;
   /** The `dag` CLI entry point of run processes (default: this repository's). */
   cliPath?: string;
   /** Environment of run processes. Default: this process's. */
@@ -93,6 +102,9 @@ export class Worker {
       exitWithLauncher: true,
       runPriority: 10,
       spares: options.prestart ?? 1,
+      ...(options.freshProcessPerRun
+        ? {}
+        : { reuse: { ...options.reuse, maxIdle: this.concurrency + (options.prestart ?? 1) } }),
       signalOnTerminate: true,
       label: `dag worker ${this.workerId}`,
       log: (level, message) => this.log(level, message),
