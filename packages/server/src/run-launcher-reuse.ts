@@ -9,11 +9,14 @@ export interface ReuseOptions {
   maxRuns?: number;
   /** Growth of its resident memory since its first run past which it is retired (bytes). Default 256 MiB. */
   maxRssGrowth?: number;
-  /** Idle processes kept for the next runs (the rest are retired). Default 4. */
-  maxIdle?: number;
+  /**
+   * Processes kept, busy or idle: all are started ahead of time, and one retired is replaced
+   * at once. Default 4.
+   */
+  poolSize?: number;
 }
 
-export const REUSE_DEFAULTS = { maxRuns: 250, maxRssGrowth: 256 * 1024 * 1024, maxIdle: 4 } as const;
+export const REUSE_DEFAULTS = { maxRuns: 250, maxRssGrowth: 256 * 1024 * 1024, poolSize: 4 } as const;
 
 /** How a run's process ended for the launcher: it exited, or (reused) it reported the run finished. */
 export interface RunExit {

@@ -416,7 +416,7 @@ export class RunLauncher implements Launcher {
       ];
       started = await this.spawnRunProcess(args, logFile, snapshot, runConfig);
     }
-    this.fillSpares();
+    if (!reused) this.fillSpares();
     const { child, exited } = started;
     if (child.pid === undefined) {
       const result = await exited;
@@ -455,6 +455,7 @@ export class RunLauncher implements Launcher {
       }
     });
     this.processes.set(runId, entry);
+    if (reused) this.fillSpares();
     // The launcher owns the run until its process takes it over; while that process lives,
     // the launcher's heartbeat says so too (it may take a while to load the definitions).
     await this.options.instance.storage
@@ -531,6 +532,13 @@ export class RunLauncher implements Launcher {
   private codeGeneration = 0;
   private codeWatch: CodeChangeWatch | undefined;
 
+  /** Reused processes executing a run now. */
+  private busyReused(): number {
+    let n = 0;
+    for (const entry of this.processes.values()) if (entry.reused && !entry.reused.retired) n++;
+    return n;
+  }
+
   /** Whether runs go to reused processes (see `reuse`). */
   private reusing(): boolean {
     return (
@@ -600,11 +608,17 @@ export class RunLauncher implements Launcher {
   /** After a reused process reported its run finished: back to the idle ones, or retired. */
   private release(w: ReusedRunProcess, why: string | undefined): void {
     const options = this.reuseOptions();
-    if (why === undefined && !this.closed && w.alive && this.idle.length < options.maxIdle) {
+    if (
+      why === undefined &&
+      !this.closed &&
+      w.alive &&
+      this.idle.length + this.busyReused() <= options.poolSize
+    ) {
       this.idle.push(w);
       return;
     }
     w.retire();
+    this.fillSpares();
   }
 
   /**
@@ -614,11 +628,10 @@ export class RunLauncher implements Launcher {
    */
   private fillSpares(): void {
     const want = this.options.spares ?? 0;
-    if (want <= 0 || this.closed || !this.options.exitWithLauncher || this.options.workspace.codeSnapshot())
-      return;
+    if (this.closed || !this.options.exitWithLauncher || this.options.workspace.codeSnapshot()) return;
     if (Date.now() < this.spareRetryAt) return;
     if (this.reusing()) {
-      while (this.idle.length + this.sparesStarting < want) {
+      while (this.idle.length + this.sparesStarting + this.busyReused() < this.reuseOptions().poolSize) {
         this.sparesStarting++;
         void this.startReusedProcess()
           .then((w) => {
@@ -634,7 +647,7 @@ export class RunLauncher implements Launcher {
       }
       return;
     }
-    while (this.spares.length + this.sparesStarting < want) {
+    while (want > 0 && this.spares.length + this.sparesStarting < want) {
       this.sparesStarting++;
       const logFile = path.join(this.options.instance.home, 'logs', `spare-${randomUUID()}.log`);
       const args = [

@@ -37,7 +37,7 @@ export interface WorkerOptions {
    */
   freshProcessPerRun?: boolean;
   /** How reused run processes are recycled (ignored with `freshProcessPerRun`). */
-  reuse?: Omit<ReuseOptions, 'maxIdle'>;
+  reuse?: Omit<ReuseOptions, 'poolSize'>;
   /** The `dag` CLI entry point of run processes (default: this repository's). */
   cliPath?: string;
   /** Environment of run processes. Default: this process's. */
@@ -104,7 +104,7 @@ export class Worker {
       spares: options.prestart ?? 1,
       ...(options.freshProcessPerRun
         ? {}
-        : { reuse: { ...options.reuse, maxIdle: this.concurrency + (options.prestart ?? 1) } }),
+        : { reuse: { ...options.reuse, poolSize: this.concurrency + (options.prestart ?? 1) } }),
       signalOnTerminate: true,
       label: `dag worker ${this.workerId}`,
       log: (level, message) => this.log(level, message),
