@@ -232,8 +232,22 @@ export class Worker {
     }
   }
 
+  private lastTickAt = Date.now();
+
   private async heartbeat(): Promise<void> {
-    if (this.beating) return;
+    // A timer that fires this late means this process was not running (a stalled machine, a
+    // blocked event loop): the likeliest reason the instance would presume it dead.
+    const late = Date.now() - this.lastTickAt - this.liveness.heartbeatMs;
+    this.lastTickAt = Date.now();
+    if (late > this.liveness.heartbeatMs)
+      this.log(
+        'warn',
+        `Worker ${this.workerId}'s heartbeat ran ${(late / 1000).toFixed(1)} s late: this process did not get to run.`,
+      );
+    if (this.beating) {
+      this.log('warn', `Worker ${this.workerId}'s previous heartbeat has not answered yet.`);
+      return;
+    }
     this.beating = true;
     try {
       const storage = this.beatStorage ?? this.options.instance.storage;

@@ -64,8 +64,12 @@ describe('three workers drain the run queue', () => {
       `drained ${RUNS} runs in ${seconds.toFixed(1)} s (${(RUNS / seconds).toFixed(1)} runs/s)\n`,
     );
     const runs = await Promise.all(ids.map((id) => test.instance.storage.getRun(id)));
+    const unsuccessful = runs.filter((r) => r?.status !== 'SUCCESS');
+    // What the workers said is the first thing to read when a run did not succeed.
+    if (unsuccessful.length > 0)
+      for (const w of workers) process.stderr.write(`--- worker output\n${w.output().slice(-5000)}\n`);
     assert.deepEqual(
-      runs.filter((r) => r?.status !== 'SUCCESS').map((r) => `${r?.runId} ${r?.status} ${r?.error}`),
+      unsuccessful.map((r) => `${r?.runId} ${r?.status} ${r?.error}`),
       [],
     );
     // Every run was taken by one of the workers.
