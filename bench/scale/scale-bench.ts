@@ -199,7 +199,7 @@ for (let i = 0; i < WARMUP; i++)
 await until('the warm-up runs', async () => ((await finished()) >= warmTarget ? true : undefined));
 const finishedBefore = await finished();
 const loadThroughput = load();
-/** CPU of the workers' run processes, alive now (whole lives, start-up included), in ms. */
+/** CPU of the workers' run processes so far, alive or reaped (whole lives, start-up included), in ms. */
 async function runProcessesCpu(): Promise<number> {
   const parentOf = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
@@ -210,6 +210,8 @@ async function runProcessesCpu(): Promise<number> {
   const workers = new Set(ws.map((w) => w.child.pid!));
   let total = 0;
   for (const [pid, ppid] of parentOf) if (workers.has(ppid)) total += await cpuOf(pid);
+  // Those retired meanwhile (a run that failed, a code change): reaped by their worker.
+  for (const w of ws) total += (await cpuOf(w.child.pid!)) - (await cpuOf(w.child.pid!, false));
   return total;
 }
 const workersCpu = async () =>
@@ -236,7 +238,6 @@ const loadAfter = load();
 const failed = await storage.countRuns({ statuses: ['FAILURE', 'CANCELED'] });
 const postgresMs = (await postgresCpu()) - cpuBefore.postgres;
 const workersMs = (await workersCpu()) - cpuBefore.workers;
-// Run processes retired during the drain would be missing here; the drain retires none (all succeed).
 const runProcessesMs = (await runProcessesCpu()) - cpuBefore.runProcesses;
 const benchMs = (await cpuOf('self', false)) - cpuBefore.bench;
 await stop(ws);
