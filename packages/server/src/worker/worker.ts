@@ -201,18 +201,31 @@ export class Worker {
     const storage = this.options.instance.storage;
     this.starting += jobs.length;
     try {
+      const unanswered: string[] = [];
       const assigned = await Promise.all(
         jobs.map(async (job) => {
           try {
             return await storage.assignRunToWorker(job.runId, this.workerId);
           } catch (error) {
-            this.log('error', `Could not take run ${job.runId}: ${describeError(error)}`);
+            this.log(
+              'warn',
+              `Could not take run ${job.runId}, giving it back to the queue: ${describeError(error)}`,
+            );
+            unanswered.push(job.jobId);
             return undefined;
           }
         }),
       );
-      // Acknowledged once the run is ours (or someone else's): never delivered again.
-      await this.queue!.complete(jobs.map((j) => j.jobId));
+      // Acknowledged once the run is ours (or someone else's): never delivered again. One whose
+      // assignment got no answer goes back to the queue (the assignment is compare-and-set:
+      // delivered again, it runs once).
+      await this.queue!.complete(jobs.map((j) => j.jobId).filter((id) => !unanswered.includes(id)));
+      await this.queue!.giveBack(unanswered).catch((error) =>
+        this.log(
+          'error',
+          `Could not give runs back to the queue (they are delivered again after the job expiry): ${describeError(error)}`,
+        ),
+      );
       await Promise.all(
         assigned.map(async (run) => {
           if (!run) return;
@@ -239,7 +252,7 @@ export class Worker {
     // blocked event loop): the likeliest reason the instance would presume it dead.
     const late = Date.now() - this.lastTickAt - this.liveness.heartbeatMs;
     this.lastTickAt = Date.now();
-    if (late > this.liveness.heartbeatMs)
+    if (late > this.liveness.leaseMs / 3)
       this.log(
         'warn',
         `Worker ${this.workerId}'s heartbeat ran ${(late / 1000).toFixed(1)} s late: this process did not get to run.`,
