@@ -51,7 +51,7 @@ export interface RunLauncherOptions {
   /** Heartbeat of the runs whose process this launcher watches. Default: `runLiveness()`. */
   liveness?: RunLiveness;
   /** Where problems the launcher handles go (a database outage at a run's exit). Default: stderr. */
-  log?: (level: 'warn' | 'error', message: string) => void;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /**
    * Gives each run process an IPC channel to this process: when this process dies (even by
    * kill -9), the run process kills what it spawned and exits (a worker's runs never outlive it).
@@ -294,7 +294,7 @@ export class RunLauncher implements Launcher {
     this.liveness = options.liveness ?? runLiveness();
   }
 
-  private log(level: 'warn' | 'error', message: string): void {
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
     if (this.options.log) this.options.log(level, message);
     else
       process.stderr.write(`${redact(`dag: ${level}: ${message}`)}
@@ -559,6 +559,14 @@ export class RunLauncher implements Launcher {
         ignore: [this.options.instance.home],
         onChange: (file) => this.onCodeChange(file),
         onError: (error) => this.log('warn', `Watching the code for changes failed: ${describeError(error)}`),
+      });
+      const watch = this.codeWatch;
+      void watch.ready.then(() => {
+        if (this.codeWatch === watch && !this.closed)
+          this.log(
+            'info',
+            'Watching the code locations for changes: run processes that loaded older code are retired.',
+          );
       });
     }
     const ownLog = path.join(this.options.instance.home, 'logs', `run-process-${randomUUID()}.log`);

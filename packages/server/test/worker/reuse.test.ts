@@ -81,6 +81,9 @@ describe('run processes reused by a worker', () => {
     assert.notEqual(d.pid, a.pid);
 
     // The code changes on disk: the idle process that loaded the old code is retired.
+    await waitFor('the worker watches the code', async () =>
+      w.output().includes('Watching the code locations for changes') ? true : undefined,
+    );
     await writeFile(changed, 'export const changed = 1;\n');
     await waitFor('the worker saw the change', async () =>
       w.output().includes(`${changed} changed: retiring 1 idle run process`) ? true : undefined,
