@@ -17,6 +17,7 @@ import {
   type RunStatus,
   redact,
   reexecutionOptions,
+  reportRunFinished,
   resolveHome,
   resolveSelectionNow,
   type StaleReason,
@@ -555,39 +556,46 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         let runConfig = opts.configStdin && givenId ? await readConfigFromStdin(givenId) : undefined;
         const workspace = await loadWorkspace(globals());
         await withInstance(async (instance) => {
-          let runId = givenId ?? '';
-          if (opts.fromLauncher) {
-            const handoff = await waitForRunHandoff();
-            runId = handoff.runId;
-            if (handoff.runConfig !== undefined) runConfig = handoff.runConfig as RunConfig;
-          }
-          const run = await instance.storage.getRun(runId);
-          if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
-          // A single loaded location (e.g. -f) is used whatever the run recorded.
-          const location = workspace.location(
-            globals().location ??
-              (workspace.locations.length === 1 ? undefined : (run.location ?? undefined)),
-          );
-          const controller = new AbortController();
-          const onSignal = () => controller.abort();
-          process.on('SIGINT', onSignal);
-          process.on('SIGTERM', onSignal);
-          try {
-            const result = await executeStoredRun({
-              instance,
-              definitions: location.definitions,
-              location: location.name,
-              runId,
-              ...(runConfig !== undefined ? { runConfig } : {}),
-              signal: controller.signal,
-              ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
-            });
-            if (opts.json) io.out(JSON.stringify(result, null, 2));
-            else io.err(`\n${summary(result)}`);
-            setExit(result.status === 'SUCCESS' ? EXIT_OK : EXIT_RUN_FAILED);
-          } finally {
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
+          // From a launcher: run what it hands over; a reused process then waits for the next run.
+          for (;;) {
+            let runId = givenId ?? '';
+            let reuse = false;
+            if (opts.fromLauncher) {
+              const handoff = await waitForRunHandoff();
+              runId = handoff.runId;
+              reuse = handoff.reuse ?? false;
+              runConfig = handoff.runConfig as RunConfig | undefined;
+            }
+            const run = await instance.storage.getRun(runId);
+            if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
+            // A single loaded location (e.g. -f) is used whatever the run recorded.
+            const location = workspace.location(
+              globals().location ??
+                (workspace.locations.length === 1 ? undefined : (run.location ?? undefined)),
+            );
+            const controller = new AbortController();
+            const onSignal = () => controller.abort();
+            process.on('SIGINT', onSignal);
+            process.on('SIGTERM', onSignal);
+            try {
+              const result = await executeStoredRun({
+                instance,
+                definitions: location.definitions,
+                location: location.name,
+                runId,
+                ...(runConfig !== undefined ? { runConfig } : {}),
+                signal: controller.signal,
+                ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
+              });
+              if (opts.json) io.out(JSON.stringify(result, null, 2));
+              else io.err(`\n${summary(result)}`);
+              setExit(result.status === 'SUCCESS' ? EXIT_OK : EXIT_RUN_FAILED);
+              if (reuse) await reportRunFinished(runId, result.status);
+            } finally {
+              process.off('SIGINT', onSignal);
+              process.off('SIGTERM', onSignal);
+            }
+            if (!reuse) break;
           }
         });
       },

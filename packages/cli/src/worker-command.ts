@@ -1,7 +1,10 @@
-import { hostname } from 'node:os';
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   DagInstance,
   installLastResortHandlers,
+  isProcessAlive,
   UsageError,
   untilStopSignal,
   WORKER_ENV,
@@ -34,6 +37,43 @@ function seconds(name: string, raw: string): number {
 }
 
 /**
+ * Where each running `dag worker` of this machine (or container) records its id, in a file
+ * named by its pid: `dag worker health` checks the heartbeats of exactly these workers.
+ */
+const WORKER_ID_DIR = path.join(tmpdir(), 'dag-workers');
+
+/** Records this worker's id for `dag worker health`, dropping the files of workers that are gone. */
+async function recordWorkerId(workerId: string): Promise<() => Promise<void>> {
+  const file = path.join(WORKER_ID_DIR, String(process.pid));
+  try {
+    await mkdir(WORKER_ID_DIR, { recursive: true });
+    for (const entry of await readdir(WORKER_ID_DIR))
+      if (/^\d+$/.test(entry) && !isProcessAlive(Number(entry)))
+        await unlink(path.join(WORKER_ID_DIR, entry)).catch(() => {});
+    await writeFile(file, workerId);
+  } catch {
+    // Not writable here: `dag worker health` falls back to the host name.
+  }
+  return async () => await unlink(file).catch(() => {});
+}
+
+/**
+ * The ids of the workers running on this machine (or container), from their files; undefined
+ * when no worker ever recorded one here (then health matches by host name).
+ */
+async function localWorkerIds(): Promise<string[] | undefined> {
+  const entries = await readdir(WORKER_ID_DIR).catch(() => undefined);
+  if (!entries || entries.length === 0) return undefined;
+  const ids: string[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || !isProcessAlive(Number(entry))) continue;
+    const id = await readFile(path.join(WORKER_ID_DIR, entry), 'utf8').catch(() => '');
+    if (id) ids.push(id.trim());
+  }
+  return ids;
+}
+
+/**
  * `dag worker [--concurrency N] [--grace-period S]`: takes queued runs from the instance's job
  * queue and executes each in its own process; `dag worker list` and `dag worker health`.
  */
@@ -51,6 +91,14 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
     )
     .option('--prestart <n>', 'run processes kept started ahead of time, waiting for a run (0: none)', '1')
     .option(
+      '--fresh-process-per-run',
+      'start a new process for each run instead of reusing run processes (one run at a time each)',
+    )
+    .option(
+      '--max-runs-per-process <n>',
+      'a reused run process is replaced after this many runs (default 250)',
+    )
+    .option(
       '--terminate-grace <s>',
       'a terminated run not stopped after this long has its process tree killed',
       '1',
@@ -61,6 +109,8 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         gracePeriod: string;
         terminateGrace: string;
         prestart: string;
+        freshProcessPerRun?: boolean;
+        maxRunsPerProcess?: string;
       }) => {
         const concurrency = positiveInt(
           '--concurrency',
@@ -72,6 +122,12 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         if (!Number.isInteger(prestart) || prestart < 0) {
           throw new UsageError(`--prestart must be a whole number, got '${opts.prestart}'.`);
         }
+        const freshProcessPerRun =
+          opts.freshProcessPerRun === true || process.env[WORKER_ENV.freshProcessPerRun] === '1';
+        const maxRuns =
+          opts.maxRunsPerProcess !== undefined
+            ? positiveInt('--max-runs-per-process', opts.maxRunsPerProcess)
+            : undefined;
         const liveness = workerLiveness();
         const workspace = await ctx.loadWorkspace();
         const removeLastResort = installLastResortHandlers('dag worker', ctx.err);
@@ -87,6 +143,8 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
           graceMs,
           terminateGraceMs,
           prestart,
+          freshProcessPerRun,
+          ...(maxRuns !== undefined ? { reuse: { maxRuns } } : {}),
           liveness,
           log: (level, message) => ctx.err(`dag worker: ${level}: ${message}`),
         });
@@ -98,6 +156,7 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
           removeLastResort();
           throw error;
         }
+        const forgetId = await recordWorkerId(w.workerId);
         ctx.err(
           `dag worker: ${w.workerId} taking runs (concurrency ${concurrency}) for ${workspace.locations.map((l) => l.name).join(', ')} on instance ${instance.kind === 'postgres' ? 'DAG_POSTGRES_URL' : instance.home}`,
         );
@@ -111,6 +170,7 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
             `dag worker: stopped${handedBack.length ? ` (${handedBack.length} run(s) handed back)` : ''}`,
           );
         } finally {
+          await forgetId();
           await instance.close();
           removeLastResort();
         }
@@ -152,19 +212,27 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
   worker
     .command('health')
     .description(
-      'exit 0 when a worker on this host heartbeated within --max-age seconds (container health checks)',
+      'exit 0 when a worker running here (this container or machine) heartbeated within --max-age seconds (container health checks)',
     )
     .option('--max-age <s>', 'the oldest heartbeat that counts as healthy', '30')
-    .option('--id <workerId>', 'this worker only (default: any worker on this host)')
+    .option('--id <workerId>', 'this worker only (default: the workers running here)')
     .action(async (opts: { maxAge: string; id?: string }) => {
       const maxAgeMs = seconds('--max-age', opts.maxAge) * 1000;
       const host = hostname();
+      // The workers running here, by id (another container may share the host name); by host
+      // name only where no worker recorded its id.
+      const local = opts.id ? [opts.id] : await localWorkerIds();
       const instance = await DagInstance.open({ migrate: false });
       try {
         const mine = (await instance.storage.listWorkers()).filter((w) =>
-          opts.id ? w.workerId === opts.id : w.hostname === host,
+          local ? local.includes(w.workerId) : w.hostname === host,
         );
         const fresh = mine.filter((w) => w.silentMs <= maxAgeMs);
+        const which = opts.id
+          ? `'${opts.id}'`
+          : local
+            ? `running here (${local.length ? local.join(', ') : `none alive of those recorded in ${WORKER_ID_DIR}`})`
+            : `on host ${host}`;
         if (fresh.length > 0) {
           const w = fresh[0]!;
           ctx.out(
@@ -174,8 +242,8 @@ export function registerWorkerCommand(program: Command, ctx: WorkerCommandContex
         }
         ctx.err(
           mine.length === 0
-            ? `unhealthy: no worker ${opts.id ? `'${opts.id}'` : `on host ${host}`} is registered`
-            : `unhealthy: the last heartbeat of a worker ${opts.id ? `'${opts.id}'` : `on host ${host}`} was ${(Math.min(...mine.map((w) => w.silentMs)) / 1000).toFixed(1)} s ago (more than ${opts.maxAge} s)`,
+            ? `unhealthy: no worker ${which} is registered`
+            : `unhealthy: the last heartbeat of a worker ${which} was ${(Math.min(...mine.map((w) => w.silentMs)) / 1000).toFixed(1)} s ago (more than ${opts.maxAge} s)`,
         );
         ctx.setExit(EXIT_RUN_FAILED);
       } finally {

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { descendants, isProcessAlive } from '@dag/core';
 
 /** A process as seen at one moment: its pid and start time, so a reused pid is never mistaken for it. */
@@ -8,9 +8,11 @@ export interface ProcessIdentity {
   start: number | null;
 }
 
-async function readStat(pid: number): Promise<{ ppid: number; start: number; zombie: boolean } | undefined> {
+function readStat(pid: number): { ppid: number; start: number; zombie: boolean } | undefined {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Synchronous: /proc is in memory, and a table of a few hundred processes is read in a
+    // few milliseconds this way against tens through the thread pool.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command (field 2) may contain spaces and parentheses: parse after its last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { ppid: Number(fields[1]), start: Number(fields[19]), zombie: fields[0] === 'Z' };
@@ -19,40 +21,56 @@ async function readStat(pid: number): Promise<{ ppid: number; start: number; zom
   }
 }
 
-/** Every descendant of `pid` with its start time. */
-export async function processTree(pid: number): Promise<ProcessIdentity[]> {
+/** Every descendant of each of `pids` with its start time, from one reading of the process table. */
+export async function processTrees(pids: number[]): Promise<Map<number, ProcessIdentity[]>> {
   let entries: string[];
   try {
-    entries = await readdir('/proc');
+    entries = readdirSync('/proc');
   } catch {
-    return (await descendants(pid)).map((p) => ({ pid: p, start: null }));
+    const trees = new Map<number, ProcessIdentity[]>();
+    for (const pid of pids)
+      trees.set(
+        pid,
+        (await descendants(pid)).map((p) => ({ pid: p, start: null })),
+      );
+    return trees;
   }
   const table = new Map<number, { ppid: number; start: number; zombie: boolean }>();
-  await Promise.all(
-    entries
-      .filter((e) => /^\d+$/.test(e))
-      .map(async (e) => {
-        const stat = await readStat(Number(e));
-        if (stat) table.set(Number(e), stat);
-      }),
-  );
-  const children = new Map<number, number[]>();
-  for (const [p, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), p]);
-  const out: ProcessIdentity[] = [];
-  const frontier = [pid];
-  while (frontier.length > 0) {
-    for (const child of children.get(frontier.pop()!) ?? []) {
-      out.push({ pid: child, start: table.get(child)!.start });
-      frontier.push(child);
-    }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = readStat(Number(e));
+    if (stat) table.set(Number(e), stat);
   }
-  return out;
+  const children = new Map<number, number[]>();
+  for (const [p, { ppid }] of table) {
+    const siblings = children.get(ppid);
+    if (siblings) siblings.push(p);
+    else children.set(ppid, [p]);
+  }
+  const trees = new Map<number, ProcessIdentity[]>();
+  for (const pid of pids) {
+    const out: ProcessIdentity[] = [];
+    const frontier = [pid];
+    while (frontier.length > 0) {
+      for (const child of children.get(frontier.pop()!) ?? []) {
+        out.push({ pid: child, start: table.get(child)!.start });
+        frontier.push(child);
+      }
+    }
+    trees.set(pid, out);
+  }
+  return trees;
+}
+
+/** Every descendant of `pid` with its start time. */
+export async function processTree(pid: number): Promise<ProcessIdentity[]> {
+  return (await processTrees([pid])).get(pid)!;
 }
 
 /** Whether this exact process (same pid and start time) is still running; a zombie is not. */
 export async function isSameProcessAlive(p: ProcessIdentity): Promise<boolean> {
   if (!isProcessAlive(p.pid)) return false;
-  const stat = await readStat(p.pid);
+  const stat = readStat(p.pid);
   if (stat === undefined) return p.start === null;
   return !stat.zombie && (p.start === null || stat.start === p.start);
 }

@@ -25,7 +25,9 @@ import {
   type Workspace,
 } from '@dag/core';
 import type { Launcher, LaunchRequest } from './interfaces.ts';
-import { killSurvivors, type ProcessIdentity, processTree } from './process-table.ts';
+import { killSurvivors, type ProcessIdentity, processTree, processTrees } from './process-table.ts';
+import { REUSE_DEFAULTS, ReusedRunProcess, type ReuseOptions, type RunExit } from './run-launcher-reuse.ts';
+import { type CodeChangeWatch, watchCodeChanges } from './worker/code-changes.ts';
 
 export interface RunLauncherOptions {
   instance: DagInstance;
@@ -49,7 +51,7 @@ export interface RunLauncherOptions {
   /** Heartbeat of the runs whose process this launcher watches. Default: `runLiveness()`. */
   liveness?: RunLiveness;
   /** Where problems the launcher handles go (a database outage at a run's exit). Default: stderr. */
-  log?: (level: 'warn' | 'error', message: string) => void;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /**
    * Gives each run process an IPC channel to this process: when this process dies (even by
    * kill -9), the run process kills what it spawned and exits (a worker's runs never outlive it).
@@ -67,6 +69,15 @@ export interface RunLauncherOptions {
    * reload. Default 0.
    */
   spares?: number;
+  /**
+   * Keeps run processes for further runs (one run at a time), instead of one process per run:
+   * a process that loaded the code location once executes the next run without starting
+   * Node and loading the definitions again. It is retired after `maxRuns`, when its memory
+   * grew past `maxRssGrowth`, after any run that did not succeed (failed, terminated,
+   * aborted) or left processes running, and once the code location's files changed on disk.
+   * Needs `exitWithLauncher` and a workspace that does not reload. Default: a process per run.
+   */
+  reuse?: ReuseOptions;
   /** Names this process in the run's log file. Default 'dag dev'. */
   label?: string;
   /**
@@ -76,7 +87,7 @@ export interface RunLauncherOptions {
   runPriority?: number;
 }
 
-type ExitResult = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+type ExitResult = RunExit;
 
 /** A spawned run process and its exit. */
 interface Started {
@@ -89,7 +100,9 @@ interface RunProcess {
   child: ChildProcess;
   pid: number;
   logFile: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
+  exited: Promise<ExitResult>;
+  /** The reused process executing it (see `reuse`), if any. */
+  reused?: ReusedRunProcess;
   /** Every process seen in the run's tree, so the ones orphaned by a dying parent can be found. */
   seen: Map<number, ProcessIdentity>;
   terminateRequested: boolean;
@@ -281,7 +294,7 @@ export class RunLauncher implements Launcher {
     this.liveness = options.liveness ?? runLiveness();
   }
 
-  private log(level: 'warn' | 'error', message: string): void {
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
     if (this.options.log) this.options.log(level, message);
     else
       process.stderr.write(`${redact(`dag: ${level}: ${message}`)}
@@ -373,8 +386,14 @@ export class RunLauncher implements Launcher {
     this.queuedConfigs.delete(runId);
     const logFile = this.logFile(runId);
     let started: Started;
-    const spare = this.spares.shift();
-    if (spare) {
+    let reused: ReusedRunProcess | undefined;
+    const spare = this.reusing() ? undefined : this.spares.shift();
+    if (this.reusing()) {
+      reused = await this.idleProcess();
+      const handoff = { runId, ...(runConfig !== undefined ? { runConfig } : {}) };
+      const header = `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${reused.pid} (run ${reused.runs + 1} of that process)\n`;
+      started = { child: reused.child, exited: reused.hand(handoff, logFile, header) };
+    } else if (spare) {
       // Started ahead of time: its definitions are loaded and its instance open.
       started = spare;
       await rename(spare.logFile, logFile).catch(() => {});
@@ -397,7 +416,7 @@ export class RunLauncher implements Launcher {
       ];
       started = await this.spawnRunProcess(args, logFile, snapshot, runConfig);
     }
-    this.fillSpares();
+    if (!reused) this.fillSpares();
     const { child, exited } = started;
     if (child.pid === undefined) {
       const result = await exited;
@@ -412,6 +431,7 @@ export class RunLauncher implements Launcher {
       seen: new Map([[child.pid, { pid: child.pid, start: null }]]),
       terminateRequested: false,
       done: Promise.resolve(),
+      ...(reused ? { reused } : {}),
     };
     entry.done = exited.then(async (result) => {
       try {
@@ -435,6 +455,7 @@ export class RunLauncher implements Launcher {
       }
     });
     this.processes.set(runId, entry);
+    if (reused) this.fillSpares();
     // The launcher owns the run until its process takes it over; while that process lives,
     // the launcher's heartbeat says so too (it may take a while to load the definitions).
     await this.options.instance.storage
@@ -446,19 +467,23 @@ export class RunLauncher implements Launcher {
     this.heartbeatTimer.unref();
   }
 
-  /** Spawns `dag <args>` as a run process (own process group, output appended to `logFile`). */
+  /**
+   * Spawns `dag <args>` as a run process (own process group, output appended to `logFile`,
+   * or piped to this process with `pipeOutput`).
+   */
   private async spawnRunProcess(
     args: string[],
     logFile: string,
     snapshot: string | undefined,
     runConfig?: RunConfig,
+    pipeOutput = false,
   ): Promise<Started> {
     await mkdir(path.dirname(logFile), { recursive: true });
     await appendFile(
       logFile,
       `[${this.label}] ${new Date().toISOString()} starting: dag ${args.slice(1).join(' ')}\n`,
     );
-    const fd = openSync(logFile, 'a');
+    const fd = pipeOutput ? 'pipe' : openSync(logFile, 'a');
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, [...PRELOAD, ...args], {
@@ -475,7 +500,7 @@ export class RunLauncher implements Launcher {
         ],
       });
     } finally {
-      closeSync(fd);
+      if (typeof fd === 'number') closeSync(fd);
     }
     if (this.options.runPriority !== undefined && child.pid !== undefined) {
       try {
@@ -501,6 +526,108 @@ export class RunLauncher implements Launcher {
   private spares: (Started & { logFile: string })[] = [];
   private sparesStarting = 0;
   private spareRetryAt = 0;
+  /** Reused run processes waiting for a run (see `reuse`), the longest idle first. */
+  private idle: ReusedRunProcess[] = [];
+  /** Bumped on each change of the code on disk: processes started before it are retired. */
+  private codeGeneration = 0;
+  private codeWatch: CodeChangeWatch | undefined;
+
+  /** Reused processes executing a run now. */
+  private busyReused(): number {
+    let n = 0;
+    for (const entry of this.processes.values()) if (entry.reused && !entry.reused.retired) n++;
+    return n;
+  }
+
+  /** Whether runs go to reused processes (see `reuse`). */
+  private reusing(): boolean {
+    return (
+      this.options.reuse !== undefined &&
+      !!this.options.exitWithLauncher &&
+      !this.options.workspace.codeSnapshot()
+    );
+  }
+
+  private reuseOptions(): Required<ReuseOptions> {
+    return { ...REUSE_DEFAULTS, ...this.options.reuse };
+  }
+
+  /** Starts a process to be reused (loads the code location, then waits for runs over IPC). */
+  private async startReusedProcess(): Promise<ReusedRunProcess> {
+    if (!this.codeWatch) {
+      this.codeWatch = watchCodeChanges(this.options.workspace, {
+        ignore: [this.options.instance.home],
+        onChange: (file) => this.onCodeChange(file),
+        onError: (error) => this.log('warn', `Watching the code for changes failed: ${describeError(error)}`),
+      });
+      const watch = this.codeWatch;
+      void watch.ready.then(() => {
+        if (this.codeWatch === watch && !this.closed)
+          this.log(
+            'info',
+            'Watching the code locations for changes: run processes that loaded older code are retired.',
+          );
+      });
+    }
+    const ownLog = path.join(this.options.instance.home, 'logs', `run-process-${randomUUID()}.log`);
+    const args = [
+      this.options.cliPath ?? DEFAULT_CLI,
+      ...workspaceArgs(this.options.workspace),
+      'execute-run',
+      '--from-launcher',
+    ];
+    const started = await this.spawnRunProcess(args, ownLog, undefined, undefined, true);
+    const w = new ReusedRunProcess(started.child, ownLog, this.codeGeneration);
+    if (started.child.pid === undefined) {
+      const result = await started.exited;
+      throw result.error ?? new Error(`spawning ${process.execPath} failed`);
+    }
+    void w.exited.then(() => {
+      const i = this.idle.indexOf(w);
+      if (i >= 0) this.idle.splice(i, 1);
+      // Died before it ran anything: try again later, not in a loop.
+      if (w.runs === 0 && !w.retired) this.spareRetryAt = Date.now() + 5000;
+    });
+    return w;
+  }
+
+  /** An idle reused process with current code, or a new one. */
+  private async idleProcess(): Promise<ReusedRunProcess> {
+    for (;;) {
+      const w = this.idle.shift();
+      if (!w) return await this.startReusedProcess();
+      if (w.alive && !w.retired && w.generation === this.codeGeneration) return w;
+      w.retire();
+    }
+  }
+
+  private onCodeChange(file: string): void {
+    this.codeGeneration++;
+    const stale = this.idle.splice(0);
+    if (stale.length > 0)
+      this.log(
+        'warn',
+        `${file} changed: retiring ${stale.length} idle run process(es) that loaded the old code.`,
+      );
+    for (const w of stale) w.retire();
+    this.fillSpares();
+  }
+
+  /** After a reused process reported its run finished: back to the idle ones, or retired. */
+  private release(w: ReusedRunProcess, why: string | undefined): void {
+    const options = this.reuseOptions();
+    if (
+      why === undefined &&
+      !this.closed &&
+      w.alive &&
+      this.idle.length + this.busyReused() <= options.poolSize
+    ) {
+      this.idle.push(w);
+      return;
+    }
+    w.retire();
+    this.fillSpares();
+  }
 
   /**
    * Keeps `spares` run processes started ahead of time (definitions loaded, instance open,
@@ -509,10 +636,26 @@ export class RunLauncher implements Launcher {
    */
   private fillSpares(): void {
     const want = this.options.spares ?? 0;
-    if (want <= 0 || this.closed || !this.options.exitWithLauncher || this.options.workspace.codeSnapshot())
-      return;
+    if (this.closed || !this.options.exitWithLauncher || this.options.workspace.codeSnapshot()) return;
     if (Date.now() < this.spareRetryAt) return;
-    while (this.spares.length + this.sparesStarting < want) {
+    if (this.reusing()) {
+      while (this.idle.length + this.sparesStarting + this.busyReused() < this.reuseOptions().poolSize) {
+        this.sparesStarting++;
+        void this.startReusedProcess()
+          .then((w) => {
+            if (this.closed) w.retire();
+            else this.idle.push(w);
+          })
+          .catch((error) =>
+            this.log('warn', `Could not start a run process ahead of time: ${describeError(error)}`),
+          )
+          .finally(() => {
+            this.sparesStarting--;
+          });
+      }
+      return;
+    }
+    while (want > 0 && this.spares.length + this.sparesStarting < want) {
       this.sparesStarting++;
       const logFile = path.join(this.options.instance.home, 'logs', `spare-${randomUUID()}.log`);
       const args = [
@@ -565,13 +708,28 @@ export class RunLauncher implements Launcher {
   }
 
   private async recordTrees(): Promise<void> {
-    await Promise.all([...this.processes.values()].map((e) => this.recordTree(e).catch(() => {})));
+    const entries = [...this.processes.values()];
+    const trees = await processTrees(entries.map((e) => e.pid)).catch(() => undefined);
+    for (const entry of entries)
+      for (const p of trees?.get(entry.pid) ?? []) if (!entry.seen.has(p.pid)) entry.seen.set(p.pid, p);
   }
 
-  private async afterExit(
-    entry: RunProcess,
-    result: { code: number | null; signal: NodeJS.Signals | null; error?: Error },
-  ): Promise<void> {
+  private async afterExit(entry: RunProcess, result: ExitResult): Promise<void> {
+    const reused = entry.reused;
+    if (reused && result.finished) {
+      const terminated = entry.terminateRequested || entry.abortReason !== undefined;
+      const why = reused.retireReason(result.finished, this.reuseOptions(), this.codeGeneration, terminated);
+      await reused.endRunLog(
+        `[${this.label}] ${new Date().toISOString()} run process ${entry.pid} finished the run (${result.finished.status}, ${Math.round(reused.lastRunCpuMs)} ms of CPU)${why ? `; retired: ${why}` : '; kept for the next run'}\n`,
+      );
+      this.release(reused, why);
+      // The run recorded its own end; only one that did not (it never started) is finished here.
+      if (FINISHED_RUN_STATUSES.includes(result.finished.status as RunRecord['status'])) return;
+    }
+    if (reused && !result.finished) {
+      reused.retire();
+      await reused.endRunLog('');
+    }
     const how = result.error
       ? `failed: ${result.error.message}`
       : result.signal
@@ -650,6 +808,14 @@ export class RunLauncher implements Launcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.codeWatch?.close().catch(() => {});
+    const idle = this.idle.splice(0);
+    await Promise.all(
+      idle.map(async (w) => {
+        if (w.pid !== undefined) await killProcessTree(w.pid, 0);
+        await w.exited;
+      }),
+    );
     const spares = this.spares.splice(0);
     await Promise.all(
       spares.map(async (spare) => {

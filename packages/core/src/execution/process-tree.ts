@@ -1,16 +1,20 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { SpawnOptions, SpawnResult } from '../types.ts';
 
-/** Every descendant pid of `pid` (children, grandchildren, ...), from /proc where available, else `ps`. */
+/**
+ * Every descendant pid of `pid` (children, grandchildren, ...), from /proc where available, else
+ * `ps`. /proc is read synchronously: its files are in memory, and a scan of a few hundred
+ * processes costs a few milliseconds this way against tens through the thread pool.
+ */
 export async function descendants(pid: number): Promise<number[]> {
   const parentOf = new Map<number, number>();
   try {
-    for (const entry of await readdir('/proc')) {
+    for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
         // Field 4 is the ppid; the command (field 2) may contain spaces, so parse after its ')'.
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         parentOf.set(Number(entry), Number(fields[1]));
@@ -156,6 +160,52 @@ export interface RunHandoff {
   runId: string;
   /** The run's config with its secrets, when the launcher holds it. */
   runConfig?: unknown;
+  /**
+   * The process is kept for further runs: after this one it reports `RunFinished` and waits
+   * for the next handoff (or exits when the launcher disconnects). Without it, it exits.
+   */
+  reuse?: boolean;
+}
+
+/** What a reused run process tells its launcher after each run (see `reportRunFinished`). */
+export interface RunFinished {
+  type: 'dag:run-finished';
+  runId: string;
+  /** The run's final status, as this process recorded it. */
+  status: string;
+  /** Resident memory after the run (bytes). */
+  rss: number;
+  /** CPU time this process has used so far (user + system, ms). */
+  cpuMs: number;
+  /** Processes the run left running below this one (the launcher then retires it). */
+  leftover: number;
+  /** Bytes this process wrote to its stdout and stderr so far (the launcher reads its output up to there). */
+  stdoutBytes: number;
+  stderrBytes: number;
+}
+
+/** Whether an IPC message from a run process is its `RunFinished` report. */
+export function isRunFinishedReport(message: unknown): message is RunFinished {
+  return (message as RunFinished | null)?.type === 'dag:run-finished';
+}
+
+/** In a reused run process: tells the launcher the run is over, and how the process stands. */
+export async function reportRunFinished(runId: string, status: string): Promise<void> {
+  const written = (stream: NodeJS.WriteStream) => (stream as { bytesWritten?: number }).bytesWritten ?? 0;
+  const report: RunFinished = {
+    type: 'dag:run-finished',
+    runId,
+    status,
+    rss: process.memoryUsage.rss(),
+    cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
+    leftover: (await descendants(process.pid)).length,
+    stdoutBytes: written(process.stdout),
+    stderrBytes: written(process.stderr),
+  };
+  await new Promise<void>((resolve) => {
+    if (!process.send) return resolve();
+    process.send(report, undefined, {}, () => resolve());
+  });
 }
 
 /**

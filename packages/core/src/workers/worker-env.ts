@@ -19,6 +19,8 @@ export const WORKER_ENV = {
   timeoutMs: 'DAG_WORKER_TIMEOUT_MS',
   /** Runs a worker executes at once when `--concurrency` is not given (default 4). */
   concurrency: 'DAG_WORKER_CONCURRENCY',
+  /** `1`: a new run process for each run, as `dag worker --fresh-process-per-run`. */
+  freshProcessPerRun: 'DAG_WORKER_FRESH_PROCESS_PER_RUN',
 } as const;
 
 /** The PostgreSQL schema of the job queue (pg-boss) in the instance database. */

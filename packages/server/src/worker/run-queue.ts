@@ -86,6 +86,15 @@ export class RunQueue {
     await this.boss.complete(RUN_QUEUE_NAME, [...jobIds]);
   }
 
+  /**
+   * Gives delivered jobs back: a worker that could not say whether it took their runs (the
+   * database did not answer) lets them be delivered again, about a second later.
+   */
+  async giveBack(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    await this.boss.fail(RUN_QUEUE_NAME, [...jobIds]);
+  }
+
   /** Jobs waiting for a worker. */
   async size(): Promise<number> {
     return await this.boss.getQueueSize(RUN_QUEUE_NAME);

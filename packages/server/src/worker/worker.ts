@@ -13,6 +13,7 @@ import {
   workerLiveness,
 } from '@dag/core';
 import { RunLauncher } from '../run-launcher.ts';
+import type { ReuseOptions } from '../run-launcher-reuse.ts';
 import { RunQueue } from './run-queue.ts';
 
 export interface WorkerOptions {
@@ -29,6 +30,14 @@ export interface WorkerOptions {
   workerId?: string;
   /** Run processes kept started ahead of time, waiting for a run (lower launch latency). Default 1. */
   prestart?: number;
+  /**
+   * A new process for each run (`dag worker --fresh-process-per-run`): nothing of one run's
+   * process can reach the next, at the cost of starting Node and loading the code location
+   * for every run. Default: run processes are reused, one run at a time (see `reuse`).
+   */
+  freshProcessPerRun?: boolean;
+  /** How reused run processes are recycled (ignored with `freshProcessPerRun`). */
+  reuse?: Omit<ReuseOptions, 'poolSize'>;
   /** The `dag` CLI entry point of run processes (default: this repository's). */
   cliPath?: string;
   /** Environment of run processes. Default: this process's. */
@@ -93,6 +102,9 @@ export class Worker {
       exitWithLauncher: true,
       runPriority: 10,
       spares: options.prestart ?? 1,
+      ...(options.freshProcessPerRun
+        ? {}
+        : { reuse: { ...options.reuse, poolSize: this.concurrency + (options.prestart ?? 1) } }),
       signalOnTerminate: true,
       label: `dag worker ${this.workerId}`,
       log: (level, message) => this.log(level, message),
@@ -189,18 +201,31 @@ export class Worker {
     const storage = this.options.instance.storage;
     this.starting += jobs.length;
     try {
+      const unanswered: string[] = [];
       const assigned = await Promise.all(
         jobs.map(async (job) => {
           try {
             return await storage.assignRunToWorker(job.runId, this.workerId);
           } catch (error) {
-            this.log('error', `Could not take run ${job.runId}: ${describeError(error)}`);
+            this.log(
+              'warn',
+              `Could not take run ${job.runId}, giving it back to the queue: ${describeError(error)}`,
+            );
+            unanswered.push(job.jobId);
             return undefined;
           }
         }),
       );
-      // Acknowledged once the run is ours (or someone else's): never delivered again.
-      await this.queue!.complete(jobs.map((j) => j.jobId));
+      // Acknowledged once the run is ours (or someone else's): never delivered again. One whose
+      // assignment got no answer goes back to the queue (the assignment is compare-and-set:
+      // delivered again, it runs once).
+      await this.queue!.complete(jobs.map((j) => j.jobId).filter((id) => !unanswered.includes(id)));
+      await this.queue!.giveBack(unanswered).catch((error) =>
+        this.log(
+          'error',
+          `Could not give runs back to the queue (they are delivered again after the job expiry): ${describeError(error)}`,
+        ),
+      );
       await Promise.all(
         assigned.map(async (run) => {
           if (!run) return;
@@ -220,8 +245,22 @@ export class Worker {
     }
   }
 
+  private lastTickAt = Date.now();
+
   private async heartbeat(): Promise<void> {
-    if (this.beating) return;
+    // A timer that fires this late means this process was not running (a stalled machine, a
+    // blocked event loop): the likeliest reason the instance would presume it dead.
+    const late = Date.now() - this.lastTickAt - this.liveness.heartbeatMs;
+    this.lastTickAt = Date.now();
+    if (late > this.liveness.leaseMs / 3)
+      this.log(
+        'warn',
+        `Worker ${this.workerId}'s heartbeat ran ${(late / 1000).toFixed(1)} s late: this process did not get to run.`,
+      );
+    if (this.beating) {
+      this.log('warn', `Worker ${this.workerId}'s previous heartbeat has not answered yet.`);
+      return;
+    }
     this.beating = true;
     try {
       const storage = this.beatStorage ?? this.options.instance.storage;

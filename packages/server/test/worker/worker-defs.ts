@@ -32,12 +32,18 @@ export const brief = asset({ name: 'brief' }, async () => {
   await new Promise((r) => setTimeout(r, 400));
 });
 
+/** A step that throws: its run fails. */
+export const fails = asset({ name: 'fails' }, async () => {
+  throw new Error('this step fails on purpose');
+});
+
 export const noopJob = defineAssetJob({ name: 'noop_job', selection: 'noop' });
 export const heldJob = defineAssetJob({ name: 'held_job', selection: 'held' });
 export const stubbornJob = defineAssetJob({ name: 'stubborn_job', selection: 'stubborn' });
 export const briefJob = defineAssetJob({ name: 'brief_job', selection: 'brief' });
+export const failsJob = defineAssetJob({ name: 'fails_job', selection: 'fails' });
 
 export default new Definitions({
-  assets: [noop, held, stubborn, brief],
-  jobs: [noopJob, heldJob, stubbornJob, briefJob],
+  assets: [noop, held, stubborn, brief, fails],
+  jobs: [noopJob, heldJob, stubbornJob, briefJob, failsJob],
 });
