@@ -170,6 +170,17 @@ const echo = (event: StoredEvent, at: number) => {
   if (to === '1') process.stderr.write(line);
   else appendFileSync(to, line);
 };
+/**
+ * CPU time (user + system) of this process and of its children that have exited (ds_png2webp's
+ * converter process), in ms, from /proc/self/stat: utime, stime, cutime, cstime.
+ */
+function treeCpuMs(): number {
+  const text = readFileSync('/proc/self/stat', 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks * 10;
+}
+const cpuStarted = treeCpuMs();
 const started = performance.now();
 let result: RunResult;
 try {
@@ -199,6 +210,8 @@ const vmHwm = await procStatus('VmHWM');
 // The re-run over unchanged files, destination check included: the same job again, which lists
 // both buckets, compares the target's listing with what was published, re-matches every logo
 // against company and compares the history, and must find nothing to do.
+const cpuMs = treeCpuMs() - cpuStarted;
+const rerunCpuStarted = treeCpuMs();
 const rerunStarted = performance.now();
 const rerun = await executeRun({
   instance,
@@ -209,6 +222,7 @@ const rerun = await executeRun({
   onEvent: (event) => echo(event, performance.now() - rerunStarted),
 });
 const rerunWallMs = performance.now() - rerunStarted;
+const rerunCpuMs = treeCpuMs() - rerunCpuStarted;
 
 // The outcome, checked: every logo published, the right companies updated, one history row each.
 const int = (step: string, label: string, of: RunResult = result) => {
@@ -285,6 +299,8 @@ process.stdout.write(
     vmHwm,
     hwmReset,
     rerunWallMs,
+    cpuMs,
+    rerunCpuMs,
     rerunSteps: rerun.steps.map((s) => ({ key: s.key, status: s.status, durationMs: s.durationMs })),
     problems,
   })}\n`,

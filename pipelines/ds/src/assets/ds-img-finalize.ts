@@ -211,17 +211,35 @@ export const dsImgFinalize = asset(
     // The destination as it is now, after this run's uploads: one listing of the target bucket.
     // Every logo published earlier (in final/) whose PNG or WebP is missing there or holds other
     // bytes is uploaded again from final/.
+    // The listing, what final/ holds, the company table and the history are independent reads:
+    // all four at once, so a run with nothing to do waits for the slowest, not for their sum.
     const checkStarted = Date.now();
-    const listed = new Map<string, ObjectInfo>();
-    try {
-      for await (const object of target.store.list()) listed.set(object.key, object);
-    } catch (error) {
-      throw new Error(
-        `ds_img_finalize: cannot list the target bucket ${target.location} to check what is published there: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    const published = await PublishedLogos.load(files.finalDir, files.stateDir, logoMetadataOf, ctx.signal);
+    const listTarget = async () => {
+      const listed = new Map<string, ObjectInfo>();
+      try {
+        for await (const object of target.store.list()) listed.set(object.key, object);
+      } catch (error) {
+        throw new Error(
+          `ds_img_finalize: cannot list the target bucket ${target.location} to check what is published there: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      return listed;
+    };
+    const loadIndex = async () => {
+      const client = await postgres.pool.connect();
+      try {
+        return await CompanyIndex.load(client);
+      } finally {
+        client.release();
+      }
+    };
+    const [listed, published, index, recorded] = await Promise.all([
+      listTarget(),
+      PublishedLogos.load(files.finalDir, files.stateDir, logoMetadataOf, ctx.signal),
+      loadIndex(),
+      readLogoVersions(duckdb),
+    ]);
     const earlier = published.logos.filter((logo) => !uploadedRels.has(logo.rel));
     ctx.log.info(
       `Listed ${listed.size} object(s) in ${target.location} and compared them with the ${published.logos.length} logo(s) in ${files.finalDir} in ${formatDuration(Date.now() - checkStarted)}.`,
@@ -275,13 +293,6 @@ export const dsImgFinalize = asset(
       if (!listed.has(rel)) urlsToClear.push(target.publicUrl(rel));
     }
 
-    const client = await postgres.pool.connect();
-    let index: CompanyIndex;
-    try {
-      index = await CompanyIndex.load(client);
-    } finally {
-      client.release();
-    }
     const thumbnails = new Map<string, string>();
     const matchedBy = { channel_id: 0, name: 0 };
     // Every logo published earlier is matched again too, so a company added since then gets its
@@ -363,7 +374,6 @@ export const dsImgFinalize = asset(
     // The history of every published logo says what is true now: a row that is missing, or
     // that names other companies, URLs or status, is written again; rows already right are
     // left as they are (their run id and time stay those of the run that wrote them).
-    const recorded = await readLogoVersions(duckdb);
     const repaired = earlierRows.filter((row) => {
       const was = recorded.get(logoVersionKey(row.file, row.pngMd5));
       return (

@@ -72,6 +72,20 @@ export const dsR2Download = asset(
     if (stale > 0)
       ctx.log.warn(`Removed ${stale} temporary file(s) left by an interrupted earlier download.`);
 
+    ctx.log.info(`Listing PNGs in ${source.location}...`);
+    // The bucket check, the listing and the manifest are independent: all three at once. A
+    // listing that fails is reported after the bucket check, whose error says more.
+    const listing = (async () => {
+      const objects: ObjectInfo[] = [];
+      let others = 0;
+      for await (const object of source.store.list()) {
+        if (isPng(object.key)) objects.push(object);
+        else others += 1;
+      }
+      return { objects, others };
+    })();
+    const loading = DownloadManifest.load(files.stateDir, source.bucket);
+    listing.catch(() => {});
     try {
       await source.store.headBucket();
     } catch (error) {
@@ -82,18 +96,12 @@ export const dsR2Download = asset(
         },
       );
     }
-    ctx.log.info(`Listing PNGs in ${source.location}...`);
-    const objects: ObjectInfo[] = [];
-    let others = 0;
-    for await (const object of source.store.list()) {
-      if (isPng(object.key)) objects.push(object);
-      else others += 1;
-    }
+    const { objects, others } = await listing;
     ctx.log.info(
       `${objects.length} PNG(s) in ${source.location}${others ? ` (${others} other object(s) ignored)` : ''}.`,
     );
 
-    const manifest = await DownloadManifest.load(files.stateDir, source.bucket);
+    const manifest = await loading;
     /**
      * Whether the object's bytes are already here: waiting in the download folder, or published
      * in `final/` with an up-to-date WebP beside it. A waiting copy is what gets converted and

@@ -19,6 +19,8 @@ export class CompanyIndex {
     readonly idType: string,
     private readonly byChannel: Map<string, string[]>,
     private readonly byName: Map<string, string[]>,
+    /** Each company's `thumbnail` as loaded, so an update that would change nothing is not sent. */
+    private readonly thumbnails: Map<string, string | null>,
   ) {}
 
   static async load(db: pg.ClientBase): Promise<CompanyIndex> {
@@ -37,17 +39,24 @@ export class CompanyIndex {
     const idType = await db.query<{ type: string }>(
       `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'company'::regclass AND attname = 'id'`,
     );
-    const rows = await db.query<{ id: string; name: string | null; channel: string | null }>(
-      `SELECT id::text AS id, name, ${hasChannelColumn ? 'naver_channel_id::text' : 'NULL::text'} AS channel FROM company`,
+    const rows = await db.query<{
+      id: string;
+      name: string | null;
+      channel: string | null;
+      thumbnail: string | null;
+    }>(
+      `SELECT id::text AS id, name, ${hasChannelColumn ? 'naver_channel_id::text' : 'NULL::text'} AS channel, thumbnail::text AS thumbnail FROM company`,
     );
     const byChannel = new Map<string, string[]>();
     const byName = new Map<string, string[]>();
+    const thumbnails = new Map<string, string | null>();
     const add = (map: Map<string, string[]>, key: string, id: string) => {
       const list = map.get(key);
       if (list) list.push(id);
       else map.set(key, [id]);
     };
     for (const row of rows.rows) {
+      thumbnails.set(row.id, row.thumbnail);
       const channel = row.channel?.trim();
       if (channel) add(byChannel, channel, row.id);
       else if (row.name) add(byName, normalizeBrandName(row.name), row.id);
@@ -58,7 +67,19 @@ export class CompanyIndex {
       idType.rows[0]?.type ?? 'text',
       byChannel,
       byName,
+      thumbnails,
     );
+  }
+
+  /** The company's thumbnail when the index was loaded; undefined for an id it does not know. */
+  thumbnailOf(id: string): string | null | undefined {
+    return this.thumbnails.get(id);
+  }
+
+  /** Whether a company outside `keep` held one of `urls` as its thumbnail when the index was loaded. */
+  holdsAny(urls: ReadonlySet<string>, keep: ReadonlyMap<string, unknown>): boolean {
+    for (const [id, url] of this.thumbnails) if (url !== null && urls.has(url) && !keep.has(id)) return true;
+    return false;
   }
 
   match(channelId: string | null, brand: string | null): { ids: string[]; rule: MatchRule } | undefined {
@@ -86,7 +107,10 @@ export async function updateThumbnails(
   thumbnails: ReadonlyMap<string, string>,
   clear: readonly string[] = [],
 ): Promise<number> {
-  const entries = [...thumbnails];
+  // What the index says is already right is not sent (a re-run over an unchanged destination
+  // opens no transaction); the statements keep their own guards against changes made since.
+  const entries = [...thumbnails].filter(([id, url]) => index.thumbnailOf(id) !== url);
+  if (clear.length > 0 && !index.holdsAny(new Set(clear), thumbnails)) clear = [];
   if (entries.length === 0 && clear.length === 0) return 0;
   const client = await pool.connect();
   let changed = 0;
@@ -96,7 +120,7 @@ export async function updateThumbnails(
       const result = await client.query(
         `UPDATE company SET thumbnail = NULL${index.hasUpdatedAt ? ', updated_at = now()' : ''}
           WHERE thumbnail = ANY($1::text[]) AND NOT (id::text = ANY($2::text[]))`,
-        [clear, entries.map(([id]) => id)],
+        [clear, [...thumbnails.keys()]],
       );
       changed += result.rowCount ?? 0;
     }

@@ -27,6 +27,9 @@ export class DownloadManifest {
     private readonly entries: Map<string, ManifestEntry>,
   ) {}
 
+  /** Whether an entry was set since the load: a run that changed nothing writes nothing. */
+  private changed = false;
+
   static fileFor(stateDir: string, bucket: string): string {
     return path.join(stateDir, `download-${bucket}.json`);
   }
@@ -52,13 +55,16 @@ export class DownloadManifest {
 
   set(key: string, entry: ManifestEntry): void {
     this.entries.set(key, entry);
+    this.changed = true;
   }
 
   async save(): Promise<void> {
+    if (!this.changed) return;
     await mkdir(path.dirname(this.file), { recursive: true });
     const objects = Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const temp = `${this.file}.${process.pid}.tmp`;
     await writeFile(temp, `${JSON.stringify({ version: 1, objects }, null, 1)}\n`);
     await rename(temp, this.file);
+    this.changed = false;
   }
 }
