@@ -452,8 +452,11 @@ export class PostgresStorage implements InstanceStorage {
           }
         : {}),
     });
-    // An idle client that loses its connection must not crash the process.
+    // A client that loses its connection must not crash the process: idle, the pool reports it
+    // here; checked out between two queries, the client itself emits it (its next query then
+    // fails, and that failure is handled where the query was made).
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       const client = await pool.connect();
       client.release();
@@ -1595,7 +1598,7 @@ export function isConnectionError(error: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : '';
   if (CONNECTION_CODES.has(code) || CONNECTION_SQLSTATES.has(code) || code.startsWith('08')) return true;
   const message = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection error|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery)/i.test(
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery)|is not currently accepting connections/i.test(
     message,
   );
 }
