@@ -366,6 +366,10 @@ export class RunLauncher implements Launcher {
     else delete env[CODE_SNAPSHOT_ENV];
     // The server's token is no business of user code.
     delete env.DAG_UI_TOKEN;
+    // A run's output goes to its log file (shown in the UI and by `dag logs`), never a terminal:
+    // plain text, even where this process's environment asks for colour (`CI`, `FORCE_COLOR`).
+    env.NO_COLOR = '1';
+    delete env.FORCE_COLOR;
     // The run process must use this server's database, whatever its environment says.
     if (instance.kind === 'postgres') env.DAG_POSTGRES_URL = instance.url;
     else delete env.DAG_POSTGRES_URL;

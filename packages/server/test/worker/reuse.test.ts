@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Definitions, submitRun, Workspace } from '@dag/core';
 import { freshInstance, type TestInstance } from '../../../core/test/support.ts';
 import { waitFor } from '../support.ts';
@@ -15,6 +15,8 @@ import {
 } from './support.ts';
 
 Object.assign(process.env, WORKER_TEST_ENV);
+// An environment that asks for colour (as CI does): a run's log must stay plain text all the same.
+process.env.FORCE_COLOR = '1';
 
 describe('run processes reused by a worker', () => {
   let test: TestInstance;
@@ -37,9 +39,11 @@ describe('run processes reused by a worker', () => {
     await rm(changed, { force: true });
   });
 
-  const spawnWorker = async (args: string[]) => {
+  /** A worker that stops when the test ends, passed or not: the next test's runs must not reach it. */
+  const spawnWorker = async (t: TestContext, args: string[]) => {
     const w = startWorker(test, { concurrency: 1, args: ['--prestart', '0', ...args] });
     workers.push(w);
+    t.after(() => stopWorker(w));
     await waitFor('the worker registered', async () => w.id(), 60_000);
     return w;
   };
@@ -57,8 +61,8 @@ describe('run processes reused by a worker', () => {
     return { runId, status: run.status, pid: run.pid };
   };
 
-  it('executes runs one after another in one process, each with its own log; retires it after a failed run and when the code changes on disk', async () => {
-    const w = await spawnWorker([]);
+  it('executes runs one after another in one process, each with its own log; retires it after a failed run and when the code changes on disk', async (t) => {
+    const w = await spawnWorker(t, []);
     const a = await runToEnd('noop_job');
     const b = await runToEnd('noop_job');
     assert.equal(a.status, 'SUCCESS');
@@ -68,6 +72,7 @@ describe('run processes reused by a worker', () => {
     const logB = await readFile(path.join(test.home, 'logs', `${b.runId}.log`), 'utf8');
     assert.match(logB, /run 2 of that process/);
     assert.match(logB, new RegExp(`Run ${b.runId} SUCCESS`));
+    assert.doesNotMatch(logB, /\x1b\[/, 'no terminal colour codes in a log file');
     assert.doesNotMatch(logB, new RegExp(a.runId), "the first run's output is not in the second's log");
 
     // A run that fails: its process is retired, the next run gets a new one.
@@ -94,15 +99,15 @@ describe('run processes reused by a worker', () => {
     await stopWorker(w);
   });
 
-  it('--max-runs-per-process retires a process after that many runs; --fresh-process-per-run starts one per run', async () => {
-    const w = await spawnWorker(['--max-runs-per-process', '2']);
+  it('--max-runs-per-process retires a process after that many runs; --fresh-process-per-run starts one per run', async (t) => {
+    const w = await spawnWorker(t, ['--max-runs-per-process', '2']);
     const [a, b, c] = [await runToEnd('noop_job'), await runToEnd('noop_job'), await runToEnd('noop_job')];
     assert.deepEqual([a.status, b.status, c.status], ['SUCCESS', 'SUCCESS', 'SUCCESS']);
     assert.equal(b.pid, a.pid);
     assert.notEqual(c.pid, b.pid);
     await stopWorker(w);
 
-    const fresh = await spawnWorker(['--fresh-process-per-run']);
+    const fresh = await spawnWorker(t, ['--fresh-process-per-run']);
     const [x, y] = [await runToEnd('noop_job'), await runToEnd('noop_job')];
     assert.deepEqual([x.status, y.status], ['SUCCESS', 'SUCCESS']);
     assert.notEqual(x.pid, y.pid);
