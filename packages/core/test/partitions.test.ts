@@ -209,6 +209,11 @@ describe('partitioned runs', () => {
       ['2026-11-01', 'MATERIALIZED'],
       ['2026-11-02', 'MATERIALIZED'],
     ]);
+    // The status view's read: the same statuses by key, without the runs and times.
+    assert.deepEqual(
+      [...(await t.instance.storage.getPartitionStatusMap('events'))].sort(),
+      statuses.map((s) => [s.partitionKey, s.status]).sort(),
+    );
     // An unpartitioned asset reads every partition, by key; it fails on a missing one.
     const allRun = await materialize({ instance: t.instance, definitions: defs, selection: 'all_days' });
     assert.equal(allRun.status, 'FAILURE');

@@ -36,6 +36,27 @@ describe('partitions and backfills API', () => {
     assert.equal(res.body.keys.length, 30);
     assert.equal(res.body.statuses[1], 'MATERIALIZED');
     assert.equal(res.body.counts.MISSING, 29);
+    // Revalidated by its ETag: unchanged statuses are a 304 with no body; a new status changes it.
+    const etag = res.headers.get('ETag');
+    assert.ok(etag, 'an ETag');
+    const unchanged = await call(f.app, '/api/assets/events/partitions', {
+      headers: { 'If-None-Match': etag },
+    });
+    assert.equal(unchanged.status, 304);
+    assert.equal(unchanged.text, '');
+    const third = await materialize({
+      instance: f.test.instance,
+      definitions,
+      selection: 'events',
+      partition: '2026-11-03',
+    });
+    assert.equal(third.status, 'SUCCESS', third.error);
+    const changed = await call<{ statuses: string[] }>(f.app, '/api/assets/events/partitions', {
+      headers: { 'If-None-Match': etag },
+    });
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.get('ETag'), etag);
+    assert.equal(changed.body.statuses[2], 'MATERIALIZED');
     assert.equal((await call(f.app, '/api/assets/plain/partitions')).status, 400);
     const asset = await call<{ asset: { partitions: unknown } }>(f.app, '/api/assets/events');
     assert.deepEqual(asset.body.asset.partitions, {
@@ -108,7 +129,7 @@ describe('partitions and backfills API', () => {
         ['stubborn', 2, null],
       ],
     );
-    assert.equal(index.body.assets[0]!.counts.MATERIALIZED, 1);
+    assert.equal(index.body.assets[0]!.counts.MATERIALIZED, 2); // 2026-11-02 and 2026-11-03, above
     assert.deepEqual(index.body.dynamic, [{ name: 'customers', keyCount: 1, assets: ['customer_report'] }]);
     const removed = await call<{ deleted: string[] }>(f.app, '/api/partitions/customers/acme', {
       method: 'DELETE',

@@ -8,6 +8,8 @@ import {
   partitionsArgument,
   shownPartitions,
   statusSegments,
+  stripBoxes,
+  stripBoxLabel,
   visibleRows,
 } from '../src/lib/partitions.ts';
 
@@ -64,6 +66,37 @@ describe('partition grid logic', () => {
         ['MISSING', 3, 2],
       ],
     );
+  });
+
+  it('draws a strip of many alternating statuses as at most so many boxes, each by its most severe status', () => {
+    // Few segments: the segments themselves.
+    assert.deepEqual(stripBoxes(statuses, 4), statusSegments(statuses));
+    // 10,000 partitions: every 10th missing, every 50th (from the 5th) failed: 2,400 segments.
+    const many: PartitionStatus[] = Array.from({ length: 10_000 }, (_, i) =>
+      i % 50 === 5 ? 'FAILED' : i % 10 === 0 ? 'MISSING' : 'MATERIALIZED',
+    );
+    const dayKeys = many.map((_, i) => `k${i}`);
+    assert.equal(statusSegments(many).length, 2400);
+    const boxes = stripBoxes(many, 200);
+    assert.ok(boxes.length <= 200, `${boxes.length} boxes`);
+    // Every box of 50 has a failure: one failed box over everything, its counts in its label.
+    assert.deepEqual(
+      boxes.map((b) => [b.status, b.start, b.count]),
+      [['FAILED', 0, 10_000]],
+    );
+    assert.deepEqual(boxes[0]!.mixed, { MATERIALIZED: 8800, FAILED: 200, IN_PROGRESS: 0, MISSING: 1000 });
+    assert.equal(stripBoxLabel(dayKeys, boxes[0]!), 'k0...k9999: 8,800 materialized, 200 failed, 1,000 missing');
+    // The boxes cover every partition once, in order; a range of one status stays its own box.
+    const half: PartitionStatus[] = many.map((s, i) => (i < 5000 ? s : 'MATERIALIZED'));
+    const split = stripBoxes(half, 200);
+    assert.deepEqual(
+      split.map((b) => [b.status, b.start, b.count, b.mixed === undefined]),
+      [
+        ['FAILED', 0, 5000, false],
+        ['MATERIALIZED', 5000, 5000, true],
+      ],
+    );
+    assert.equal(stripBoxLabel(dayKeys, split[1]!), 'k5000...k9999: materialized (5000)');
   });
 
   it('lays multi-partitions out as a matrix: rows of the dimension with the most values', () => {

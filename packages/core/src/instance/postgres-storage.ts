@@ -27,6 +27,7 @@ import type {
   NewEvent,
   NewRun,
   NewTick,
+  PartitionStatus,
   PartitionStatusRecord,
   PurgeOptions,
   RunFilter,
@@ -1415,6 +1416,18 @@ export class PostgresStorage implements InstanceStorage {
       materializedAt: r.materialized_at,
       updatedAt: r.updated_at,
     }));
+  }
+
+  async getPartitionStatusMap(assetKey: string): Promise<Map<string, PartitionStatus>> {
+    // Two text columns in rows as arrays: no Date to parse, no object per row.
+    const { rows } = await this.pool.query<[string, PartitionStatus]>({
+      text: `SELECT partition_key, status FROM asset_partitions WHERE asset_key = $1 AND status <> 'MISSING'`,
+      values: [assetKey],
+      rowMode: 'array',
+    });
+    const out = new Map<string, PartitionStatus>();
+    for (const [key, status] of rows) out.set(key, status);
+    return out;
   }
 
   async getDynamicPartitions(name: string): Promise<string[]> {

@@ -444,6 +444,11 @@ export interface InstanceStorage {
   stats(): Promise<{ runs: number; events: number; assets: number; databaseSize: string }>;
   /** The status of every partition of an asset that has one (one indexed read). */
   getPartitionStatuses(assetKey: string): Promise<PartitionStatusRecord[]>;
+  /**
+   * Partition key -> status, for the partitions of an asset that have one: the same read as
+   * getPartitionStatuses without the runs and times (what a status view of every partition needs).
+   */
+  getPartitionStatusMap(assetKey: string): Promise<Map<string, PartitionStatus>>;
   /** The keys of a dynamic partitions definition, in the order they were added. */
   getDynamicPartitions(name: string): Promise<string[]>;
   /** Adds keys (those already there are kept); returns the keys that were new. */

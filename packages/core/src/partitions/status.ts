@@ -24,12 +24,11 @@ export async function assetPartitionStatus(
   now: Date = new Date(),
 ): Promise<AssetPartitionStatus> {
   const def = asset.partitions!;
-  const [ctx, records] = await Promise.all([
+  const [ctx, byKey] = await Promise.all([
     loadPartitionContext(storage, [def], now),
-    storage.getPartitionStatuses(asset.key),
+    storage.getPartitionStatusMap(asset.key),
   ]);
   const keys = partitionKeys(def, ctx);
-  const byKey = new Map(records.map((r) => [r.partitionKey, r.status]));
   const counts: Record<PartitionStatus, number> = { MATERIALIZED: 0, FAILED: 0, IN_PROGRESS: 0, MISSING: 0 };
   const statuses = keys.map((k) => {
     const status = byKey.get(k) ?? 'MISSING';

@@ -1,19 +1,12 @@
 import { type AssetDefinition, type CodeLocation, normalizeMetadata, SelectionError } from '@dag/core';
 import { Hono } from 'hono';
 import { badRequest, notFound } from '../http/api-error.ts';
-import { JSON_TYPE, jsonText, sendJson } from '../http/json-response.ts';
+import { jsonText, sendJson, sendRevalidatedJson } from '../http/json-response.ts';
 import { intParam } from '../http/query-params.ts';
 import type { AppOptions } from '../interfaces.ts';
 import { freshnessOf, loadAssetStates, statusOf } from './asset-status.ts';
 import { configJsonSchema, summarizeAsset } from './describe-definitions.ts';
-import {
-  compactGraphJson,
-  etagOf,
-  type GraphGroup,
-  type GraphNode,
-  graphJson,
-  matchesEtag,
-} from './graph-payload.ts';
+import { compactGraphJson, type GraphGroup, type GraphNode, graphJson } from './graph-payload.ts';
 
 export function locationsFor(options: AppOptions, name: string | undefined): CodeLocation[] {
   return name === undefined ? options.workspace.locations : [options.workspace.location(name)];
@@ -128,11 +121,10 @@ export function assetsApi(options: AppOptions): Hono {
     });
     const graph = { nodes, edges, groups: [...groups.values()] };
     // Polled by the UI: an ETag lets an unchanged graph cost a 304 instead of a body to parse.
-    const text = jsonText(format === 'compact' ? compactGraphJson(graph) : graphJson(graph));
-    const etag = etagOf(text);
-    const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
-    if (matchesEtag(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers);
-    return c.body(text, 200, { ...headers, 'Content-Type': JSON_TYPE });
+    return sendRevalidatedJson(
+      c,
+      jsonText(format === 'compact' ? compactGraphJson(graph) : graphJson(graph)),
+    );
   });
 
   api.get('/assets/:key', async (c) => {

@@ -11,7 +11,7 @@ import {
 } from '@dag/core';
 import { Hono } from 'hono';
 import { badRequest, notFound } from '../http/api-error.ts';
-import { sendJson } from '../http/json-response.ts';
+import { jsonText, sendJson, sendRevalidatedJson } from '../http/json-response.ts';
 import { intParam } from '../http/query-params.ts';
 import { readJsonObject } from '../http/request-input.ts';
 import type { AppOptions } from '../interfaces.ts';
@@ -45,7 +45,8 @@ export function partitionsApi(options: AppOptions): Hono {
     const key = c.req.param('key');
     const { asset } = findAsset(options, key, c.req.query('location'));
     if (!asset.partitions) throw badRequest(`Asset '${key}' is not partitioned.`);
-    return sendJson(c, await assetPartitionStatus(storage, asset));
+    // Polled by the UI: unchanged statuses are a 304.
+    return sendRevalidatedJson(c, jsonText(await assetPartitionStatus(storage, asset)));
   });
 
   /** The dynamic partitions definitions the loaded code uses. */

@@ -40,6 +40,32 @@ export async function apiGet<T>(path: string, signal?: AbortSignal): Promise<T> 
   return (await response.json()) as T;
 }
 
+/** The last body of each path read with `apiGetRevalidated`, and its ETag (a few paths). */
+const revalidated = new Map<string, { etag: string; value: unknown }>();
+
+/**
+ * `apiGet` for a route that sends an ETag and is polled: an unchanged body is a 304, and the
+ * very object returned before is returned again (nothing parsed, nothing re-rendered).
+ */
+export async function apiGetRevalidated<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const cached = revalidated.get(path);
+  const response = await fetch(path, {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json', ...(cached ? { 'if-none-match': cached.etag } : {}) },
+    ...(signal ? { signal } : {}),
+  });
+  if (response.status === 304 && cached) return cached.value as T;
+  if (!response.ok) throw await errorOf(response);
+  const value = (await response.json()) as T;
+  const etag = response.headers.get('etag');
+  revalidated.delete(path);
+  if (etag) {
+    revalidated.set(path, { etag, value });
+    if (revalidated.size > 8) revalidated.delete(revalidated.keys().next().value!);
+  }
+  return value;
+}
+
 declare global {
   interface Window {
     /** A request index.html's inline script started before the app's code loaded. */

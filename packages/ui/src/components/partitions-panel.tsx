@@ -1,14 +1,16 @@
 import { useMemo, useState } from 'react';
-import { apiPath, apiPost, enc } from '../api/client.ts';
+import { apiGetRevalidated, apiPath, apiPost, enc } from '../api/client.ts';
 import type { AssetPartitionsResponse, PartitionStatus } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
-import { PARTITION_COLORS, segmentLabel, statusSegments } from '../lib/partitions.ts';
+import { formatNumber } from '../lib/format.ts';
+import { PARTITION_COLORS, stripBoxes, stripBoxLabel } from '../lib/partitions.ts';
 import { href, navigate } from '../router.ts';
 import { ErrorBox, Loading } from './common.tsx';
 
 /**
- * The status of every partition as a strip: one box per run of equal statuses, so ten
- * thousand partitions draw as fast as ten. Clicking a box selects its range.
+ * The status of every partition as a strip: one box per run of equal statuses, or, when that
+ * would be more boxes than the strip has room for, one per range of partitions (stripBoxes), so
+ * ten thousand partitions draw as fast as ten. Clicking a box selects its range.
  */
 export function PartitionStrip({
   assetKey,
@@ -21,30 +23,18 @@ export function PartitionStrip({
   statuses: readonly PartitionStatus[];
   onSelect: (first: number, last: number) => void;
 }) {
-  const segments = useMemo(() => statusSegments(statuses), [statuses]);
+  const boxes = useMemo(() => stripBoxes(statuses), [statuses]);
   return (
-    <div
-      className="partition-strip"
-      role="img"
-      aria-label={`Partition status of ${assetKey}`}
-      style={{ display: 'flex', height: 22, borderRadius: 4, overflow: 'hidden', gap: 0 }}
-    >
-      {segments.map((s) => (
+    <div className="partition-strip" role="img" aria-label={`Partition status of ${assetKey}`}>
+      {boxes.map((s) => (
         <button
           type="button"
           key={s.start}
           data-status={s.status}
-          title={segmentLabel(keys, s)}
+          data-mixed={s.mixed ? '' : undefined}
+          title={stripBoxLabel(keys, s)}
           onClick={() => onSelect(s.start, s.start + s.count - 1)}
-          style={{
-            flexGrow: s.count,
-            flexBasis: 0,
-            minWidth: 2,
-            border: 0,
-            padding: 0,
-            background: PARTITION_COLORS[s.status],
-            cursor: 'pointer',
-          }}
+          style={{ flexGrow: s.count, background: PARTITION_COLORS[s.status] }}
         />
       ))}
     </div>
@@ -136,6 +126,7 @@ export function PartitionsPanel({ assetKey, location }: { assetKey: string; loca
   const { data, error, loading } = useApi<AssetPartitionsResponse>(
     apiPath(`/api/assets/${enc(assetKey)}/partitions`, { location }),
     5_000,
+    apiGetRevalidated,
   );
   const keys = data?.keys ?? [];
   const [from, setFrom] = useState('');
@@ -158,11 +149,11 @@ export function PartitionsPanel({ assetKey, location }: { assetKey: string; loca
       {data && (
         <>
           <p className="small muted">
-            {data.partitions.description}: {keys.length.toLocaleString()} partitions ·{' '}
-            <span data-count="MATERIALIZED">{data.counts.MATERIALIZED.toLocaleString()} materialized</span> ·{' '}
-            <span data-count="FAILED">{data.counts.FAILED.toLocaleString()} failed</span> ·{' '}
-            <span data-count="IN_PROGRESS">{data.counts.IN_PROGRESS.toLocaleString()} in progress</span> ·{' '}
-            <span data-count="MISSING">{data.counts.MISSING.toLocaleString()} missing</span>
+            {data.partitions.description}: {formatNumber(keys.length)} partitions ·{' '}
+            <span data-count="MATERIALIZED">{formatNumber(data.counts.MATERIALIZED)} materialized</span> ·{' '}
+            <span data-count="FAILED">{formatNumber(data.counts.FAILED)} failed</span> ·{' '}
+            <span data-count="IN_PROGRESS">{formatNumber(data.counts.IN_PROGRESS)} in progress</span> ·{' '}
+            <span data-count="MISSING">{formatNumber(data.counts.MISSING)} missing</span>
           </p>
           <PartitionStrip
             assetKey={assetKey}

@@ -1,4 +1,5 @@
 import type { PartitionStatus } from '../api/types.ts';
+import { formatNumber } from './format.ts';
 
 /** A run of consecutive partitions with one status: the strip draws one box per segment. */
 export interface StatusSegment {
@@ -23,6 +24,66 @@ export function statusSegments(statuses: readonly PartitionStatus[]): StatusSegm
 export function segmentLabel(keys: readonly string[], s: StatusSegment): string {
   const range = s.count === 1 ? keys[s.start] : `${keys[s.start]}...${keys[s.start + s.count - 1]}`;
   return `${range}: ${s.status.toLowerCase().replace('_', ' ')}${s.count > 1 ? ` (${s.count})` : ''}`;
+}
+
+/** A box of the strip: a segment, or (many partitions per box) a range of several statuses. */
+export interface StripBox extends StatusSegment {
+  /** How many partitions of each status the box covers, when more than one status. */
+  mixed?: Record<PartitionStatus, number>;
+}
+
+/** Most boxes a strip draws: more would be thinner than a pixel or two on a wide screen. */
+export const STRIP_MAX_BOXES = 240;
+
+/** Which status a box of several shows: the one that needs attention first. */
+const SEVERITY: readonly PartitionStatus[] = ['FAILED', 'IN_PROGRESS', 'MISSING', 'MATERIALIZED'];
+
+/**
+ * The boxes of a strip: the segments when there are at most `max` of them; else the partitions
+ * cut into `max` equal ranges, each shown by its most severe status (a failure among 40
+ * partitions stays visible), consecutive ranges of one status merged. Ten thousand partitions
+ * of alternating statuses are a few hundred boxes, not thousands of elements to lay out.
+ */
+export function stripBoxes(statuses: readonly PartitionStatus[], max = STRIP_MAX_BOXES): StripBox[] {
+  const segments = statusSegments(statuses);
+  if (segments.length <= max) return segments;
+  const out: StripBox[] = [];
+  const n = statuses.length;
+  for (let b = 0; b < max; b++) {
+    const start = Math.floor((b * n) / max);
+    const end = Math.floor(((b + 1) * n) / max);
+    if (end <= start) continue;
+    const counts: Record<PartitionStatus, number> = {
+      MATERIALIZED: 0,
+      FAILED: 0,
+      IN_PROGRESS: 0,
+      MISSING: 0,
+    };
+    for (let i = start; i < end; i++) counts[statuses[i]!]++;
+    const status = SEVERITY.find((s) => counts[s] > 0)!;
+    const last = out[out.length - 1];
+    if (last && last.status === status) {
+      const merged = last.mixed ?? { MATERIALIZED: 0, FAILED: 0, IN_PROGRESS: 0, MISSING: 0 };
+      if (!last.mixed) merged[last.status] = last.count;
+      for (const s of SEVERITY) merged[s] += counts[s];
+      last.count += end - start;
+      if (SEVERITY.filter((s) => merged[s] > 0).length > 1) last.mixed = merged;
+    } else {
+      const box: StripBox = { status, start, count: end - start };
+      if (SEVERITY.filter((s) => counts[s] > 0).length > 1) box.mixed = counts;
+      out.push(box);
+    }
+  }
+  return out;
+}
+
+/** What a strip box covers, for its tooltip: a segment's label, or the counts of a mixed box. */
+export function stripBoxLabel(keys: readonly string[], box: StripBox): string {
+  if (!box.mixed) return segmentLabel(keys, box);
+  const counts = PARTITION_STATUSES.filter((s) => box.mixed![s] > 0)
+    .map((s) => `${formatNumber(box.mixed![s])} ${partitionStatusLabel(s)}`)
+    .join(', ');
+  return `${keys[box.start]}...${keys[box.start + box.count - 1]}: ${counts}`;
 }
 
 /** The statuses in the order the UI lists them. */

@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { apiDelete, apiPath, apiPost, enc } from '../api/client.ts';
+import { apiDelete, apiGetRevalidated, apiPath, apiPost, enc } from '../api/client.ts';
 import type {
   AssetPartitionsResponse,
   DynamicPartitionsResponse,
@@ -9,6 +9,7 @@ import type {
 import { useApi } from '../api/use-api.ts';
 import { Empty, ErrorBox, Loading } from '../components/common.tsx';
 import { PartitionRangeInputs, PartitionStrip, usePartitionLaunch } from '../components/partitions-panel.tsx';
+import { formatNumber } from '../lib/format.ts';
 import {
   PARTITION_COLORS,
   PARTITION_STATUSES,
@@ -50,7 +51,7 @@ function CountsBar({ counts, total }: { counts: Record<PartitionStatus, number>;
           counts[s] > 0 ? (
             <span
               key={s}
-              title={`${counts[s].toLocaleString()} ${partitionStatusLabel(s)}`}
+              title={`${formatNumber(counts[s])} ${partitionStatusLabel(s)}`}
               style={{ flexGrow: counts[s], flexBasis: 0, background: PARTITION_COLORS[s] }}
             />
           ) : null,
@@ -90,14 +91,14 @@ function PartitionsIndex() {
                   </td>
                   <td className="small">{a.partitions.description}</td>
                   <td className="mono small">
-                    {a.total === 0 ? 'none yet' : `${a.firstKey}...${a.lastKey}`} ({a.total.toLocaleString()})
+                    {a.total === 0 ? 'none yet' : `${a.firstKey}...${a.lastKey}`} ({formatNumber(a.total)})
                   </td>
                   <td>
                     <div className="stack" style={{ gap: 2 }}>
                       <CountsBar counts={a.counts} total={a.total} />
                       <span className="small muted" data-counts>
                         {PARTITION_STATUSES.map(
-                          (s) => `${a.counts[s].toLocaleString()} ${partitionStatusLabel(s)}`,
+                          (s) => `${formatNumber(a.counts[s])} ${partitionStatusLabel(s)}`,
                         ).join(' · ')}
                       </span>
                     </div>
@@ -127,7 +128,7 @@ function PartitionsIndex() {
                 {data.dynamic.map((d) => (
                   <tr key={d.name} data-dynamic={d.name}>
                     <td className="mono">{d.name}</td>
-                    <td>{d.keyCount.toLocaleString()}</td>
+                    <td>{formatNumber(d.keyCount)}</td>
                     <td className="mono small">
                       {d.assets.map((k, i) => (
                         <span key={k}>
@@ -152,7 +153,8 @@ const GAP = 3;
 
 /**
  * The partitions shown, as a grid of cells drawn only where the viewport is: ten thousand
- * partitions cost as much as the hundred or so on screen.
+ * partitions cost as much as the hundred or so on screen. The rows drawn are one CSS grid
+ * placed at the first of them, so a cell carries no position of its own.
  */
 function PartitionGrid({
   keys,
@@ -171,9 +173,9 @@ function PartitionGrid({
   onCell: (index: number, extend: boolean) => void;
 }) {
   const box = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(800);
+  // Unknown until measured, before the first paint: no cell is drawn in a column it then leaves.
+  const [width, setWidth] = useState<number | null>(null);
   const [scrollTop, setScrollTop] = useState(0);
-  // Measured before the first paint, so the first cells drawn are in their final columns.
   useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -188,7 +190,7 @@ function PartitionGrid({
     const longest = sample.reduce((n, k) => Math.max(n, k.length), 4);
     return Math.min(240, Math.max(56, Math.ceil(longest * 7.2) + 16));
   }, [keys]);
-  const columns = Math.max(1, Math.floor((width - 8 + GAP) / (cellWidth + GAP)));
+  const columns = Math.max(1, Math.floor(((width ?? 800) - 8 + GAP) / (cellWidth + GAP)));
   const height = Math.min(480, Math.max(ROW_HEIGHT + 8, Math.ceil(shown.length / columns) * ROW_HEIGHT + 8));
   const { first, last, rows } = visibleRows({
     count: shown.length,
@@ -203,34 +205,26 @@ function PartitionGrid({
     el.scrollTop = Math.floor(scrollTo.at / columns) * ROW_HEIGHT;
   }, [scrollTo, columns]);
   const cells = [];
-  for (let row = first; row <= last; row++) {
-    for (let col = 0; col < columns; col++) {
-      const at = row * columns + col;
-      if (at >= shown.length) break;
-      const i = shown[at]!;
-      const status = statuses[i]!;
-      const isSelected = selected(i);
-      cells.push(
-        <button
-          type="button"
-          key={i}
-          className={`partition-cell${isSelected ? ' selected' : ''}`}
-          data-key={keys[i]}
-          data-status={status}
-          aria-pressed={isSelected}
-          title={`${keys[i]}: ${partitionStatusLabel(status)}`}
-          onClick={(e) => onCell(i, e.shiftKey)}
-          style={{
-            top: row * ROW_HEIGHT + 4,
-            left: col * (cellWidth + GAP) + 4,
-            width: cellWidth,
-            borderLeftColor: PARTITION_COLORS[status],
-          }}
-        >
-          {keys[i]}
-        </button>,
-      );
-    }
+  const end = width === null ? 0 : Math.min(shown.length, (last + 1) * columns);
+  for (let at = first * columns; at < end; at++) {
+    const i = shown[at]!;
+    const status = statuses[i]!;
+    const isSelected = selected(i);
+    cells.push(
+      <button
+        type="button"
+        key={i}
+        className={`partition-cell${isSelected ? ' selected' : ''}`}
+        data-key={keys[i]}
+        data-status={status}
+        aria-pressed={isSelected}
+        title={`${keys[i]}: ${partitionStatusLabel(status)}`}
+        onClick={(e) => onCell(i, e.shiftKey)}
+        style={{ borderLeftColor: PARTITION_COLORS[status] }}
+      >
+        {keys[i]}
+      </button>,
+    );
   }
   return (
     <div
@@ -241,7 +235,19 @@ function PartitionGrid({
       style={{ height }}
       onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
     >
-      <div style={{ height: rows * ROW_HEIGHT + 8, position: 'relative' }}>{cells}</div>
+      <div style={{ height: rows * ROW_HEIGHT + 8, position: 'relative' }}>
+        <div
+          className="partition-cells"
+          style={{
+            top: first * ROW_HEIGHT + 4,
+            gridTemplateColumns: `repeat(${columns}, ${cellWidth}px)`,
+            columnGap: GAP,
+            gridAutoRows: ROW_HEIGHT,
+          }}
+        >
+          {cells}
+        </div>
+      </div>
     </div>
   );
 }
@@ -369,6 +375,7 @@ function AssetPartitionsPage({
   const { data, error, loading, reload } = useApi<AssetPartitionsResponse>(
     apiPath(`/api/assets/${enc(assetKey)}/partitions`, { location }),
     5_000,
+    apiGetRevalidated,
   );
   const keys = data?.keys ?? [];
   const statuses = data?.statuses ?? [];
@@ -432,7 +439,7 @@ function AssetPartitionsPage({
         <div className="stack" style={{ gap: 14 }}>
           <div className="panel" data-testid="partition-status">
             <p className="small muted" style={{ marginTop: 0 }}>
-              {data.partitions.description}: {keys.length.toLocaleString()} partitions
+              {data.partitions.description}: {formatNumber(keys.length)} partitions
             </p>
             <fieldset className="filters" aria-label="Show partitions by status">
               <button
@@ -442,7 +449,7 @@ function AssetPartitionsPage({
                 className={filter.size === 0 ? 'primary' : undefined}
                 onClick={() => setFilter(new Set())}
               >
-                all {keys.length.toLocaleString()}
+                all {formatNumber(keys.length)}
               </button>
               {PARTITION_STATUSES.map((s) => (
                 <button
@@ -459,7 +466,7 @@ function AssetPartitionsPage({
                   }}
                 >
                   <span className="partition-swatch" style={{ background: PARTITION_COLORS[s] }} />
-                  {data.counts[s].toLocaleString()} {partitionStatusLabel(s)}
+                  {formatNumber(data.counts[s])} {partitionStatusLabel(s)}
                 </button>
               ))}
             </fieldset>
@@ -511,7 +518,7 @@ function AssetPartitionsPage({
                 </span>
               ) : (
                 <>
-                  {selected.length.toLocaleString()} partition{selected.length === 1 ? '' : 's'} selected:{' '}
+                  {formatNumber(selected.length)} partition{selected.length === 1 ? '' : 's'} selected:{' '}
                   <span className="mono">
                     {selected.length === 1
                       ? keys[selected[0]!]
@@ -535,7 +542,7 @@ function AssetPartitionsPage({
                 disabled={launch.busy || selected.length === 0}
                 onClick={() => void launch.backfill(argument, { singleRun: singleRun && isRange })}
               >
-                Backfill {selected.length.toLocaleString()} partition{selected.length === 1 ? '' : 's'}
+                Backfill {formatNumber(selected.length)} partition{selected.length === 1 ? '' : 's'}
               </button>
               <label className="small" title="One run over the whole range, for engines that work on ranges">
                 <input
@@ -656,7 +663,7 @@ function DynamicPartitionsEditor({ name, onChanged }: { name: string; onChanged:
     <div className="panel" data-testid="dynamic-editor" data-dynamic={name}>
       <h2>
         Dynamic partitions <span className="mono">{name}</span>{' '}
-        <span className="small muted">{keys.length.toLocaleString()} keys</span>
+        <span className="small muted">{formatNumber(keys.length)} keys</span>
       </h2>
       <ErrorBox error={error} />
       <div className="row">
@@ -720,7 +727,7 @@ function DynamicPartitionsEditor({ name, onChanged }: { name: string; onChanged:
       )}
       {matching.length > LIMIT && (
         <p className="small muted">
-          {(matching.length - LIMIT).toLocaleString()} more: type part of a key above to find it.
+          {formatNumber(matching.length - LIMIT)} more: type part of a key above to find it.
         </p>
       )}
     </div>
