@@ -50,6 +50,11 @@ export class PartialParseCache {
   private changed = false;
   /** The entry each file's text was last found to match. */
   private readonly checked = new Map<string, { entry: Entry<unknown>; text: string }>();
+  /**
+   * Each entry as written (`"id":{...}`), by entry: a save serializes only the entries that
+   * changed since the last one, and joins the rest as they were.
+   */
+  private readonly written = new WeakMap<Entry<unknown>, string>();
 
   private constructor(
     readonly file: string,
@@ -117,11 +122,24 @@ export class PartialParseCache {
     }
     if (!this.changed) return;
     this.changed = false;
-    const stored: Stored = { format: FORMAT, projectKey: this.projectKey, entries: this.entries };
+    // The same text as JSON.stringify of a `Stored`, one entry at a time.
+    const parts: string[] = [];
+    for (const [id, entry] of Object.entries(this.entries)) {
+      let text = this.written.get(entry);
+      if (text === undefined) {
+        text = `${JSON.stringify(id)}:${JSON.stringify(entry)}`;
+        this.written.set(entry, text);
+      }
+      parts.push(text);
+    }
+    const head = JSON.stringify({ format: FORMAT, projectKey: this.projectKey } satisfies Omit<
+      Stored,
+      'entries'
+    >);
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      writeFileSync(tmp, JSON.stringify(stored));
+      writeFileSync(tmp, `${head.slice(0, -1)},"entries":{${parts.join(',')}}}`);
       renameSync(tmp, this.file);
     } catch {
       // A read-only project folder: every load parses in full, which is correct, only slower.
