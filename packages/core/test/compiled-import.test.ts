@@ -44,7 +44,7 @@ await writeFile(
 );
 
 test('a TypeScript module and its TypeScript imports load compiled, seeing their own paths', async () => {
-  const mod = await importCompiled(path.join(dir, 'defs.ts'), false);
+  const mod = await importCompiled(path.join(dir, 'defs.ts'), { distImports: false });
   assert.deepEqual(mod.default, {
     value: 42,
     plain: 'javascript',
@@ -61,7 +61,7 @@ test('a TypeScript module and its TypeScript imports load compiled, seeing their
 test('an unchanged file is not compiled again; an edited import is', async () => {
   const util = (await readdir(cacheDir)).find((f) => f.startsWith('util-'))!;
   const before = (await stat(path.join(cacheDir, util))).mtimeMs;
-  await importCompiled(path.join(dir, 'defs.ts'), false);
+  await importCompiled(path.join(dir, 'defs.ts'), { distImports: false });
   assert.equal((await stat(path.join(cacheDir, util))).mtimeMs, before, 'nothing changed: nothing compiled');
 
   await writeFile(
@@ -70,7 +70,7 @@ test('an unchanged file is not compiled again; an edited import is', async () =>
   );
   const later = new Date(Date.now() + 2_000);
   await utimes(path.join(dir, 'util.ts'), later, later);
-  await importCompiled(path.join(dir, 'defs.ts'), false);
+  await importCompiled(path.join(dir, 'defs.ts'), { distImports: false });
   assert.match(
     await readFile(path.join(cacheDir, util), 'utf8'),
     /n \* 3/,
@@ -83,8 +83,11 @@ test('an import that names no file fails the load with the module and its import
     path.join(dir, 'broken.ts'),
     "import { nothing } from './missing.ts';\nexport default nothing;\n",
   );
-  await assert.rejects(importCompiled(path.join(dir, 'broken.ts'), false), (error: Error) => {
-    assert.match(error.message, /Cannot find module '\.\/missing\.ts' imported from .*broken\.ts/);
-    return true;
-  });
+  await assert.rejects(
+    importCompiled(path.join(dir, 'broken.ts'), { distImports: false }),
+    (error: Error) => {
+      assert.match(error.message, /Cannot find module '\.\/missing\.ts' imported from .*broken\.ts/);
+      return true;
+    },
+  );
 });

@@ -32,7 +32,8 @@ import { pathToFileURL } from 'node:url';
  * - other bare imports (packages) left as they are: the cache lives in the `node_modules`
  *   folder nearest the source (`node_modules/.cache/dag-ts/`), from where Node resolves a
  *   package exactly as from the source.
- * Inline source maps (enabled for the process, as tsx does) make stack traces name the sources.
+ * Inline source maps (enabled for the process, as tsx does, unless the caller only reads the
+ * definitions) make stack traces name the sources.
  */
 
 /** Bump when the compiled output's shape changes: every cache entry is then compiled again. */
@@ -226,15 +227,20 @@ async function compile(entry: string, cacheDir: string, distImports: boolean): P
 /**
  * Imports the TypeScript file `file` (absolute) through the compile cache, compiling what
  * changed first. `distImports`: `@dag/*` imports name the packages' compiled `dist/` modules.
+ * `sourceMaps` (default true) turns on the process's source maps first, so that stack traces
+ * name the sources; Node then reads every later module's map as it loads (tens of ms).
  */
-export async function importCompiled(file: string, distImports: boolean): Promise<Record<string, unknown>> {
+export async function importCompiled(
+  file: string,
+  options: { distImports: boolean; sourceMaps?: boolean },
+): Promise<Record<string, unknown>> {
   const cacheDir = cacheDirFor(file);
   const manifestFile = path.join(cacheDir, `${path.basename(file).replace(TS_FILE, '')}-${hash(file)}.json`);
   let manifest = currentManifest(manifestFile);
   if (!manifest) {
-    manifest = await compile(file, cacheDir, distImports);
+    manifest = await compile(file, cacheDir, options.distImports);
     writeAtomic(manifestFile, JSON.stringify(manifest));
   }
-  process.setSourceMapsEnabled(true);
+  if (options.sourceMaps ?? true) process.setSourceMapsEnabled(true);
   return (await import(pathToFileURL(manifest.entry).href)) as Record<string, unknown>;
 }

@@ -69,9 +69,9 @@ function compiledImports(file: string): boolean {
  * JavaScript file of the package importing TypeScript, which Node refuses before running
  * anything), imports the file through the loader instead.
  */
-async function importCompiledOrHooked(file: string): Promise<Record<string, unknown>> {
+async function importCompiledOrHooked(file: string, sourceMaps: boolean): Promise<Record<string, unknown>> {
   try {
-    return await importCompiled(file, true);
+    return await importCompiled(file, { distImports: true, sourceMaps });
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
     await prepareUserCodeLoading();
@@ -79,7 +79,7 @@ async function importCompiledOrHooked(file: string): Promise<Record<string, unkn
   }
 }
 
-async function importDefinitions(absolute: string, fresh: boolean): Promise<LoadedFile> {
+async function importDefinitions(absolute: string, fresh: boolean, sourceMaps = true): Promise<LoadedFile> {
   try {
     await stat(absolute);
   } catch {
@@ -93,7 +93,7 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
       await prepareUserCodeLoading();
       ({ module: mod, files, sources } = await freshImport(absolute));
     } else if (compiledImports(absolute)) {
-      mod = await importCompiledOrHooked(absolute);
+      mod = await importCompiledOrHooked(absolute, sourceMaps);
     } else {
       await prepareUserCodeLoading();
       mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
@@ -271,17 +271,25 @@ export class Workspace {
   /**
    * Loads `file` alone when given, else the workspace file found from `cwd`. With
    * `reloadable`, every definitions module is imported so that `reload` can import it afresh.
+   * `sourceMaps: false` (for commands that only read the definitions, like `dag list`) skips
+   * reading the compiled modules' source maps: stack traces then name the compiled files.
    * @example const ws = await Workspace.load({ file: 'pipelines/ds/src/definitions.ts' });
    */
   static async load(
-    options: { file?: string; workspaceFile?: string; cwd?: string; reloadable?: boolean } = {},
+    options: {
+      file?: string;
+      workspaceFile?: string;
+      cwd?: string;
+      reloadable?: boolean;
+      sourceMaps?: boolean;
+    } = {},
   ): Promise<Workspace> {
     const cwd = options.cwd ?? process.cwd();
     const fresh = options.reloadable ?? false;
     const files = new Map<string, string[]>();
     const sources = new Map<string, Map<string, string>>();
     const load = async (name: string, file: string): Promise<CodeLocation> => {
-      const loaded = await importDefinitions(file, fresh);
+      const loaded = await importDefinitions(file, fresh, options.sourceMaps ?? true);
       files.set(name, loaded.files);
       sources.set(name, loaded.sources);
       return { name, file, definitions: loaded.definitions };
