@@ -61,10 +61,11 @@ const defaultIo: Io = {
   isTTY: Boolean(process.stderr.isTTY),
 };
 
-async function loadWorkspace(opts: GlobalOptions): Promise<Workspace> {
+async function loadWorkspace(opts: GlobalOptions, load: { sourceMaps?: boolean } = {}): Promise<Workspace> {
   return await Workspace.load({
     ...(opts.file ? { file: opts.file } : {}),
     ...(opts.workspace ? { workspaceFile: opts.workspace } : {}),
+    ...load,
   });
 }
 
@@ -216,7 +217,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--status', 'include the latest materialization of each asset (opens the instance)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { group?: string; json?: boolean; status?: boolean }) => {
-      const workspace = await loadWorkspace(globals());
+      // Runs no user code beyond loading it: no source maps needed for its stack traces.
+      const workspace = await loadWorkspace(globals(), { sourceMaps: false });
       const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
       let latest = new Map<string, { at: Date | null; runId: string | null }>();
       const staleness = new Map<string, Map<string, StaleReason[]>>();
