@@ -21,6 +21,7 @@ import {
   resolveHome,
   resolveSelectionNow,
   type StaleReason,
+  type StoredRunPlan,
   type SubmitOptions,
   selectionUses,
   submitRun,
@@ -562,13 +563,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           for (;;) {
             let runId = givenId ?? '';
             let reuse = false;
+            let known: StoredRunPlan | undefined;
             if (opts.fromLauncher) {
               const handoff = await waitForRunHandoff();
               runId = handoff.runId;
               reuse = handoff.reuse ?? false;
               runConfig = handoff.runConfig as RunConfig | undefined;
+              known = handoff.run?.runId === runId ? handoff.run : undefined;
             }
-            const run = await instance.storage.getRun(runId);
+            // The launcher's copy, when it handed one over (a worker's assignment just read it).
+            const run = known ?? (await instance.storage.getRun(runId));
             if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
             // A single loaded location (e.g. -f) is used whatever the run recorded.
             const location = workspace.location(
@@ -586,6 +590,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
                 location: location.name,
                 runId,
                 ...(runConfig !== undefined ? { runConfig } : {}),
+                run,
                 signal: controller.signal,
                 ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
               });
