@@ -85,7 +85,10 @@ describe('partition grid logic', () => {
       [['FAILED', 0, 10_000]],
     );
     assert.deepEqual(boxes[0]!.mixed, { MATERIALIZED: 8800, FAILED: 200, IN_PROGRESS: 0, MISSING: 1000 });
-    assert.equal(stripBoxLabel(dayKeys, boxes[0]!), 'k0...k9999: 8,800 materialized, 200 failed, 1,000 missing');
+    assert.equal(
+      stripBoxLabel(dayKeys, boxes[0]!),
+      'k0...k9999: 8,800 materialized, 200 failed, 1,000 missing',
+    );
     // The boxes cover every partition once, in order; a range of one status stays its own box.
     const half: PartitionStatus[] = many.map((s, i) => (i < 5000 ? s : 'MATERIALIZED'));
     const split = stripBoxes(half, 200);
