@@ -32,6 +32,8 @@ interface Args {
   root: string;
   adminUrl: string;
   s3Endpoint?: string;
+  /** s3rver's process id, to read its CPU time. */
+  s3Pid?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -211,6 +213,18 @@ const vmHwm = await procStatus('VmHWM');
 // both buckets, compares the target's listing with what was published, re-matches every logo
 // against company and compares the history, and must find nothing to do.
 const cpuMs = treeCpuMs() - cpuStarted;
+/** s3rver's CPU time (user + system) in ms, from /proc/<pid>/stat; undefined without it. */
+function s3rverCpuMs(): number | undefined {
+  if (!args.s3Pid) return undefined;
+  try {
+    const text = readFileSync(`/proc/${args.s3Pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+const s3rverCpuAtRerunStart = s3rverCpuMs();
 const rerunCpuStarted = treeCpuMs();
 const rerunStarted = performance.now();
 const rerun = await executeRun({
@@ -223,6 +237,35 @@ const rerun = await executeRun({
 });
 const rerunWallMs = performance.now() - rerunStarted;
 const rerunCpuMs = treeCpuMs() - rerunCpuStarted;
+const s3rverRerunCpuMs =
+  s3rverCpuAtRerunStart === undefined ? undefined : (s3rverCpuMs() ?? 0) - s3rverCpuAtRerunStart;
+
+// The floor of the re-run on this server: the same two listings (every page of the source
+// bucket, then of the target bucket) and nothing else, straight through the AWS SDK.
+let bareListingMs: number | undefined;
+if (args.mode === 's3') {
+  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({
+    region: 'auto',
+    endpoint: args.s3Endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: 'S3RVER' },
+  });
+  const listAll = async (bucket: string) => {
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: token }),
+      );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  };
+  const bareStarted = performance.now();
+  await listAll(SOURCE);
+  await listAll(TARGET);
+  bareListingMs = performance.now() - bareStarted;
+  client.destroy();
+}
 
 // The outcome, checked: every logo published, the right companies updated, one history row each.
 const int = (step: string, label: string, of: RunResult = result) => {
@@ -301,6 +344,8 @@ process.stdout.write(
     rerunWallMs,
     cpuMs,
     rerunCpuMs,
+    s3rverRerunCpuMs,
+    bareListingMs,
     rerunSteps: rerun.steps.map((s) => ({ key: s.key, status: s.status, durationMs: s.durationMs })),
     problems,
   })}\n`,

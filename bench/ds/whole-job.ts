@@ -44,6 +44,10 @@ interface Report {
   /** CPU of the worker and its converter process during the first run and during the re-run. */
   cpuMs: number;
   rerunCpuMs: number;
+  /** s3rver's CPU during the re-run (s3 only). */
+  s3rverRerunCpuMs?: number;
+  /** The two listings alone (source, then target), straight through the AWS SDK, after the re-run (s3 only). */
+  bareListingMs?: number;
   rerunSteps: { key: string; status: string; durationMs: number }[];
   problems: string[];
 }
@@ -64,7 +68,14 @@ try {
         await chmod(root, 0o755);
         const s3 = mode === 's3' ? await startS3rver(['ds-logos-src', 'ds-logos-tgt']) : undefined;
         try {
-          const spec = JSON.stringify({ mode, logos, root, adminUrl: server.url, s3Endpoint: s3?.endpoint });
+          const spec = JSON.stringify({
+            mode,
+            logos,
+            root,
+            adminUrl: server.url,
+            s3Endpoint: s3?.endpoint,
+            s3Pid: s3?.pid,
+          });
           // BENCH_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to the worker process.
           const shell = await runShell(
             `node ${process.env.BENCH_NODE_FLAGS ?? ''} --import tsx bench/ds/whole-job-worker.ts '${spec}'`,
@@ -114,11 +125,14 @@ try {
       const rerunStep = (key: string) =>
         median(runs.map((r) => r.rerunSteps.find((s) => s.key === key)?.durationMs ?? Number.NaN));
       const where = mode === 's3' ? 's3rver' : 'local directory';
+      const s3rverCpu = median(runs.map((r) => r.s3rverRerunCpuMs ?? Number.NaN));
+      const bare = median(runs.map((r) => r.bareListingMs ?? Number.NaN));
+      const orDash = (ms: number) => (Number.isNaN(ms) ? '–' : seconds(ms));
       rerunRows.push(
-        `| ${logos.toLocaleString('en-US')} | ${where} | ${seconds(wall)} | ${seconds(rerun)} | ${seconds(rerunStep('ds_r2_download'))} | ${seconds(rerunStep('ds_png2webp'))} | ${seconds(rerunStep('ds_img_finalize'))} | ${percent(rerun / wall)} | ${seconds(cpu)} | ${seconds(rerunCpu)} | ${percent(rerunCpu / cpu)} |`,
+        `| ${logos.toLocaleString('en-US')} | ${where} | ${seconds(wall)} | ${seconds(rerun)} | ${seconds(rerunStep('ds_r2_download'))} | ${seconds(rerunStep('ds_png2webp'))} | ${seconds(rerunStep('ds_img_finalize'))} | ${percent(rerun / wall)} | ${seconds(cpu)} | ${seconds(rerunCpu)} | ${percent(rerunCpu / cpu)} | ${orDash(s3rverCpu)} | ${orDash(bare)}${Number.isNaN(bare) ? '' : ` (${percent(bare / wall)})`} |`,
       );
       verdicts.push(
-        `- Target "re-run over unchanged files, destination check included, < 2% of the first run" (${where}, ${logos.toLocaleString('en-US')} logos): **${rerun / wall < 0.02 ? 'met' : 'not met'}** (${percent(rerun / wall)} of the wall time; ${percent(rerunCpu / cpu)} of the CPU time).`,
+        `- Target "re-run over unchanged files, destination check included, < 2% of the first run" (${where}, ${logos.toLocaleString('en-US')} logos): **${rerun / wall < 0.02 ? 'met' : 'not met'}** (${percent(rerun / wall)} of the wall time; ${percent(rerunCpu / cpu)} of the CPU time${Number.isNaN(bare) ? '' : `; the two listings alone take ${percent(bare / wall)} on this server`}).`,
       );
       if (logos >= 10_000) {
         verdicts.push(
@@ -144,10 +158,10 @@ try {
 |---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-The re-run over unchanged files (the same job once more in the same worker, right after): it lists the source bucket and checks each local copy, finds nothing to convert, lists the target bucket once and compares every published PNG and WebP with it by size and MD5 etag (the MD5s recorded in \`final-digests.json\`, not read again), matches every published logo against \`company\` again (read once; no UPDATE is sent when every thumbnail is already right) and compares its history row; the bucket listing, \`final/\`, \`company\` and the history are read at once. CPU: user + system time of the worker and of its exited children (ds_png2webp's converter process), from \`/proc/self/stat\`; s3rver's and PostgreSQL's are not counted. Every re-run is checked: nothing downloaded, converted, processed or re-published, no company or history row changed, every target object checked.
+The re-run over unchanged files (the same job once more in the same worker, right after): it lists the source bucket and checks each local copy, finds nothing to convert, lists the target bucket once and compares every published PNG and WebP with it by size and MD5 etag (the MD5s recorded in \`final-digests.json\`, not read again), matches every published logo against \`company\` again (read once; no UPDATE is sent when every thumbnail is already right) and compares its history row; the bucket listing, \`final/\`, \`company\` and the history are read at once. Each listing is sent at its step's start, before the local work it overlaps; the asset checks list one key of each bucket. CPU: user + system time of the worker and of its exited children (ds_png2webp's converter process), from \`/proc/self/stat\`; s3rver's during the re-run is its own column, PostgreSQL's is not counted. "Listings alone" is the floor of a re-run on this server, measured in the same worker right after it: every page of the source bucket, then of the target bucket, through the AWS SDK and nothing else (s3rver reads each listed object's metadata from its own files, and each page walks the bucket's folder from its start). Every re-run is checked: nothing downloaded, converted, processed or re-published, no company or history row changed, every target object checked.
 
-| logos | source / target bucket | first run (s) | re-run (s) | ds_r2_download (s) | ds_png2webp (s) | ds_img_finalize (s) | re-run ÷ first run | first run CPU (s) | re-run CPU (s) | re-run CPU ÷ first run CPU |
-|---|---|---|---|---|---|---|---|---|---|---|
+| logos | source / target bucket | first run (s) | re-run (s) | ds_r2_download (s) | ds_png2webp (s) | ds_img_finalize (s) | re-run ÷ first run | first run CPU (s) | re-run CPU (s) | re-run CPU ÷ first run CPU | s3rver CPU in the re-run (s) | listings alone (s, ÷ first run) |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rerunRows.join('\n')}
 
 ${verdicts.join('\n')}

@@ -9,6 +9,8 @@ export const S3RVER_ACCESS_KEY_ID = 'S3RVER';
 
 export interface RunningS3rver {
   endpoint: string;
+  /** The server's process id (benchmarks read its CPU time from /proc). */
+  pid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startS3rver(buckets: string[] = []): Promise<RunningS3rver
     const port = await waitForReady(child);
     return {
       endpoint: `http://127.0.0.1:${port}`,
+      pid: child.pid,
       async close() {
         await stopChild(child);
         await rm(directory, { recursive: true, force: true });

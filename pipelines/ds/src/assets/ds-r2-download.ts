@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { isUpToDate } from '../lib/convert-png-to-webp.ts';
 import { DownloadManifest } from '../lib/download-manifest.ts';
 import { EtaReporter } from '../lib/eta-reporter.ts';
-import { isPng, md5OfFile, removeStaleTempFiles, webpNameFor } from '../lib/local-files.ts';
+import { isPng, listFiles, md5OfFile, removeStaleTempFiles, webpNameFor } from '../lib/local-files.ts';
 import { localPathForKey } from '../lib/local-path-for-key.ts';
 import { type LogoHistoryRow, recordLogoHistory } from '../lib/logo-history.ts';
 import { readLogoMetadata } from '../lib/logo-metadata.ts';
@@ -88,7 +88,7 @@ export const dsR2Download = asset(
     const stale = await removeStaleTempFiles(dir);
     if (stale > 0)
       ctx.log.warn(`Removed ${stale} temporary file(s) left by an interrupted earlier download.`);
-    const local = await statLocalCopies(manifest.keys(), dir, files.finalDir);
+    const local = await statLocalCopies(manifest.keys(), dir, new Set(await listFiles(dir)), files.finalDir);
 
     let listed: Awaited<typeof listing>;
     try {
@@ -251,6 +251,8 @@ const STAT_BATCH = 256;
 async function statLocalCopies(
   keys: Iterable<string>,
   downloadDir: string,
+  /** The files in the download folder (one walk, where a stat per known key would mostly miss). */
+  waitingFiles: ReadonlySet<string>,
   finalDir: string,
 ): Promise<Map<string, LocalState>> {
   const states = new Map<string, LocalState>();
@@ -263,7 +265,7 @@ async function statLocalCopies(
     const waitingPath = localPathForKey(downloadDir, key);
     states.set(key, { waitingPath });
     if (waitingPath instanceof Error) continue;
-    const waiting = statSync(waitingPath, { throwIfNoEntry: false });
+    const waiting = waitingFiles.has(key) ? statSync(waitingPath, { throwIfNoEntry: false }) : undefined;
     if (waiting) {
       states.set(key, { waitingPath, copy: { file: waitingPath, stats: waiting } });
       continue;
