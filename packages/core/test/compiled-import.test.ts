@@ -45,7 +45,7 @@ await writeFile(
 
 test('a TypeScript module and its TypeScript imports load compiled, seeing their own paths', async () => {
   const mod = await importCompiled(path.join(dir, 'defs.ts'), { distImports: false });
-  assert.deepEqual(mod.default, {
+  assert.deepEqual(mod?.default, {
     value: 42,
     plain: 'javascript',
     where: pathToFileURL(path.join(dir, 'lib', 'index.ts')).href,
@@ -90,4 +90,17 @@ test('an import that names no file fails the load with the module and its import
       return true;
     },
   );
+});
+
+test('a cache that cannot be written is reported, not an error: the caller loads the file another way', async () => {
+  const blocked = await tempDir('dag-compiled-blocked-');
+  await mkdir(path.join(blocked, 'node_modules'));
+  // node_modules/.cache is a file here, so the cache folder cannot be made.
+  await writeFile(path.join(blocked, 'node_modules', '.cache'), '');
+  await writeFile(path.join(blocked, 'defs.ts'), 'export default 1 as number;\n');
+  try {
+    assert.equal(await importCompiled(path.join(blocked, 'defs.ts'), { distImports: false }), undefined);
+  } finally {
+    await rm(blocked, { recursive: true, force: true });
+  }
 });

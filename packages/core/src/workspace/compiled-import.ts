@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Imports a TypeScript definitions file without a TypeScript loader in the process: the file
@@ -39,6 +39,7 @@ import { pathToFileURL } from 'node:url';
 /** Bump when the compiled output's shape changes: every cache entry is then compiled again. */
 const FORMAT = 1;
 const TS_FILE = /\.(c|m)?tsx?$/;
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR']);
 
 /** True for a file this module compiles (TypeScript), as opposed to one Node loads itself. */
 export function isTypeScriptFile(file: string): boolean {
@@ -101,7 +102,7 @@ function isFile(file: string): boolean {
 /** The file a relative or absolute import names, tried as TypeScript resolves it; undefined if none. */
 function resolveRelative(specifier: string, fromDir: string): string | undefined {
   const target = specifier.startsWith('file:')
-    ? new URL(specifier).pathname
+    ? fileURLToPath(specifier)
     : path.resolve(fromDir, specifier.split('?')[0]!);
   const candidates = [target];
   const js = /\.(c|m)?js$/.exec(target);
@@ -226,20 +227,27 @@ async function compile(entry: string, cacheDir: string, distImports: boolean): P
 
 /**
  * Imports the TypeScript file `file` (absolute) through the compile cache, compiling what
- * changed first. `distImports`: `@dag/*` imports name the packages' compiled `dist/` modules.
+ * changed first; undefined if the cache cannot be written. `distImports`: `@dag/*` imports name the packages' compiled `dist/` modules.
  * `sourceMaps` (default true) turns on the process's source maps first, so that stack traces
  * name the sources; Node then reads every later module's map as it loads (tens of ms).
  */
 export async function importCompiled(
   file: string,
   options: { distImports: boolean; sourceMaps?: boolean },
-): Promise<Record<string, unknown>> {
+): Promise<Record<string, unknown> | undefined> {
   const cacheDir = cacheDirFor(file);
   const manifestFile = path.join(cacheDir, `${path.basename(file).replace(TS_FILE, '')}-${hash(file)}.json`);
   let manifest = currentManifest(manifestFile);
   if (!manifest) {
-    manifest = await compile(file, cacheDir, options.distImports);
-    writeAtomic(manifestFile, JSON.stringify(manifest));
+    try {
+      manifest = await compile(file, cacheDir, options.distImports);
+      writeAtomic(manifestFile, JSON.stringify(manifest));
+    } catch (error) {
+      // A cache that cannot be written (a read-only install, another user's node_modules):
+      // the caller loads the file another way.
+      if (UNWRITABLE.has((error as { code?: string }).code ?? '')) return undefined;
+      throw error;
+    }
   }
   if (options.sourceMaps ?? true) process.setSourceMapsEnabled(true);
   return (await import(pathToFileURL(manifest.entry).href)) as Record<string, unknown>;

@@ -65,18 +65,19 @@ function compiledImports(file: string): boolean {
 }
 
 /**
- * Imports through the compile cache; if a module it reaches still needs the loader (a
- * JavaScript file of the package importing TypeScript, which Node refuses before running
- * anything), imports the file through the loader instead.
+ * Imports through the compile cache; if the cache cannot be written, or a module it reaches
+ * still needs the loader (a JavaScript file of the package importing TypeScript, which Node
+ * refuses before running anything), imports the file through the loader instead.
  */
 async function importCompiledOrHooked(file: string, sourceMaps: boolean): Promise<Record<string, unknown>> {
   try {
-    return await importCompiled(file, { distImports: true, sourceMaps });
+    const compiled = await importCompiled(file, { distImports: true, sourceMaps });
+    if (compiled) return compiled;
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    await prepareUserCodeLoading();
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   }
+  await prepareUserCodeLoading();
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
 async function importDefinitions(absolute: string, fresh: boolean, sourceMaps = true): Promise<LoadedFile> {
