@@ -115,7 +115,8 @@ export function boundNames(node: JinjaNode | undefined, out = new Set<string>())
     for (let i = 0; i < fields.length; i++) {
       const value = node[fields[i]!];
       if (Array.isArray(value)) for (const v of value) boundNames(v, out);
-      else if (value && typeof value === 'object' && typeof value.typename === 'string') boundNames(value, out);
+      else if (value && typeof value === 'object' && typeof value.typename === 'string')
+        boundNames(value, out);
     }
   }
   return out;
