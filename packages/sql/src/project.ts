@@ -517,9 +517,24 @@ export class SqlProjectFiles {
   private read(file: string, rel: string, what: string): string {
     const hit = this.cache.files.get(file);
     if (hit && this.changed && !this.changed.has(file)) return hit.text;
+    const missing = () => new DefinitionError(`${rel}: ${what} is missing in ${this.dir}.`);
+    if (!hit) {
+      // A file not read before (a first load reads them all) costs no stat: a reload that
+      // looks at it again reads it once more, with its time and size.
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missing();
+        throw error;
+      }
+      this.cache.files.set(file, { mtimeMs: Number.NaN, size: -1, text });
+      return text;
+    }
     const st = statSync(file, { throwIfNoEntry: false });
-    if (!st) throw new DefinitionError(`${rel}: ${what} is missing in ${this.dir}.`);
-    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
+    if (!st) throw missing();
+    if (hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
+    // Time and size before the text: a change after the stat is seen by the next reload.
     const text = readFileSync(file, 'utf8');
     this.cache.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, text });
     return text;
