@@ -1,11 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { apiDelete, apiGetRevalidated, apiPath, apiPost, enc } from '../api/client.ts';
-import type {
-  AssetPartitionsResponse,
-  DynamicPartitionsResponse,
-  PartitionStatus,
-  PartitionsIndexResponse,
-} from '../api/types.ts';
+import { apiDelete, apiPost, enc } from '../api/client.ts';
+import { loadPartitionStatus, partitionStatusPath } from '../api/partitions.ts';
+import type { DynamicPartitionsResponse, PartitionStatus, PartitionsIndexResponse } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
 import { Empty, ErrorBox, Loading } from '../components/common.tsx';
 import { PartitionRangeInputs, PartitionStrip, usePartitionLaunch } from '../components/partitions-panel.tsx';
@@ -372,10 +368,10 @@ function AssetPartitionsPage({
   location: string | null;
   status: string | null;
 }) {
-  const { data, error, loading, reload } = useApi<AssetPartitionsResponse>(
-    apiPath(`/api/assets/${enc(assetKey)}/partitions`, { location }),
+  const { data, error, loading, reload } = useApi(
+    partitionStatusPath(assetKey, location),
     5_000,
-    apiGetRevalidated,
+    loadPartitionStatus,
   );
   const keys = data?.keys ?? [];
   const statuses = data?.statuses ?? [];
