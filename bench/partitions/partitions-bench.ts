@@ -247,7 +247,10 @@ if (withUi) {
         }).observe(document, { childList: true, subtree: true });`,
       });
       const page = await context.newPage();
-      if (traced) await browser.startTracing(page, { categories: ['devtools.timeline'] });
+      if (traced)
+        await browser.startTracing(page, {
+          categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+        });
       const cpu0 = process.cpuUsage();
       await page.goto(`${server.url.replace(/\/$/, '')}/#/partitions/events`);
       await page.waitForSelector(`[data-testid="partition-grid"][data-shown="${COUNT}"] .partition-cell`, {
