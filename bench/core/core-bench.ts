@@ -267,7 +267,12 @@ async function partCli(): Promise<void> {
       'env',
       ['DAG_FROM_SOURCE=1', DAG, '--help'],
     ],
-    ['`node_modules/.bin/dag list` (the DS workspace)', DAG, ['list']],
+    [
+      '`node_modules/.bin/dag -f pipelines/ds/src/definitions.ts list` (the DS code location)',
+      DAG,
+      ['-f', path.join('pipelines', 'ds', 'src', 'definitions.ts'), 'list'],
+    ],
+    ['`node_modules/.bin/dag list` (the repository workspace: DS, quickstart, governance)', DAG, ['list']],
     ['`node_modules/.bin/dag runs`', DAG, ['runs']],
   ];
   // The instance's server is running, as it is between commands.
@@ -300,13 +305,13 @@ async function partCli(): Promise<void> {
 - Machine: ${machine()}
 - ${loadNote}
 - Whole commands from the repository root, process start to exit, medians of 5 rounds run in rotation; the instance's server already running. CPU is user + system time of the command (\`/usr/bin/time\`), steadier than wall on a loaded machine.
-- \`dag list\` from the repository root loads every code location of \`workspace.yaml\` (DS, quickstart, governance) through the TypeScript loader; their heavy clients (AWS SDK, dockerode, DuckDB, sharp, pg) load only when an asset or resource uses them, but each location still imports zod and its own modules. The CLI's own start is the \`--help\` row.
+- \`dag list\` imports each definitions file's TypeScript from its compile cache (\`node_modules/.cache/dag-ts\`, compiled once before the rounds; no loader thread, see docs/cli.md). The DS row loads the DS code location alone; the workspace row every code location of \`workspace.yaml\` (DS, quickstart, governance). Their heavy clients (AWS SDK, dockerode, DuckDB, sharp, pg, the Slack SDK) load only when an asset or resource uses them, but each location still imports zod (about 95 ES modules) and its own modules. The CLI's own start is the \`--help\` row.
 
 | command | wall (ms) | wall ÷ \`node -e 0\` | CPU (ms) | CPU ÷ \`node -e 0\` | wall per round (ms) |
 | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-- Target "\`dag --help\` and \`dag list\` on the DS workspace < 300 ms": --help ${ms(help)} ms, list ${ms(list)} ms: **${help < 300 && list < 300 ? 'met' : 'not met'}**.
+- Target "\`dag --help\` and \`dag list\` on the DS workspace < 300 ms", wall: --help ${ms(help)} ms, list of the DS location ${ms(list)} ms: **${help < 300 && list < 300 ? 'met' : 'not met'}** (CPU: --help ${ms(median(cpus.get(contenders[1]![0])!))} ms, DS list ${ms(median(cpus.get(contenders[3]![0])!))} ms; the whole repository workspace ${ms(median(results.get(contenders[4]![0])!))} ms wall, ${ms(median(cpus.get(contenders[4]![0])!))} ms CPU).
 `,
   );
 }

@@ -3,6 +3,7 @@
  * the daemon's run queue (in this process) handing runs to them through the job queue.
  *
  *   node --import tsx bench/scale/scale-bench.ts [--samples 30] [--runs 1000] [--workers 4] [--concurrency 3]
+ *     [--only launch,throughput,recovery]   (a part alone, printed, RESULTS.md left as it is)
  *
  * - Launch latency: a run queued (`submitRun`, as `dag job launch` does) on an idle worker
  *   with a process per run (`--fresh-process-per-run`, one started ahead), to its RUN_START
@@ -40,6 +41,10 @@ const SAMPLES = flag('samples', 30);
 const RUNS = flag('runs', 1000);
 const WORKERS = flag('workers', 4);
 const CONCURRENCY = flag('concurrency', 3);
+const onlyAt = args.indexOf('--only');
+/** The parts to measure (all by default; only a full run writes bench/RESULTS.md). */
+const ONLY = new Set(onlyAt >= 0 ? args[onlyAt + 1]!.split(',') : ['launch', 'throughput', 'recovery']);
+const ALL = ONLY.size === 3;
 const DEFS = path.join(import.meta.dirname, 'defs.ts');
 const LIVENESS = { DAG_WORKER_HEARTBEAT_MS: '1000', DAG_WORKER_TIMEOUT_MS: '10000' };
 Object.assign(process.env, LIVENESS);
@@ -167,107 +172,145 @@ const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const load = () => loadavg()[0]!.toFixed(1);
 
-// Launch latency on one idle worker, a process per run.
-let ws = [startWorker(1, ['--fresh-process-per-run'])];
-await liveWorkers(1);
-const latencies: number[] = [];
-const loadBefore = load();
-for (let i = 0; i < SAMPLES + 2; i++) {
-  const run = await submitRun(instance, definitions, { job: 'noop_job', status: 'QUEUED' });
-  const start = await until('RUN_START', () => runStartAt(run.runId));
-  if (i >= 2) latencies.push(start.getTime() - run.createdAt.getTime());
-  await until('the run finished', async () =>
-    ['SUCCESS', 'FAILURE'].includes((await storage.getRun(run.runId))!.status) ? true : undefined,
-  );
-  await new Promise((r) => setTimeout(r, 200));
-}
-latencies.sort((a, b) => a - b);
-await stop(ws);
-
-// Throughput over several workers.
-ws = Array.from({ length: WORKERS }, () => startWorker(CONCURRENCY));
-await liveWorkers(WORKERS);
-/** Runs of noop_job finished so far. */
-const finished = () =>
-  storage.countRuns({ statuses: ['SUCCESS', 'FAILURE', 'CANCELED'], jobName: 'noop_job' });
-// Warm-up, not measured: every worker's run processes have started and run once (a worker's
-// start-up cost, paid once in its life, not per run).
-const WARMUP = WORKERS * CONCURRENCY * 2;
-const warmTarget = (await finished()) + WARMUP;
-for (let i = 0; i < WARMUP; i++)
-  await submitRun(instance, definitions, { job: 'noop_job', status: 'QUEUED' });
-await until('the warm-up runs', async () => ((await finished()) >= warmTarget ? true : undefined));
-const finishedBefore = await finished();
-const loadThroughput = load();
-/** CPU of the workers' run processes so far, alive or reaped (whole lives, start-up included), in ms. */
-async function runProcessesCpu(): Promise<number> {
-  const parentOf = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (stat) parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+/** Launch latency on one idle worker, a process per run. */
+async function measureLaunch() {
+  const ws = [startWorker(1, ['--fresh-process-per-run'])];
+  await liveWorkers(1);
+  const latencies: number[] = [];
+  const loadBefore = load();
+  for (let i = 0; i < SAMPLES + 2; i++) {
+    const run = await submitRun(instance, definitions, { job: 'noop_job', status: 'QUEUED' });
+    const start = await until('RUN_START', () => runStartAt(run.runId));
+    if (i >= 2) latencies.push(start.getTime() - run.createdAt.getTime());
+    await until('the run finished', async () =>
+      ['SUCCESS', 'FAILURE'].includes((await storage.getRun(run.runId))!.status) ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 200));
   }
-  const workers = new Set(ws.map((w) => w.child.pid!));
-  let total = 0;
-  for (const [pid, ppid] of parentOf) if (workers.has(ppid)) total += await cpuOf(pid);
-  // Those retired meanwhile (a run that failed, a code change): reaped by their worker.
-  for (const w of ws) total += (await cpuOf(w.child.pid!)) - (await cpuOf(w.child.pid!, false));
-  return total;
+  latencies.sort((a, b) => a - b);
+  await stop(ws);
+  return { latencies, loadBefore };
 }
-const workersCpu = async () =>
-  (await Promise.all(ws.map((w) => cpuOf(w.child.pid!, false)))).reduce((a, b) => a + b, 0);
-const cpuBefore = {
-  bench: await cpuOf('self', false),
-  workers: await workersCpu(),
-  runProcesses: await runProcessesCpu(),
-  postgres: await postgresCpu(),
-};
-const xactBefore = await transactions();
-const t0 = Date.now();
-for (let i = 0; i < RUNS; i++) await submitRun(instance, definitions, { job: 'noop_job', status: 'QUEUED' });
-const queuedMs = Date.now() - t0;
-// Polled every 100 ms (a query per poll): the drain's end is known to within that.
-await until(
-  `${RUNS} runs`,
-  async () => ((await finished()) >= finishedBefore + RUNS ? true : undefined),
-  3_600_000,
-  100,
-);
-const drainMs = Date.now() - t0;
-const loadAfter = load();
-const failed = await storage.countRuns({ statuses: ['FAILURE', 'CANCELED'] });
-const postgresMs = (await postgresCpu()) - cpuBefore.postgres;
-const workersMs = (await workersCpu()) - cpuBefore.workers;
-const runProcessesMs = (await runProcessesCpu()) - cpuBefore.runProcesses;
-const benchMs = (await cpuOf('self', false)) - cpuBefore.bench;
-await stop(ws);
-// Their backends have flushed their statistics as they disconnected.
-const xactPerRun = ((await transactions()) - xactBefore) / RUNS;
-const cpuMs = runProcessesMs + workersMs + benchMs + postgresMs;
 
-// Recovery: kill -9 of the worker holding a run, to the retry's RUN_START elsewhere.
-ws = [startWorker(1)];
-await liveWorkers(1);
-const held = await submitRun(instance, definitions, {
-  job: 'held_job',
-  tags: { 'dag/max_retries': '1' },
-  status: 'QUEUED',
-});
-await until('the held run started', async () =>
-  (await readFile(startedFile, 'utf8').catch(() => '')).includes(held.runId) ? true : undefined,
-);
-const other = startWorker(1);
-await liveWorkers(2);
-const killedAt = Date.now();
-ws[0]!.child.kill('SIGKILL');
-const retryStart = await until('the retry started', async () => {
-  const { runs } = await storage.listRuns({ limit: 20 });
-  const retry = runs.find((r) => r.parentRunId === held.runId);
-  return retry ? await runStartAt(retry.runId) : undefined;
-});
-const recoveryMs = retryStart.getTime() - killedAt;
-await writeFile(release, '');
-await stop([other]);
+/** Throughput of `RUNS` no-op runs over several workers, with CPU time and transactions. */
+async function measureThroughput() {
+  const ws = Array.from({ length: WORKERS }, () => startWorker(CONCURRENCY));
+  await liveWorkers(WORKERS);
+  /** Runs of noop_job finished so far. */
+  const finished = () =>
+    storage.countRuns({ statuses: ['SUCCESS', 'FAILURE', 'CANCELED'], jobName: 'noop_job' });
+  // Warm-up, not measured: every worker's run processes have started and run once (a worker's
+  // start-up cost, paid once in its life, not per run).
+  const WARMUP = WORKERS * CONCURRENCY * 2;
+  const warmTarget = (await finished()) + WARMUP;
+  for (let i = 0; i < WARMUP; i++)
+    await submitRun(instance, definitions, { job: 'noop_job', status: 'QUEUED' });
+  await until('the warm-up runs', async () => ((await finished()) >= warmTarget ? true : undefined));
+  const finishedBefore = await finished();
+  const loadThroughput = load();
+  /** CPU of the workers' run processes so far, alive or reaped (whole lives, start-up included), in ms. */
+  async function runProcessesCpu(): Promise<number> {
+    const parentOf = new Map<number, number>();
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+      if (stat) parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    }
+    const workers = new Set(ws.map((w) => w.child.pid!));
+    let total = 0;
+    for (const [pid, ppid] of parentOf) if (workers.has(ppid)) total += await cpuOf(pid);
+    // Those retired meanwhile (a run that failed, a code change): reaped by their worker.
+    for (const w of ws) total += (await cpuOf(w.child.pid!)) - (await cpuOf(w.child.pid!, false));
+    return total;
+  }
+  const workersCpu = async () =>
+    (await Promise.all(ws.map((w) => cpuOf(w.child.pid!, false)))).reduce((a, b) => a + b, 0);
+  const cpuBefore = {
+    bench: await cpuOf('self', false),
+    workers: await workersCpu(),
+    runProcesses: await runProcessesCpu(),
+    postgres: await postgresCpu(),
+  };
+  const xactBefore = await transactions();
+  const t0 = Date.now();
+  for (let i = 0; i < RUNS; i++)
+    await submitRun(instance, definitions, { job: 'noop_job', status: 'QUEUED' });
+  const queuedMs = Date.now() - t0;
+  // Polled every 100 ms (a query per poll): the drain's end is known to within that.
+  await until(
+    `${RUNS} runs`,
+    async () => ((await finished()) >= finishedBefore + RUNS ? true : undefined),
+    3_600_000,
+    100,
+  );
+  const drainMs = Date.now() - t0;
+  const loadAfter = load();
+  const failed = await storage.countRuns({ statuses: ['FAILURE', 'CANCELED'] });
+  const postgresMs = (await postgresCpu()) - cpuBefore.postgres;
+  const workersMs = (await workersCpu()) - cpuBefore.workers;
+  const runProcessesMs = (await runProcessesCpu()) - cpuBefore.runProcesses;
+  const benchMs = (await cpuOf('self', false)) - cpuBefore.bench;
+  await stop(ws);
+  // Their backends have flushed their statistics as they disconnected.
+  const xactPerRun = ((await transactions()) - xactBefore) / RUNS;
+  const cpuMs = runProcessesMs + workersMs + benchMs + postgresMs;
+  return {
+    WARMUP,
+    loadThroughput,
+    queuedMs,
+    drainMs,
+    loadAfter,
+    failed,
+    postgresMs,
+    workersMs,
+    runProcessesMs,
+    benchMs,
+    xactPerRun,
+    cpuMs,
+  };
+}
+
+/** Recovery: kill -9 of the worker holding a run, to the retry's RUN_START elsewhere. */
+async function measureRecovery() {
+  const ws = [startWorker(1)];
+  await liveWorkers(1);
+  const held = await submitRun(instance, definitions, {
+    job: 'held_job',
+    tags: { 'dag/max_retries': '1' },
+    status: 'QUEUED',
+  });
+  await until('the held run started', async () =>
+    (await readFile(startedFile, 'utf8').catch(() => '')).includes(held.runId) ? true : undefined,
+  );
+  const other = startWorker(1);
+  await liveWorkers(2);
+  const killedAt = Date.now();
+  ws[0]!.child.kill('SIGKILL');
+  const retryStart = await until('the retry started', async () => {
+    const { runs } = await storage.listRuns({ limit: 20 });
+    const retry = runs.find((r) => r.parentRunId === held.runId);
+    return retry ? await runStartAt(retry.runId) : undefined;
+  });
+  const recoveryMs = retryStart.getTime() - killedAt;
+  await writeFile(release, '');
+  await stop([other]);
+  return { recoveryMs };
+}
+
+const launched = ONLY.has('launch') ? await measureLaunch() : undefined;
+if (launched) {
+  const { latencies: l } = launched;
+  process.stdout.write(
+    `launch latency p50 ${pct(l, 50)} ms, p99 ${pct(l, 99)} ms (load ${launched.loadBefore})\n`,
+  );
+}
+const drained = ONLY.has('throughput') ? await measureThroughput() : undefined;
+if (drained)
+  process.stdout.write(
+    `throughput ${(RUNS / (drained.drainMs / 1000)).toFixed(1)} runs/s, ${(drained.cpuMs / RUNS).toFixed(1)} ms CPU per run (run processes ${(drained.runProcessesMs / RUNS).toFixed(1)}, workers ${(drained.workersMs / RUNS).toFixed(1)}, daemon ${(drained.benchMs / RUNS).toFixed(1)}, PostgreSQL ${(drained.postgresMs / RUNS).toFixed(1)}), ${drained.xactPerRun.toFixed(1)} transactions per run, ${drained.failed} failed\n`,
+  );
+const recovered = ONLY.has('recovery') ? await measureRecovery() : undefined;
+if (recovered) process.stdout.write(`recovery ${recovered.recoveryMs} ms\n`);
 
 stopDaemon.abort();
 await daemonDone;
@@ -277,6 +320,23 @@ await stopEmbeddedPostgres(home);
 if (process.env.BENCH_KEEP) process.stderr.write(`kept ${home}\n`);
 else await rm(home, { recursive: true, force: true });
 
+if (!launched || !drained || !recovered) process.exit(0);
+const { latencies, loadBefore } = launched;
+const {
+  WARMUP,
+  loadThroughput,
+  queuedMs,
+  drainMs,
+  loadAfter,
+  failed,
+  postgresMs,
+  workersMs,
+  runProcessesMs,
+  benchMs,
+  xactPerRun,
+  cpuMs,
+} = drained;
+const { recoveryMs } = recovered;
 const verdict = (met: boolean) => (met ? '**met**' : '**not met**');
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const body = `## Scale-out: \`dag worker\` launch latency, throughput, recovery (\`bench/scale/scale-bench.ts\`)

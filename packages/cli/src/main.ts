@@ -21,6 +21,7 @@ import {
   resolveHome,
   resolveSelectionNow,
   type StaleReason,
+  type StoredRunPlan,
   type SubmitOptions,
   selectionUses,
   submitRun,
@@ -61,10 +62,11 @@ const defaultIo: Io = {
   isTTY: Boolean(process.stderr.isTTY),
 };
 
-async function loadWorkspace(opts: GlobalOptions): Promise<Workspace> {
+async function loadWorkspace(opts: GlobalOptions, load: { sourceMaps?: boolean } = {}): Promise<Workspace> {
   return await Workspace.load({
     ...(opts.file ? { file: opts.file } : {}),
     ...(opts.workspace ? { workspaceFile: opts.workspace } : {}),
+    ...load,
   });
 }
 
@@ -216,7 +218,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--status', 'include the latest materialization of each asset (opens the instance)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { group?: string; json?: boolean; status?: boolean }) => {
-      const workspace = await loadWorkspace(globals());
+      // Runs no user code beyond loading it: no source maps needed for its stack traces.
+      const workspace = await loadWorkspace(globals(), { sourceMaps: false });
       const locations = globals().location ? [workspace.location(globals().location)] : workspace.locations;
       let latest = new Map<string, { at: Date | null; runId: string | null }>();
       const staleness = new Map<string, Map<string, StaleReason[]>>();
@@ -560,13 +563,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           for (;;) {
             let runId = givenId ?? '';
             let reuse = false;
+            let known: StoredRunPlan | undefined;
             if (opts.fromLauncher) {
               const handoff = await waitForRunHandoff();
               runId = handoff.runId;
               reuse = handoff.reuse ?? false;
               runConfig = handoff.runConfig as RunConfig | undefined;
+              known = handoff.run?.runId === runId ? handoff.run : undefined;
             }
-            const run = await instance.storage.getRun(runId);
+            // The launcher's copy, when it handed one over (a worker's assignment just read it).
+            const run = known ?? (await instance.storage.getRun(runId));
             if (!run) throw new UsageError(`Unknown run '${runId}'. Run 'dag runs' to see run ids.`);
             // A single loaded location (e.g. -f) is used whatever the run recorded.
             const location = workspace.location(
@@ -584,6 +590,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
                 location: location.name,
                 runId,
                 ...(runConfig !== undefined ? { runConfig } : {}),
+                run,
                 signal: controller.signal,
                 ...(opts.json ? {} : { onEvent: liveRenderer(io, { quiet: opts.quiet ?? false }) }),
               });

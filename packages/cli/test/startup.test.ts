@@ -52,16 +52,19 @@ test('dag --help runs compiled JavaScript and loads no heavy module', async () =
   for (const h of heavy) assert.ok(!loads.some((u) => u.includes(h)), `${h} is not loaded by --help`);
 });
 
-test("a TypeScript definitions file still loads (tsx comes when needed) and shares the command's modules", async () => {
-  const loads = await loadsOf(['-f', path.join(root, 'examples/quickstart/definitions.ts'), 'list'], 'list');
-  assert.ok(
-    loads.some((u) => u.includes('/node_modules/tsx/')),
-    'tsx is loaded for a .ts definitions file',
-  );
-  assert.ok(loads.some((u) => u.endsWith('/examples/quickstart/definitions.ts')));
-  // Its `@dag/core` is the command's compiled one, not a second copy from src/.
-  assert.ok(!loads.some((u) => u.endsWith('/packages/core/src/index.ts')), 'no second @dag/core from src/');
-  assert.ok(!loads.some((u) => u.includes('/node_modules/pg/')), 'listing does not load pg');
+test("a TypeScript definitions file loads without a loader thread, from its compiled cache, and shares the command's modules", async () => {
+  const file = path.join(root, 'examples/quickstart/definitions.ts');
+  for (const round of ['compiles', 'cached']) {
+    const loads = await loadsOf(['-f', file, 'list'], `list-${round}`);
+    assert.ok(!loads.some((u) => u.includes('/node_modules/tsx/')), `${round}: tsx is not loaded`);
+    assert.ok(
+      loads.some((u) => /\/node_modules\/\.cache\/dag-ts\/definitions-[0-9a-f]+\.mjs$/.test(u)),
+      `${round}: the definitions load from the compile cache`,
+    );
+    // Its `@dag/core` is the command's compiled one, not a second copy from src/.
+    assert.ok(!loads.some((u) => u.endsWith('/packages/core/src/index.ts')), 'no second @dag/core from src/');
+    assert.ok(!loads.some((u) => u.includes('/node_modules/pg/')), 'listing does not load pg');
+  }
 });
 
 test('a source edited after the build is never run from the old build: dag rebuilds first', async () => {

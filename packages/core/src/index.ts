@@ -164,8 +164,8 @@ export {
   startRun,
   terminateRun,
 } from './execution/run-lifecycle.ts';
-export type { SubmitOptions } from './execution/stored-run.ts';
-export { executeStoredRun, reexecutionOptions, submitRun } from './execution/stored-run.ts';
+export type { StoredRunPlan, SubmitOptions } from './execution/stored-run.ts';
+export { executeStoredRun, reexecutionOptions, storedRunPlan, submitRun } from './execution/stored-run.ts';
 export { AssetGraph } from './graph/asset-graph.ts';
 export type { InstanceInfo, InstanceOptions } from './instance/dag-instance.ts';
 export { DagInstance, resolveHome } from './instance/dag-instance.ts';

@@ -146,14 +146,23 @@ export class S3ObjectStore implements ObjectStore {
         : undefined;
   }
 
+  /**
+   * A one-key listing (ListObjectsV2, `max-keys=1`) rather than HeadBucket: it needs the same
+   * permission (list the bucket), its error answers carry a code (NoSuchBucket, AccessDenied)
+   * where a HEAD's carry none, and it costs the server one object's metadata whatever the
+   * bucket holds. Servers that answer HEAD with their GET handler (s3rver) list up to 1,000
+   * objects for a HeadBucket and drop the body.
+   */
   async headBucket(): Promise<void> {
     try {
-      await this.#client.send(new (awsSdk().HeadBucketCommand)({ Bucket: this.bucket }));
+      await this.#client.send(new (awsSdk().ListObjectsV2Command)({ Bucket: this.bucket, MaxKeys: 1 }));
     } catch (error) {
-      // HEAD responses have no body, so a bare 404 is the only sign of a missing bucket.
       const status = statusOf(error) ?? 0;
       const reason = status === 404 ? 'missing-bucket' : status >= 500 ? 'unreachable' : undefined;
-      throw this.#bucketError(error, 'HEAD bucket', reason) ?? this.#wrap(error, 'HEAD bucket');
+      throw (
+        this.#bucketError(error, 'bucket check (LIST of one key)', reason) ??
+        this.#wrap(error, 'bucket check (LIST of one key)')
+      );
     }
   }
 

@@ -19,6 +19,7 @@ import {
   retryWhileUnreachable,
   runLiveness,
   siblingModule,
+  storedRunPlan,
   submitRun,
   type TerminateOutcome,
   terminateRun,
@@ -384,8 +385,14 @@ export class RunLauncher implements Launcher {
    * them redacted (`***`), so it reaches the run process over its stdin, never the database,
    * a file or its command line.
    */
-  async execute(runId: string, runConfig?: RunConfig): Promise<void> {
+  async execute(runId: string, runConfig?: RunConfig, known?: RunRecord): Promise<void> {
     if (this.processes.has(runId)) return;
+    // A process started ahead gets the record too (a worker's assignment just read it).
+    const handoff = {
+      runId,
+      ...(runConfig !== undefined ? { runConfig } : {}),
+      ...(known?.runId === runId ? { run: storedRunPlan(known) } : {}),
+    };
     runConfig ??= this.queuedConfigs.get(runId);
     this.queuedConfigs.delete(runId);
     const logFile = this.logFile(runId);
@@ -394,7 +401,6 @@ export class RunLauncher implements Launcher {
     const spare = this.reusing() ? undefined : this.spares.shift();
     if (this.reusing()) {
       reused = await this.idleProcess();
-      const handoff = { runId, ...(runConfig !== undefined ? { runConfig } : {}) };
       const header = `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${reused.pid} (run ${reused.runs + 1} of that process)\n`;
       started = { child: reused.child, exited: reused.hand(handoff, logFile, header) };
     } else if (spare) {
@@ -405,7 +411,7 @@ export class RunLauncher implements Launcher {
         logFile,
         `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${spare.child.pid} (started ahead)\n`,
       ).catch(() => {});
-      spare.child.send({ runId, ...(runConfig !== undefined ? { runConfig } : {}) }, (error) => {
+      spare.child.send(handoff, (error) => {
         // It died meanwhile: its exit is reported as the run's.
         if (error) spare.child.kill('SIGKILL');
       });

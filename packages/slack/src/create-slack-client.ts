@@ -1,9 +1,10 @@
 import type { Logger, LogLevel } from '@dag/core';
 import { registerSecret } from '@dag/core';
 import type { KnownBlock } from '@slack/types';
-import { type RetryOptions, WebClient } from '@slack/web-api';
+import type { RetryOptions, WebClient } from '@slack/web-api';
 import { redactingLogger } from './redacting-logger.ts';
 import { type SlackCallSite, toSlackApiError } from './slack-api-error.ts';
+import { slackWebApi } from './web-api.ts';
 
 export const SLACK_API_URL = 'https://slack.com/api/';
 export const DEFAULT_ALERT_CHANNEL = '#data-alerts';
@@ -83,7 +84,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
   registerSecret(options.token);
   const apiUrl = (options.apiUrl ?? SLACK_API_URL).replace(/\/*$/, '/');
   const channel = options.channel ?? DEFAULT_ALERT_CHANNEL;
-  const webClient = new WebClient(options.token, {
+  const webClient = new (slackWebApi().WebClient)(options.token, {
     slackApiUrl: apiUrl,
     logger: redactingLogger(options.logger, options.logLevel ?? 'info'),
     retryConfig: options.retryConfig ?? DEFAULT_RETRY_CONFIG,

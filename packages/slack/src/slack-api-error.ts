@@ -1,10 +1,6 @@
-import {
-  WebAPIHTTPError,
-  WebAPIPlatformError,
-  WebAPIRateLimitedError,
-  WebAPIRequestError,
-} from '@slack/web-api';
+import type { WebAPIPlatformError } from '@slack/web-api';
 import { redactSlack } from './redact-slack.ts';
+import { slackWebApi } from './web-api.ts';
 
 /**
  * A Slack call failed. `code` is Slack's own error code (`invalid_auth`, `channel_not_found`, …)
@@ -82,6 +78,7 @@ function platformMessage(data: WebAPIPlatformError['data'], site: SlackCallSite)
 export function toSlackApiError(error: unknown, site: SlackCallSite): SlackApiError {
   if (error instanceof SlackApiError) return error;
   const { method, apiUrl } = site;
+  const { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } = slackWebApi();
   if (error instanceof WebAPIPlatformError) {
     return new SlackApiError(platformMessage(error.data, site), {
       code: error.data.error,

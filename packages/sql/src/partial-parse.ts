@@ -16,8 +16,15 @@ import path from 'node:path';
  */
 
 /** Bumped whenever what is stored changes shape. */
-const FORMAT = 1;
+const FORMAT = 2;
 export const PARTIAL_PARSE_FILE = 'dag_partial_parse.cache';
+/**
+ * The entries changed since the cache file was last written whole: a reload after a small
+ * change writes this small file (atomically), not the whole cache again. It applies only to the
+ * cache file of its `generation`; past MAX_DELTA entries the whole cache is written instead.
+ */
+export const PARTIAL_PARSE_DELTA = 'dag_partial_parse.delta';
+const MAX_DELTA = 200;
 
 export interface RecordedModel {
   refs: string[];
@@ -36,7 +43,17 @@ interface Entry<T> {
 interface Stored {
   format: number;
   projectKey: string;
+  /** A fresh random id each time the whole cache is written. */
+  generation: string;
   entries: Record<string, Entry<unknown>>;
+}
+
+/** The changes since the whole cache of `generation` was written: null for a dropped file. */
+interface StoredDelta {
+  format: number;
+  projectKey: string;
+  generation: string;
+  entries: Record<string, Entry<unknown> | null>;
 }
 
 export function contentHash(...parts: string[]): string {
@@ -50,29 +67,56 @@ export class PartialParseCache {
   private changed = false;
   /** The entry each file's text was last found to match. */
   private readonly checked = new Map<string, { entry: Entry<unknown>; text: string }>();
+  /** The files whose entries changed since the whole cache (of `generation`) was written. */
+  private readonly delta = new Set<string>();
+  private readonly deltaFile: string;
 
   private constructor(
     readonly file: string,
     readonly projectKey: string,
     entries: Record<string, Entry<unknown>>,
+    private generation: string | undefined,
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.entries = entries;
+    this.deltaFile = path.join(path.dirname(file), PARTIAL_PARSE_DELTA);
   }
 
   /** The cache of the project in `targetDir` for `projectKey`; empty when missing or stale. */
   static open(targetDir: string, projectKey: string, env: NodeJS.ProcessEnv): PartialParseCache {
     const file = path.join(targetDir, PARTIAL_PARSE_FILE);
     let entries: Record<string, Entry<unknown>> = {};
+    let generation: string | undefined;
     try {
       const stored = JSON.parse(readFileSync(file, 'utf8')) as Stored;
       if (stored.format === FORMAT && stored.projectKey === projectKey && stored.entries) {
         entries = stored.entries;
+        generation = stored.generation;
       }
     } catch {
       // Missing or unreadable: a full parse, then written anew.
     }
-    return new PartialParseCache(file, projectKey, entries, env);
+    const cache = new PartialParseCache(file, projectKey, entries, generation, env);
+    if (generation !== undefined) {
+      try {
+        const delta = JSON.parse(readFileSync(cache.deltaFile, 'utf8')) as StoredDelta;
+        if (
+          delta.format === FORMAT &&
+          delta.projectKey === projectKey &&
+          delta.generation === generation &&
+          delta.entries
+        ) {
+          for (const [id, entry] of Object.entries(delta.entries)) {
+            if (entry) entries[id] = entry;
+            else delete entries[id];
+            cache.delta.add(id);
+          }
+        }
+      } catch {
+        // No changes since the whole cache was written (or unreadable: those files parse again).
+      }
+    }
+    return cache;
   }
 
   /** Starts a load of the project (a reload reuses the cache in memory). */
@@ -105,29 +149,63 @@ export class PartialParseCache {
       ...(envNames?.length ? { envNames } : {}),
     };
     this.seen.add(id);
+    this.delta.add(id);
     this.changed = true;
   }
 
-  /** Writes what this load saw (atomically: a temporary file renamed into place). */
+  /**
+   * Writes what this load saw, once per load and atomically (a temporary file renamed into
+   * place): the entries changed since the whole cache was last written, or the whole cache.
+   */
   save(): void {
     for (const id of Object.keys(this.entries)) {
       if (this.seen.has(id)) continue;
       delete this.entries[id];
+      this.delta.add(id);
       this.changed = true;
     }
     if (!this.changed) return;
     this.changed = false;
-    const stored: Stored = { format: FORMAT, projectKey: this.projectKey, entries: this.entries };
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      writeFileSync(tmp, JSON.stringify(stored));
-      renameSync(tmp, this.file);
+      if (this.generation !== undefined && this.delta.size <= MAX_DELTA) {
+        const entries: StoredDelta['entries'] = {};
+        for (const id of this.delta) entries[id] = this.entries[id] ?? null;
+        const stored: StoredDelta = {
+          format: FORMAT,
+          projectKey: this.projectKey,
+          generation: this.generation,
+          entries,
+        };
+        writeAtomic(this.deltaFile, JSON.stringify(stored));
+        return;
+      }
+      const generation = randomBytes(8).toString('hex');
+      const stored: Stored = {
+        format: FORMAT,
+        projectKey: this.projectKey,
+        generation,
+        entries: this.entries,
+      };
+      writeAtomic(this.file, JSON.stringify(stored));
+      // A delta of an older generation is ignored; removing it only saves reading it.
+      rmSync(this.deltaFile, { force: true });
+      this.generation = generation;
+      this.delta.clear();
     } catch {
       // A read-only project folder: every load parses in full, which is correct, only slower.
-      try {
-        rmSync(tmp, { force: true });
-      } catch {}
     }
+  }
+}
+
+/** Writes a file whole or not at all: a temporary file renamed into place. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
   }
 }

@@ -5,6 +5,7 @@ import type nunjucks from 'nunjucks';
 import type { Dialect } from './dialect.ts';
 import { ProjectJinja, type RenderState } from './jinja.ts';
 import { contentHash, PartialParseCache, type RecordedModel } from './partial-parse.ts';
+import type { DefinitionsCache } from './sql-project.ts';
 import { readYaml, type YamlFile, type YamlPlace, YamlSyntaxError } from './yaml-file.ts';
 
 /**
@@ -89,11 +90,21 @@ export interface ProjectOptions {
   env?: NodeJS.ProcessEnv;
   /** The schema of models directly under the model folder. Default 'main'. */
   defaultSchema?: string;
+  /**
+   * The only files that changed since the load that filled the FileCache (absolute, or
+   * relative to the project folder): every other file it holds is used without a stat.
+   */
+  changed?: readonly string[];
 }
 
 /** Files already read, by absolute path, reused when unchanged (`SqlProjectFiles.reload`). */
 export interface FileCache {
   files: Map<string, { mtimeMs: number; size: number; text: string }>;
+  /**
+   * Whether the last load that used this cache finished: after one that failed part-way, files
+   * it did not reach may have changed too, so a list of changed files is not trusted.
+   */
+  settled?: boolean;
   /**
    * The Jinja environment and the partial-parse cache, while the project file, macros, vars
    * and dialect are the same.
@@ -109,7 +120,13 @@ export interface FileCache {
      * objects (its text, its YAML docs, its folder's layers, its recorded parse).
      */
     models: Map<string, { from: readonly unknown[]; node: ModelNode }>;
+    /** Each test's node, by what it was declared as (the same object while its file is unchanged). */
+    tests: Map<Omit<TestNode, 'name'>, TestNode>;
+    /** Each singular test file's declaration, while its text and its recorded parse are the same. */
+    singular: Map<string, { source: string; recorded: RecordedTest; declared: Omit<TestNode, 'name'> }>;
   };
+  /** The previous load's asset and check definitions (sql-project.ts). */
+  definitions?: DefinitionsCache;
   /** Compiled templates, by absolute path and text: compiled when first rendered. */
   templates: Map<string, { text: string; template: nunjucks.Template }>;
 }
@@ -188,6 +205,9 @@ function lineOf(text: string, re: RegExp): number | undefined {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The order of files in a folder (as String#localeCompare, without a collator per call). */
+const byName = new Intl.Collator();
+
 function walk(dir: string, ext: RegExp, out: string[]): string[] {
   let entries: import('node:fs').Dirent[];
   try {
@@ -195,13 +215,20 @@ function walk(dir: string, ext: RegExp, out: string[]): string[] {
   } catch {
     return out;
   }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => byName.compare(a.name, b.name))) {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) walk(full, ext, out);
     else if (ext.test(entry.name)) out.push(full);
   }
   return out;
+}
+
+/** Whether two lists hold the same objects (or equal primitives), in order. */
+function sameObjects(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function toList(value: unknown): string[] {
@@ -221,6 +248,8 @@ export class SqlProjectFiles {
   readonly vars: Record<string, unknown>;
   private readonly cache: FileCache;
   private readonly partial: PartialParseCache;
+  /** The files a watcher saw change (options.changed), absolute; undefined: stat every file. */
+  private readonly changed: Set<string> | undefined;
 
   constructor(
     dir: string,
@@ -229,6 +258,11 @@ export class SqlProjectFiles {
   ) {
     this.dir = path.resolve(dir);
     this.cache = cache ?? newFileCache();
+    this.changed =
+      options.changed && this.cache.settled
+        ? new Set(options.changed.map((f) => path.resolve(this.dir, f)))
+        : undefined;
+    this.cache.settled = false;
     const projectFile = path.join(this.dir, 'dbt_project.yml');
     const projectText = this.read(projectFile, 'dbt_project.yml', 'the project file');
     const project = this.yaml(projectText, 'dbt_project.yml').value as Record<string, unknown> | null;
@@ -280,6 +314,8 @@ export class SqlProjectFiles {
         partial: PartialParseCache.open(targetDir, jinjaKey, options.env ?? process.env),
         layers: new Map(),
         models: new Map(),
+        tests: new Map(),
+        singular: new Map(),
       };
       this.cache.templates.clear();
     }
@@ -314,10 +350,10 @@ export class SqlProjectFiles {
 
     // Models: compile, then render with recording functions to learn config and upstream.
     for (const mp of modelPaths) {
-      const root = path.join(this.dir, mp);
+      const root = path.resolve(this.dir, mp);
       for (const file of walk(root, /\.sql$/, [])) {
         const rel = this.rel(file);
-        const parts = path.relative(root, file).split(path.sep);
+        const parts = file.slice(root.length + 1).split(path.sep);
         const name = path.basename(file, '.sql');
         const folder = parts.length > 1 ? parts[0] : undefined;
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
@@ -361,7 +397,7 @@ export class SqlProjectFiles {
         const from = [source, docs, layers, state, options.defaultSchema];
         const built = builtModels.get(file);
         seenModels.add(file);
-        if (built?.from.every((v, i) => v === from[i])) {
+        if (built && sameObjects(built.from, from)) {
           if (built.node.config.enabled) this.models.set(name, built.node);
           continue;
         }
@@ -418,11 +454,16 @@ export class SqlProjectFiles {
     }
     this.checkCycles();
 
-    for (const tp of testPaths) {
-      for (const file of walk(path.join(this.dir, tp), /\.sql$/, []))
-        this.loadSingularTest(file, pendingTests);
+    const testFiles = testPaths.flatMap((tp) => walk(path.join(this.dir, tp), /\.sql$/, []));
+    for (const file of testFiles) this.loadSingularTest(file, pendingTests);
+    const singular = this.cache.jinja.singular;
+    if (singular.size > testFiles.length) {
+      const present = new Set(testFiles);
+      for (const file of singular.keys()) if (!present.has(file)) singular.delete(file);
     }
     const names = new Set<string>();
+    const builtTests = this.cache.jinja.tests;
+    const keptTests = new Map<Omit<TestNode, 'name'>, TestNode>();
     for (const t of pendingTests) {
       if (!this.models.has(t.model)) {
         fail(
@@ -435,9 +476,15 @@ export class SqlProjectFiles {
       let name = testName(t);
       for (let i = 2; names.has(name); i++) name = `${testName(t)}_${i}`;
       names.add(name);
-      this.tests.push({ ...t, name });
+      let node = builtTests.get(t);
+      if (node?.name !== name)
+        node = Object.defineProperties({ name }, Object.getOwnPropertyDescriptors(t)) as TestNode;
+      keptTests.set(t, node);
+      this.tests.push(node);
     }
+    this.cache.jinja.tests = keptTests;
     this.partial.save();
+    this.cache.settled = true;
   }
 
   /** A file's compiled template, compiled once per text; a syntax error names file and line. */
@@ -468,13 +515,10 @@ export class SqlProjectFiles {
   }
 
   private read(file: string, rel: string, what: string): string {
-    let st: import('node:fs').Stats;
-    try {
-      st = statSync(file);
-    } catch {
-      throw new DefinitionError(`${rel}: ${what} is missing in ${this.dir}.`);
-    }
     const hit = this.cache.files.get(file);
+    if (hit && this.changed && !this.changed.has(file)) return hit.text;
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st) throw new DefinitionError(`${rel}: ${what} is missing in ${this.dir}.`);
     if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
     const text = readFileSync(file, 'utf8');
     this.cache.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, text });
@@ -650,8 +694,14 @@ export class SqlProjectFiles {
       };
       this.partial.set(rel, source, recorded, state.envNames);
     }
+    const singular = this.cache.jinja!.singular;
+    const kept = singular.get(file);
+    if (kept?.source === source && kept.recorded === recorded) {
+      tests.push(kept.declared);
+      return;
+    }
     const files = this;
-    tests.push({
+    const declared: Omit<TestNode, 'name'> = {
       kind: 'singular',
       model: recorded.model,
       column: undefined,
@@ -662,7 +712,9 @@ export class SqlProjectFiles {
       get template() {
         return files.template(file, rel, source, describe);
       },
-    });
+    };
+    singular.set(file, { source, recorded, declared });
+    tests.push(declared);
   }
 
   /**
@@ -844,8 +896,11 @@ function inheritedConfig(root: Record<string, unknown>, folders: string[]): Reco
   return layers;
 }
 
+function clean(s: string): string {
+  return s.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
 function testName(t: Omit<TestNode, 'name'>): string {
-  const clean = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
   switch (t.kind) {
     case 'singular':
       return clean(String(t.args.testName));

@@ -71,42 +71,53 @@ const SAFE_FILTERS = new Set([
 /** Globals that are values, not calls: reading them cannot record or fail. */
 const PURE_CALLS = new Set(['is_incremental', 'log', 'return']);
 
+/** Adds the names a binding target (a symbol, or a tuple of them) binds. */
+function addBound(target: JinjaNode | undefined, out: Set<string>): void {
+  if (!target) return;
+  if (target.typename === 'Symbol') out.add(String(target.value));
+  else for (const child of target.children ?? []) addBound(child, out);
+}
+
 /** Nodes that bind a name: a template doing so for a global's name is read by rendering it. */
 export function boundNames(node: JinjaNode | undefined, out = new Set<string>()): Set<string> {
   if (!node || typeof node !== 'object') return out;
-  const add = (target: JinjaNode | undefined) => {
-    if (!target) return;
-    if (target.typename === 'Symbol') out.add(String(target.value));
-    else for (const child of target.children ?? []) add(child);
-  };
   switch (node.typename) {
     case 'Set':
-      for (const target of node.targets ?? []) add(target);
+      for (const target of node.targets ?? []) addBound(target, out);
       break;
     case 'For':
     case 'AsyncEach':
     case 'AsyncAll':
-      add(node.name);
+      addBound(node.name, out);
       break;
     case 'Macro':
     case 'Caller':
-      add(node.name);
+      addBound(node.name, out);
       for (const arg of node.args?.children ?? []) {
-        if (arg.typename === 'KeywordArgs') for (const pair of arg.children) add(pair.key);
-        else add(arg);
+        if (arg.typename === 'KeywordArgs') for (const pair of arg.children) addBound(pair.key, out);
+        else addBound(arg, out);
       }
       break;
     case 'FromImport':
-      for (const name of node.names?.children ?? []) add(name.typename === 'Pair' ? name.value : name);
+      for (const name of node.names?.children ?? [])
+        addBound(name.typename === 'Pair' ? name.value : name, out);
       break;
     case 'Import':
-      add(node.target);
+      addBound(node.target, out);
       break;
+    case 'TemplateData':
+    case 'Literal':
+    case 'Symbol':
+      return out;
   }
-  for (const field of node.fields ?? []) {
-    const value = node[field];
-    if (Array.isArray(value)) for (const v of value) boundNames(v, out);
-    else if (value && typeof value === 'object' && typeof value.typename === 'string') boundNames(value, out);
+  const fields: string[] | undefined = node.fields;
+  if (fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const value = node[fields[i]!];
+      if (Array.isArray(value)) for (const v of value) boundNames(v, out);
+      else if (value && typeof value === 'object' && typeof value.typename === 'string')
+        boundNames(value, out);
+    }
   }
   return out;
 }

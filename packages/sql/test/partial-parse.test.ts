@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { DefinitionError } from '@dag/core';
@@ -73,4 +73,40 @@ test('a project folder that cannot be written still loads', async () => {
     await readFile(path.join(dir, 'target-file'), 'utf8'),
     'a file where the cache folder would go',
   );
+});
+
+test('a reload writes only the changed entries; the next process reads them over the whole cache of their generation', async () => {
+  const dir = await writeProject({
+    'dbt_project.yml': 'name: delta\n',
+    'models/a/one.sql': 'select 1 as x',
+    'models/a/two.sql': "select * from {{ ref('one') }}",
+    'models/a/three.sql': 'select 3 as x',
+  });
+  const cacheFile = path.join(dir, 'target', 'dag_partial_parse.cache');
+  const deltaFile = path.join(dir, 'target', 'dag_partial_parse.delta');
+  const load = () => sqlProject({ dir, warehouse: WAREHOUSE });
+  const depsOf = (p: ReturnType<typeof load>, key: string) => p.assets.find((a) => a.key === key)?.deps;
+  const first = load();
+  const whole = await readFile(cacheFile, 'utf8');
+  await assert.rejects(readFile(deltaFile, 'utf8'), { code: 'ENOENT' });
+
+  // One model changes: the whole cache is not written again, the delta holds that model only.
+  await writeFile(path.join(dir, 'models/a/two.sql'), "select * from {{ ref('three') }}");
+  await rm(path.join(dir, 'models/a/one.sql'));
+  assert.deepEqual(depsOf(first.reload(), 'a/two'), ['a/three']);
+  assert.equal(await readFile(cacheFile, 'utf8'), whole);
+  const delta = JSON.parse(await readFile(deltaFile, 'utf8')) as {
+    generation: string;
+    entries: Record<string, { value: { refs: string[] } } | null>;
+  };
+  assert.deepEqual(Object.keys(delta.entries).sort(), ['models/a/one.sql', 'models/a/two.sql']);
+  assert.equal(delta.entries['models/a/one.sql'], null);
+
+  // A fresh load reads the delta over the whole cache (a doctored entry proves it is used) ...
+  delta.entries['models/a/two.sql']!.value.refs = ['two'];
+  await writeFile(deltaFile, JSON.stringify(delta));
+  assert.throws(load, (e: Error) => e instanceof DefinitionError && /cycle between models/.test(e.message));
+  // ... only while it belongs to the whole cache's generation.
+  await writeFile(deltaFile, JSON.stringify({ ...delta, generation: 'another' }));
+  assert.deepEqual(depsOf(load(), 'a/two'), ['a/three']);
 });

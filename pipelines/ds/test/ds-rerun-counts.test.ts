@@ -40,9 +40,12 @@ describe('a re-run over unchanged files costs the same requests and queries at a
     const request = (message as { request: { method: string; path: string } }).request;
     const [pathname = '', query = ''] = request.path.split('?');
     const segments = pathname.split('/').filter(Boolean).length;
-    const kind = query.includes('list-type=2')
-      ? 'LIST'
-      : `${request.method} ${segments > 1 ? 'object' : 'bucket'}`;
+    // A listing of one key is a bucket check (the asset checks'), not a page of the listing.
+    const kind = /(^|&)max-keys=1(&|$)/.test(query)
+      ? 'BUCKET CHECK'
+      : query.includes('list-type=2')
+        ? 'LIST'
+        : `${request.method} ${segments > 1 ? 'object' : 'bucket'}`;
     counting.requests[kind] = (counting.requests[kind] ?? 0) + 1;
   };
 
@@ -147,8 +150,10 @@ describe('a re-run over unchanged files costs the same requests and queries at a
     }
     const [small, large] = rerunCounts as [Counts, Counts];
     assert.deepEqual(large, small, 'a re-run of 16 logos must cost what a re-run of 4 does');
-    // One listing page per bucket, the bucket checks, and no request per object.
+    // One listing page per bucket, the two asset checks' bucket checks, and no request per object.
     assert.equal(small.requests.LIST, 2, JSON.stringify(small.requests));
+    assert.equal(small.requests['BUCKET CHECK'], 2, JSON.stringify(small.requests));
+    assert.equal(small.requests['HEAD bucket'], undefined, JSON.stringify(small.requests));
     assert.equal(small.requests['GET object'], undefined, JSON.stringify(small.requests));
     assert.equal(small.requests['PUT object'], undefined, JSON.stringify(small.requests));
     assert.equal(small.requests['HEAD object'], undefined, JSON.stringify(small.requests));

@@ -72,7 +72,13 @@ function jobNameOf(job: JobDefinition | string, owner: string): string {
   throw new DefinitionError(`'${owner}': job must be a job definition or a job name.`);
 }
 
+/** The canonical IANA time zones, listed once (cheap, where a first `DateTimeFormat` loads the zone data). */
+let canonicalTimeZones: Set<string> | undefined;
+
 export function isValidTimeZone(timezone: string): boolean {
+  canonicalTimeZones ??= new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
+  if (canonicalTimeZones.has(timezone)) return true;
+  // Aliases ('Etc/UTC', 'US/Pacific') and other spellings the runtime accepts.
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return true;

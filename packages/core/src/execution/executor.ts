@@ -55,7 +55,7 @@ import {
   RunReconciler,
   runLiveness,
   startHeartbeat,
-  startRun,
+  startRunWithEvent,
 } from './run-lifecycle.ts';
 import { StepScheduler } from './scheduler.ts';
 
@@ -147,6 +147,12 @@ function captureStepOutput(): void {
 const MAX_BATCH = 1_000;
 /** Queued events past which the run waits for the writer before starting more steps. */
 const HIGH_WATER = 5_000;
+/**
+ * How long the first event of a batch waits for others before the batch is stored: the
+ * events of a step (start, materialization, success) and of steps running together share
+ * one write, and those of a short run go into its final transaction.
+ */
+const LINGER_MS = 20;
 
 interface QueuedEvent {
   event: NewEvent;
@@ -158,16 +164,19 @@ interface QueuedEvent {
  * that arrive queue up and are stored together next, in one transaction (group commit), so
  * a run of 10,000 steps does not pay a round trip and a commit per event. A batch is stored
  * whole or not at all: a crash loses at most the unstored tail, never half an event, and the
- * run's final status is written only after `flush()`. While the database cannot be reached,
+ * run's final status is written with the events `takeRest()` hands over, in one transaction.
+ * A batch waits LINGER_MS for more events before it is stored. While the database cannot be reached,
  * events wait in memory, in order, and are retried (for at most `retryForMs`, at most
  * MAX_PENDING_EVENTS of them). Past either bound the writer fails: `onFailure` is told once
- * (the run stops) and `flush()` throws. No event is ever dropped in silence.
+ * (the run stops) and `takeRest()` throws. No event is ever dropped in silence.
  */
 class EventWriter {
   private readonly queue: QueuedEvent[] = [];
   private draining: Promise<void> | undefined;
   private failure: unknown;
   private waiting = false;
+  /** Ends the current batch's linger at once (see LINGER_MS). */
+  private hurry: (() => void) | undefined;
   constructor(
     private readonly instance: DagInstance,
     private readonly runId: string,
@@ -199,11 +208,25 @@ class EventWriter {
       this.queue.push({ event, done });
       // Outside any step's context: what listeners print (the CLI's live output) is not step output.
       if (!this.draining) this.draining = stepOutput.exit(() => this.drain());
+      else if (this.queue.length >= MAX_BATCH) this.hurry?.();
+    });
+  }
+
+  /** Waits LINGER_MS for more events to join the batch (less when hurried). */
+  private linger(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.hurry?.(), LINGER_MS);
+      this.hurry = () => {
+        clearTimeout(timer);
+        this.hurry = undefined;
+        resolve();
+      };
     });
   }
 
   private async drain(): Promise<void> {
     try {
+      await this.linger();
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
@@ -245,8 +268,35 @@ class EventWriter {
     while (this.queue.length > HIGH_WATER && this.draining) await this.draining;
   }
 
-  async flush(): Promise<void> {
+  /**
+   * For the run's final transaction: the events not yet on their way to storage, taken off
+   * the queue (those being stored are waited for). `stored` must be called with them once
+   * they are stored, `failed` if they could not be.
+   */
+  async takeRest(): Promise<{
+    events: NewEvent[];
+    stored: (events: readonly StoredEvent[]) => void;
+  }> {
+    const taken = this.queue.splice(0);
+    this.hurry?.();
     while (this.draining) await this.draining;
+    this.throwIfFailed();
+    return {
+      events: taken.map((q) => q.event),
+      stored: (events) => {
+        for (const event of events) {
+          try {
+            this.onEvent?.(event);
+          } catch {
+            // A listener's bug must not break the run.
+          }
+        }
+        for (const q of taken) q.done();
+      },
+    };
+  }
+
+  private throwIfFailed(): void {
     if (this.failure) {
       throw new InstanceError(
         `Run ${this.runId} could not store its events in the instance: ${redact(describeError(this.failure))}`,
@@ -285,9 +335,25 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       rootRunId: options.rootRunId ?? options.parentRunId ?? null,
     });
   }
-  // Conditional: a terminate that arrived before the run started is not overwritten.
-  const started = await startRun(storage, plan.runId, owner);
-  if (!started) return await notStartedResult(instance, plan.runId);
+  // Conditional: a terminate that arrived before the run started is not overwritten. The
+  // status change and the RUN_START event are one transaction.
+  const start = await startRunWithEvent(storage, plan.runId, owner, {
+    type: 'RUN_START',
+    level: 'info',
+    message: `Started run ${plan.runId} of ${plan.jobName} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}).`,
+    stepKey: null,
+    assetKey: null,
+    data: { steps: plan.steps.map((s) => s.key), pid: process.pid },
+  });
+  if (!start) return await notStartedResult(instance, plan.runId);
+  const started = start.run;
+  if (start.event) {
+    try {
+      options.onEvent?.(start.event);
+    } catch {
+      // A listener's bug must not break the run.
+    }
+  }
   let execution: RunExecution | undefined;
   // Events wait through a database outage of up to a minute (or the heartbeat timeout, if longer).
   const retryForMs = Math.max(liveness.timeoutMs, 60_000);
@@ -454,11 +520,6 @@ class RunExecution {
       this.cancel('The run was finished by another process (its owner was presumed dead); stopping.'),
     );
 
-    await this.emit(
-      'RUN_START',
-      `Started run ${plan.runId} of ${plan.jobName} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}).`,
-      { data: { steps: plan.steps.map((s) => s.key), pid: process.pid } },
-    );
     for (const note of plan.notes) await this.emit('ENGINE_EVENT', note);
     try {
       await this.loop();
@@ -470,63 +531,83 @@ class RunExecution {
       await this.pools?.close();
     }
 
-    // A terminate that raced with the last steps (the run was marked CANCELING while a killed
-    // step was failing) still ends the run as CANCELED.
-    if (!this.canceled && (await storage.getRun(plan.runId))?.status === 'CANCELING') this.canceled = true;
     const steps = [...this.states.values()];
     const failed = steps.filter((s) => s.status === 'failure');
-    let status: RunStatus;
-    let error: string | undefined;
-    let message: string;
-    let data: EventDataByType['RUN_FAILURE'] | undefined;
-    if (this.canceled) {
-      status = 'CANCELED';
-      error = this.cancelReason ?? 'The run was terminated.';
-      message = `Run canceled: ${error}`;
-    } else if (failed.length > 0) {
-      status = 'FAILURE';
-      const failedChecks = failed.flatMap((s) =>
-        s.failedBlockingChecks.map((name) => ({ step: s.step.key, check: name })),
-      );
-      error = `Step${failed.length > 1 ? 's' : ''} failed: ${failed
-        .map((s) =>
-          s.failedBlockingChecks.length > 0
-            ? `${s.step.key} (blocking check ${s.failedBlockingChecks.map((n) => `'${n}'`).join(', ')} failed)`
-            : s.step.key,
-        )
-        .join(', ')}`;
-      message = error;
-      data = {
-        failedSteps: failed.map((s) => s.step.key),
-        ...(failedChecks.length > 0 ? { failedChecks } : {}),
-      };
-    } else {
-      status = 'SUCCESS';
-      message = `Run succeeded in ${Date.now() - startedAt} ms.`;
-    }
-    await this.writer.flush();
-    // The final event and status in one transaction, only while this attempt owns the run.
-    const finished = await retryWhileUnreachable(
-      () =>
-        finishRun(storage, plan.runId, {
-          status: status as 'SUCCESS' | 'FAILURE' | 'CANCELED',
-          message,
-          error: error ?? null,
-          attemptId: this.attemptId,
-          ...(data ? { data } : {}),
-        }),
-      { retryForMs: this.retryForMs },
-    );
-    if (finished) {
-      if (finished.event) options.onEvent?.(finished.event);
-    } else {
-      // Another process finished the run first (its owner was presumed dead): that stands.
-      const current = await storage.getRun(plan.runId);
-      if (current) {
-        status = current.status;
-        error = current.error ?? undefined;
+    const outcome = (): {
+      status: 'SUCCESS' | 'FAILURE' | 'CANCELED';
+      error: string | null;
+      message: string;
+      data?: EventDataByType['RUN_FAILURE'];
+    } => {
+      if (this.canceled) {
+        const error = this.cancelReason ?? 'The run was terminated.';
+        return { status: 'CANCELED', error, message: `Run canceled: ${error}` };
       }
-    }
+      if (failed.length > 0) {
+        const failedChecks = failed.flatMap((s) =>
+          s.failedBlockingChecks.map((name) => ({ step: s.step.key, check: name })),
+        );
+        const error = `Step${failed.length > 1 ? 's' : ''} failed: ${failed
+          .map((s) =>
+            s.failedBlockingChecks.length > 0
+              ? `${s.step.key} (blocking check ${s.failedBlockingChecks.map((n) => `'${n}'`).join(', ')} failed)`
+              : s.step.key,
+          )
+          .join(', ')}`;
+        return {
+          status: 'FAILURE',
+          error,
+          message: error,
+          data: {
+            failedSteps: failed.map((s) => s.step.key),
+            ...(failedChecks.length > 0 ? { failedChecks } : {}),
+          },
+        };
+      }
+      return { status: 'SUCCESS', error: null, message: `Run succeeded in ${Date.now() - startedAt} ms.` };
+    };
+    const finish = (end: ReturnType<typeof outcome>, before?: readonly NewEvent[]) =>
+      retryWhileUnreachable(
+        () =>
+          finishRun(storage, plan.runId, {
+            ...end,
+            attemptId: this.attemptId,
+            // A run marked CANCELING meanwhile ends CANCELED, not as its steps did (below).
+            ...(end.status !== 'CANCELED' ? { unlessCanceling: true } : {}),
+            ...(before ? { before } : {}),
+          }),
+        { retryForMs: this.retryForMs },
+      );
+    // The events not stored yet, the final event and the status in one transaction; the
+    // status only while this attempt owns the run.
+    let end = outcome();
+    const rest = await this.writer.takeRest();
+    let finished = await finish(end, rest.events);
+    rest.stored(finished?.before ?? []);
+    let status: RunStatus = end.status;
+    let error: string | undefined = end.error ?? undefined;
+    if (!finished) {
+      const current = await storage.getRun(plan.runId);
+      if (current?.status === 'CANCELING' && current.attemptId === this.attemptId) {
+        // A terminate that raced with the last steps (the run was marked CANCELING while a
+        // killed step was failing) still ends the run as CANCELED.
+        this.canceled = true;
+        end = outcome();
+        finished = await finish(end);
+        status = end.status;
+        error = end.error ?? undefined;
+      }
+      if (finished) {
+        if (finished.event) options.onEvent?.(finished.event);
+      } else {
+        // Another process finished the run first (its owner was presumed dead): that stands.
+        const now = await storage.getRun(plan.runId);
+        if (now) {
+          status = now.status;
+          error = now.error ?? undefined;
+        }
+      }
+    } else if (finished.event) options.onEvent?.(finished.event);
     return {
       runId: plan.runId,
       jobName: plan.jobName,

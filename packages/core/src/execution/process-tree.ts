@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { SpawnOptions, SpawnResult } from '../types.ts';
+import type { StoredRunPlan } from './stored-run.ts';
 
 /**
  * Every descendant pid of `pid` (children, grandchildren, ...), from /proc where available, else
@@ -160,6 +161,8 @@ export interface RunHandoff {
   runId: string;
   /** The run's config with its secrets, when the launcher holds it. */
   runConfig?: unknown;
+  /** The run as the launcher just read it (a worker's assignment), so the process need not read it again. */
+  run?: StoredRunPlan;
   /**
    * The process is kept for further runs: after this one it reports `RunFinished` and waits
    * for the next handoff (or exits when the launcher disconnects). Without it, it exits.

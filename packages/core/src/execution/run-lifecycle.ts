@@ -5,10 +5,10 @@ import type { EventDataByType } from '../events/events.ts';
 import type {
   InFlightRun,
   InstanceStorage,
+  NewEvent,
   NewEventOfRun,
   RunOwner,
   RunRecord,
-  RunTransition,
   StoredEvent,
 } from '../instance/storage.ts';
 import { FINISHED_RUN_STATUSES, type LogLevel, RUN_STATUSES, type RunStatus } from '../types.ts';
@@ -80,33 +80,37 @@ export function newRunOwner(): RunOwner {
   return { attemptId: randomUUID(), pid: process.pid, hostname: hostname() };
 }
 
-function transition(
-  storage: InstanceStorage,
-  runId: string,
-  to: RunStatus,
-  fields: Omit<RunTransition, 'from' | 'to'> = {},
-) {
-  return storage.transitionRun(runId, { from: fromStatuses(to), to, ...fields });
-}
-
 /** The queue hands a run to a launcher: QUEUED -> STARTING. False if another claimed it (or it was canceled). */
 export async function claimQueuedRun(storage: InstanceStorage, runId: string): Promise<boolean> {
   return (await storage.transitionRun(runId, { from: ['QUEUED'], to: 'STARTING' })) !== undefined;
 }
 
-/** A process starts executing a run and owns it. Undefined, changing nothing, if the run is not waiting to start. */
+/**
+ * A process starts executing a run and owns it. Undefined, changing nothing, if the run is not
+ * waiting to start. `event` (the run's RUN_START) is stored in the same transaction.
+ */
 export async function startRun(
   storage: InstanceStorage,
   runId: string,
   owner: RunOwner,
+  event?: NewEventOfRun,
 ): Promise<RunRecord | undefined> {
-  return (
-    await storage.transitionRun(runId, {
-      from: ['NOT_STARTED', 'QUEUED', 'STARTING'],
-      to: 'STARTED',
-      owner,
-    })
-  )?.run;
+  return (await startRunWithEvent(storage, runId, owner, event))?.run;
+}
+
+/** `startRun`, with the stored start event. */
+export async function startRunWithEvent(
+  storage: InstanceStorage,
+  runId: string,
+  owner: RunOwner,
+  event?: NewEventOfRun,
+): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined> {
+  return await storage.transitionRun(runId, {
+    from: ['NOT_STARTED', 'QUEUED', 'STARTING'],
+    to: 'STARTED',
+    owner,
+    ...(event ? { event } : {}),
+  });
 }
 
 /** A run that never started and cannot (bad plan, launch failed): FAILURE with the reason. */
@@ -136,6 +140,10 @@ export interface FinishRun {
   data?: EventDataByType['RUN_FAILURE'] | EventDataByType['RUN_CANCELED'];
   /** Only if this attempt still owns the run. */
   attemptId?: string;
+  /** The run's last events, stored first in the same transaction (whether or not the run still moves). */
+  before?: readonly NewEvent[];
+  /** Not if the run was marked CANCELING meanwhile (its owner then ends it CANCELED). */
+  unlessCanceling?: boolean;
 }
 
 /**
@@ -146,9 +154,12 @@ export async function finishRun(
   storage: InstanceStorage,
   runId: string,
   finish: FinishRun,
-): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined> {
-  return await transition(storage, runId, finish.status, {
+): Promise<{ run: RunRecord; event: StoredEvent | undefined; before?: StoredEvent[] } | undefined> {
+  return await storage.transitionRun(runId, {
+    from: fromStatuses(finish.status).filter((s) => !finish.unlessCanceling || s !== 'CANCELING'),
+    to: finish.status,
     ...(finish.attemptId !== undefined ? { attemptId: finish.attemptId } : {}),
+    ...(finish.before?.length ? { before: finish.before } : {}),
     error: finish.error ?? null,
     event: {
       type: FINAL_EVENT[finish.status],

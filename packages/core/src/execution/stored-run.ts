@@ -59,6 +59,26 @@ export async function submitRun(
   return run;
 }
 
+/** What executing a stored run needs of its record (what a launcher hands a run process with it). */
+export type StoredRunPlan = Pick<
+  RunRecord,
+  | 'runId'
+  | 'status'
+  | 'jobName'
+  | 'location'
+  | 'selection'
+  | 'assetSelection'
+  | 'stepKeys'
+  | 'runConfig'
+  | 'tags'
+>;
+
+/** The part of a run record a launcher hands its run process (plain JSON, sent over IPC). */
+export function storedRunPlan(run: RunRecord): StoredRunPlan {
+  const { runId, status, jobName, location, selection, assetSelection, stepKeys, runConfig, tags } = run;
+  return { runId, status, jobName, location, selection, assetSelection, stepKeys, runConfig, tags };
+}
+
 /**
  * Executes a run stored by `submitRun`, in this process. A run whose plan no longer
  * validates (the definitions changed since it was submitted) is marked FAILURE with the reason.
@@ -75,10 +95,12 @@ export async function executeStoredRun(
      * this, a run whose stored config holds redacted values fails before it starts.
      */
     runConfig?: RunConfig;
+    /** The run's record, when the caller just read it (else it is read here). */
+    run?: StoredRunPlan;
   },
 ): Promise<RunResult> {
   const storage = options.instance.storage;
-  const run = await storage.getRun(options.runId);
+  const run = options.run?.runId === options.runId ? options.run : await storage.getRun(options.runId);
   if (!run) throw new UsageError(`Unknown run '${options.runId}'.`);
   // Terminated before it started, or taken by another process: nothing to execute here.
   if (!['NOT_STARTED', 'QUEUED', 'STARTING'].includes(run.status))
@@ -97,8 +119,9 @@ export async function executeStoredRun(
         );
       }
     }
+    const { run: _known, ...execute } = options;
     return await executeRun({
-      ...options,
+      ...execute,
       existingRun: true,
       ...(isJob ? { job: run.jobName } : {}),
       ...(selection ? { selection } : {}),

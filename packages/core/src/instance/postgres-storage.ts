@@ -412,6 +412,83 @@ async function insertRun(client: pg.PoolClient, run: NewRun): Promise<RunRow> {
   return rows[0]!;
 }
 
+/** Events that are not stored alone: asset bookkeeping (and partitions) goes with them. */
+function touchesAssets(e: NewEvent): boolean {
+  return e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION' || touchesPartitions(e);
+}
+
+function checkEvents(events: readonly NewEvent[]): void {
+  for (const event of events) {
+    if (
+      (event.type === 'ASSET_MATERIALIZATION' || event.type === 'ASSET_CHECK_EVALUATION') &&
+      !event.assetKey
+    )
+      throw new InstanceError(`${event.type} event of run ${event.runId} has no asset key.`);
+  }
+}
+
+/**
+ * Stores events inside the caller's transaction, with what they keep up to date (each asset's
+ * latest materialization, check executions, partitions). One INSERT of arrays (8 parameters
+ * however many rows: a VALUES list of thousands of parameters costs PostgreSQL more to parse
+ * and plan than to store), ids in array order.
+ */
+async function insertEvents(client: pg.PoolClient, events: readonly NewEvent[]): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  const params = eventColumns(events);
+  const { rows: ids } = await client.query<{ id: string }>(EVENT_INSERT_MANY, params);
+  const stored = storedEvents(params, ids);
+  // The latest materialization of each asset (a batch may hold several of one asset).
+  const latest = new Map<string, StoredEvent>();
+  const checks: StoredEvent[] = [];
+  for (const e of stored) {
+    if (e.type === 'ASSET_MATERIALIZATION') latest.set(e.assetKey!, e);
+    else if (e.type === 'ASSET_CHECK_EVALUATION') checks.push(e);
+  }
+  if (latest.size > 0) {
+    const m = [...latest.values()];
+    await client.query(
+      `INSERT INTO asset_keys (asset_key, last_materialization_id, last_run_id, last_materialized_at, last_metadata, updated_at)
+         SELECT k, i, r, t, md::json, now()
+           FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) AS u(k, i, r, t, md)
+         ON CONFLICT (asset_key) DO UPDATE SET last_materialization_id = EXCLUDED.last_materialization_id,
+           last_run_id = EXCLUDED.last_run_id, last_materialized_at = EXCLUDED.last_materialized_at,
+           last_metadata = EXCLUDED.last_metadata, updated_at = now()`,
+      [
+        m.map((e) => e.assetKey),
+        m.map((e) => e.id),
+        m.map((e) => e.runId),
+        m.map((e) => e.ts),
+        // Read defensively: a caller outside the executor may have left fields out.
+        m.map((e) =>
+          JSON.stringify((e.data as Partial<EventDataByType['ASSET_MATERIALIZATION']>)?.metadata ?? {}),
+        ),
+      ],
+    );
+  }
+  if (checks.length > 0) {
+    const data = checks.map((e) => (e.data ?? {}) as Partial<EventDataByType['ASSET_CHECK_EVALUATION']>);
+    await client.query(
+      `INSERT INTO asset_check_executions (asset_key, check_name, run_id, event_id, passed, severity, metadata, created_at)
+         SELECT k, c, r, i, p, s, md::json, t
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::text[], $8::timestamptz[])
+             AS u(k, c, r, i, p, s, md, t)`,
+      [
+        checks.map((e) => e.assetKey),
+        data.map((d) => String(d.checkName ?? '')),
+        checks.map((e) => e.runId),
+        checks.map((e) => e.id),
+        data.map((d) => d.passed === true),
+        data.map((d) => (d.severity === 'WARN' ? 'WARN' : 'ERROR')),
+        data.map((d) => JSON.stringify(d.metadata ?? {})),
+        checks.map((e) => e.ts),
+      ],
+    );
+  }
+  await applyPartitionEvents(client, stored);
+  return stored;
+}
+
 /** Instance storage on PostgreSQL (embedded or external). */
 export class PostgresStorage implements InstanceStorage {
   readonly pool: pg.Pool;
@@ -628,7 +705,7 @@ export class PostgresStorage implements InstanceStorage {
   async transitionRun(
     runId: string,
     t: RunTransition,
-  ): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined> {
+  ): Promise<{ run: RunRecord; event: StoredEvent | undefined; before?: StoredEvent[] } | undefined> {
     const params: unknown[] = [runId, t.to, [...t.from]];
     const sets = ['status = $2', 'updated_at = now()'];
     const where = ['run_id = $1', 'status = ANY($3)'];
@@ -648,9 +725,11 @@ export class PostgresStorage implements InstanceStorage {
       );
     }
     if (t.attemptId !== undefined) where.push(`attempt_id = $${params.push(t.attemptId)}`);
+    if (t.before) checkEvents(t.before);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      const before = t.before?.length ? await insertEvents(client, t.before) : undefined;
       const { rows } = await client.query<RunRow>(
         `UPDATE runs SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`,
         params,
@@ -665,7 +744,7 @@ export class PostgresStorage implements InstanceStorage {
         await applyPartitionEvents(client, [event]);
       }
       await client.query('COMMIT');
-      return rows[0] ? { run: toRun(rows[0]), event } : undefined;
+      return rows[0] ? { run: toRun(rows[0]), event, ...(before ? { before } : {}) } : undefined;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
@@ -713,79 +792,17 @@ export class PostgresStorage implements InstanceStorage {
 
   async storeEvents(events: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    for (const event of events) {
-      if (
-        (event.type === 'ASSET_MATERIALIZATION' || event.type === 'ASSET_CHECK_EVALUATION') &&
-        !event.assetKey
-      )
-        throw new InstanceError(`${event.type} event of run ${event.runId} has no asset key.`);
-    }
-    // One INSERT of arrays (8 parameters however many rows: a VALUES list of thousands of
-    // parameters costs PostgreSQL more to parse and plan than to store), ids in array order.
-    const params = eventColumns(events);
-    const insert = EVENT_INSERT_MANY;
-    const assetEvents = events.some(
-      (e) =>
-        e.type === 'ASSET_MATERIALIZATION' || e.type === 'ASSET_CHECK_EVALUATION' || touchesPartitions(e),
-    );
-    if (!assetEvents) {
+    checkEvents(events);
+    if (!events.some(touchesAssets)) {
       // A single statement is atomic: all the rows are stored, or none.
-      const { rows: ids } = await this.pool.query<{ id: string }>(insert, params);
+      const params = eventColumns(events);
+      const { rows: ids } = await this.pool.query<{ id: string }>(EVENT_INSERT_MANY, params);
       return storedEvents(params, ids);
     }
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows: ids } = await client.query<{ id: string }>(insert, params);
-      const stored = storedEvents(params, ids);
-      // The latest materialization of each asset (a batch may hold several of one asset).
-      const latest = new Map<string, StoredEvent>();
-      const checks: StoredEvent[] = [];
-      for (const e of stored) {
-        if (e.type === 'ASSET_MATERIALIZATION') latest.set(e.assetKey!, e);
-        else if (e.type === 'ASSET_CHECK_EVALUATION') checks.push(e);
-      }
-      if (latest.size > 0) {
-        const m = [...latest.values()];
-        await client.query(
-          `INSERT INTO asset_keys (asset_key, last_materialization_id, last_run_id, last_materialized_at, last_metadata, updated_at)
-           SELECT k, i, r, t, md::json, now()
-             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) AS u(k, i, r, t, md)
-           ON CONFLICT (asset_key) DO UPDATE SET last_materialization_id = EXCLUDED.last_materialization_id,
-             last_run_id = EXCLUDED.last_run_id, last_materialized_at = EXCLUDED.last_materialized_at,
-             last_metadata = EXCLUDED.last_metadata, updated_at = now()`,
-          [
-            m.map((e) => e.assetKey),
-            m.map((e) => e.id),
-            m.map((e) => e.runId),
-            m.map((e) => e.ts),
-            // Read defensively: a caller outside the executor may have left fields out.
-            m.map((e) =>
-              JSON.stringify((e.data as Partial<EventDataByType['ASSET_MATERIALIZATION']>)?.metadata ?? {}),
-            ),
-          ],
-        );
-      }
-      if (checks.length > 0) {
-        const data = checks.map((e) => (e.data ?? {}) as Partial<EventDataByType['ASSET_CHECK_EVALUATION']>);
-        await client.query(
-          `INSERT INTO asset_check_executions (asset_key, check_name, run_id, event_id, passed, severity, metadata, created_at)
-           SELECT k, c, r, i, p, s, md::json, t
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::text[], $8::timestamptz[])
-               AS u(k, c, r, i, p, s, md, t)`,
-          [
-            checks.map((e) => e.assetKey),
-            data.map((d) => String(d.checkName ?? '')),
-            checks.map((e) => e.runId),
-            checks.map((e) => e.id),
-            data.map((d) => d.passed === true),
-            data.map((d) => (d.severity === 'WARN' ? 'WARN' : 'ERROR')),
-            data.map((d) => JSON.stringify(d.metadata ?? {})),
-            checks.map((e) => e.ts),
-          ],
-        );
-      }
-      await applyPartitionEvents(client, stored);
+      const stored = await insertEvents(client, events);
       await client.query('COMMIT');
       return stored;
     } catch (error) {

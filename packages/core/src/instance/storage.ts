@@ -91,6 +91,11 @@ export interface RunTransition {
   error?: string | null;
   /** Stored in the same transaction as the status (a run's final event and final status are one). */
   event?: NewEventOfRun;
+  /**
+   * Events of the run stored first, in the same transaction, whether or not the status
+   * changes (the run's last step events, written with its end: one transaction for both).
+   */
+  before?: readonly NewEvent[];
 }
 
 /** A run someone has taken and not finished, and how long its owner has been silent. */
@@ -328,13 +333,13 @@ export interface InstanceStorage {
     },
   ): Promise<boolean>;
   /**
-   * Applies a guarded transition; returns the run as it now is (and the event stored with it),
-   * or undefined, changing nothing, if the guard failed.
+   * Applies a guarded transition; returns the run as it now is (and the events stored with
+   * it), or undefined, changing nothing but storing `before`, if the guard failed.
    */
   transitionRun(
     runId: string,
     transition: RunTransition,
-  ): Promise<{ run: RunRecord; event: StoredEvent | undefined } | undefined>;
+  ): Promise<{ run: RunRecord; event: StoredEvent | undefined; before?: StoredEvent[] } | undefined>;
   /**
    * Renews the heartbeat of a run that has not finished (only of that attempt, when given;
    * recording the owner's pid and host, when given). Returns the run's status, or undefined

@@ -7,6 +7,7 @@ import { DagError, DefinitionError, SelectionError, UsageError } from '../errors
 import { prepareUserCodeLoading, siblingModule } from '../util/module-url.ts';
 import { redact } from '../util/secrets.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { importCompiled, isTypeScriptFile } from './compiled-import.ts';
 import { FreshImportError, freshImport } from './fresh-import.ts';
 
 /** A definitions file, loaded. */
@@ -54,7 +55,31 @@ class DefinitionsLoadError extends DefinitionError {
   }
 }
 
-async function importDefinitions(absolute: string, fresh: boolean): Promise<LoadedFile> {
+/**
+ * Whether a definitions file loads through the compile cache (compiled-import.ts) rather than
+ * a loader: a TypeScript file, in a command running compiled code, unless the process loads
+ * its code locations from a snapshot (whose hooks must see the sources' own URLs).
+ */
+function compiledImports(file: string): boolean {
+  return !import.meta.url.endsWith('.ts') && isTypeScriptFile(file) && !process.env[CODE_SNAPSHOT_ENV];
+}
+
+/**
+ * Imports through the compile cache; if a module it reaches still needs the loader (a
+ * JavaScript file of the package importing TypeScript, which Node refuses before running
+ * anything), imports the file through the loader instead.
+ */
+async function importCompiledOrHooked(file: string, sourceMaps: boolean): Promise<Record<string, unknown>> {
+  try {
+    return await importCompiled(file, { distImports: true, sourceMaps });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    await prepareUserCodeLoading();
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  }
+}
+
+async function importDefinitions(absolute: string, fresh: boolean, sourceMaps = true): Promise<LoadedFile> {
   try {
     await stat(absolute);
   } catch {
@@ -63,11 +88,14 @@ async function importDefinitions(absolute: string, fresh: boolean): Promise<Load
   let mod: Record<string, unknown>;
   let files = [absolute];
   let sources = new Map<string, string>();
-  await prepareUserCodeLoading();
   try {
     if (fresh) {
+      await prepareUserCodeLoading();
       ({ module: mod, files, sources } = await freshImport(absolute));
+    } else if (compiledImports(absolute)) {
+      mod = await importCompiledOrHooked(absolute, sourceMaps);
     } else {
+      await prepareUserCodeLoading();
       mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
     }
   } catch (caught) {
@@ -243,17 +271,25 @@ export class Workspace {
   /**
    * Loads `file` alone when given, else the workspace file found from `cwd`. With
    * `reloadable`, every definitions module is imported so that `reload` can import it afresh.
+   * `sourceMaps: false` (for commands that only read the definitions, like `dag list`) skips
+   * reading the compiled modules' source maps: stack traces then name the compiled files.
    * @example const ws = await Workspace.load({ file: 'pipelines/ds/src/definitions.ts' });
    */
   static async load(
-    options: { file?: string; workspaceFile?: string; cwd?: string; reloadable?: boolean } = {},
+    options: {
+      file?: string;
+      workspaceFile?: string;
+      cwd?: string;
+      reloadable?: boolean;
+      sourceMaps?: boolean;
+    } = {},
   ): Promise<Workspace> {
     const cwd = options.cwd ?? process.cwd();
     const fresh = options.reloadable ?? false;
     const files = new Map<string, string[]>();
     const sources = new Map<string, Map<string, string>>();
     const load = async (name: string, file: string): Promise<CodeLocation> => {
-      const loaded = await importDefinitions(file, fresh);
+      const loaded = await importDefinitions(file, fresh, options.sourceMaps ?? true);
       files.set(name, loaded.files);
       sources.set(name, loaded.sources);
       return { name, file, definitions: loaded.definitions };

@@ -230,7 +230,7 @@ export class Worker {
         assigned.map(async (run) => {
           if (!run) return;
           try {
-            await this.launcher.execute(run.runId);
+            await this.launcher.execute(run.runId, undefined, run);
           } catch (error) {
             await failBeforeStart(
               storage,

@@ -97,6 +97,23 @@ export const dsImgFinalize = asset(
   async (ctx) => {
     const started = Date.now();
     const { source, target, files, postgres, duckdb } = ctx.resources;
+    // The listing of the target bucket is sent first: on a re-run with nothing new it is most of
+    // the step's time, and the scan, the uploads and the other reads go on meanwhile. It is
+    // compared only with logos published by earlier runs, which this run's uploads do not touch,
+    // so one taken before them tells what it must.
+    const targetListing = (async () => {
+      const listed = new Map<string, ObjectInfo>();
+      try {
+        for await (const object of target.store.list()) listed.set(object.key, object);
+      } catch (error) {
+        throw new Error(
+          `ds_img_finalize: cannot list the target bucket ${target.location} to check what is published there: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      return listed;
+    })();
+    targetListing.catch(() => {});
     const pngDir = files.downloadDir(source.bucket);
     const webpDir = files.webpDir(target.bucket);
     const manifest = await DownloadManifest.load(files.stateDir, source.bucket);
@@ -208,24 +225,12 @@ export const dsImgFinalize = asset(
     const uploaded = items.filter((i) => i.uploaded);
     const uploadedRels = new Set(uploaded.map((i) => i.rel));
 
-    // The destination as it is now, after this run's uploads: one listing of the target bucket.
-    // Every logo published earlier (in final/) whose PNG or WebP is missing there or holds other
-    // bytes is uploaded again from final/.
+    // The destination: the listing of the target bucket (sent at the step's start). Every logo
+    // published earlier (in final/) whose PNG or WebP is missing there or holds other bytes is
+    // uploaded again from final/.
     // The listing, what final/ holds, the company table and the history are independent reads:
     // all four at once, so a run with nothing to do waits for the slowest, not for their sum.
     const checkStarted = Date.now();
-    const listTarget = async () => {
-      const listed = new Map<string, ObjectInfo>();
-      try {
-        for await (const object of target.store.list()) listed.set(object.key, object);
-      } catch (error) {
-        throw new Error(
-          `ds_img_finalize: cannot list the target bucket ${target.location} to check what is published there: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-      return listed;
-    };
     const loadIndex = async () => {
       const client = await postgres.pool.connect();
       try {
@@ -235,7 +240,7 @@ export const dsImgFinalize = asset(
       }
     };
     const [listed, published, index, recorded] = await Promise.all([
-      listTarget(),
+      targetListing,
       PublishedLogos.load(files.finalDir, files.stateDir, logoMetadataOf, ctx.signal),
       loadIndex(),
       readLogoVersions(duckdb),

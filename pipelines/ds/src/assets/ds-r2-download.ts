@@ -67,14 +67,12 @@ export const dsR2Download = asset(
     const started = Date.now();
     const { source, files, duckdb } = ctx.resources;
     const dir = files.downloadDir(source.bucket);
-    await mkdir(dir, { recursive: true });
-    const stale = await removeStaleTempFiles(dir);
-    if (stale > 0)
-      ctx.log.warn(`Removed ${stale} temporary file(s) left by an interrupted earlier download.`);
 
     ctx.log.info(`Listing PNGs in ${source.location}...`);
-    // The bucket check, the listing and the manifest are independent: all three at once. A
-    // listing that fails is reported after the bucket check, whose error says more.
+    // The listing is sent first: on a re-run with nothing new it is most of the step's time, and
+    // everything local (the folder, the manifest, a stat of each known copy) is done meanwhile.
+    // It also proves the bucket is usable; only when it fails is the bucket checked on its own,
+    // since that check's error says more (missing bucket, credentials, endpoint).
     const listing = (async () => {
       const objects: ObjectInfo[] = [];
       let others = 0;
@@ -84,24 +82,33 @@ export const dsR2Download = asset(
       }
       return { objects, others };
     })();
-    const loading = DownloadManifest.load(files.stateDir, source.bucket);
     listing.catch(() => {});
+    const manifest = await DownloadManifest.load(files.stateDir, source.bucket);
+    await mkdir(dir, { recursive: true });
+    const stale = await removeStaleTempFiles(dir);
+    if (stale > 0)
+      ctx.log.warn(`Removed ${stale} temporary file(s) left by an interrupted earlier download.`);
+    const local = await statLocalCopies(manifest.keys(), dir, files.finalDir);
+
+    let listed: Awaited<typeof listing>;
     try {
-      await source.store.headBucket();
+      listed = await listing;
     } catch (error) {
-      throw new Error(
-        `ds_r2_download: the source bucket ${source.location} cannot be used: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      try {
+        await source.store.headBucket();
+      } catch (bucketError) {
+        throw new Error(
+          `ds_r2_download: the source bucket ${source.location} cannot be used: ${(bucketError as Error).message}`,
+          { cause: bucketError },
+        );
+      }
+      throw error;
     }
-    const { objects, others } = await listing;
+    const { objects, others } = listed;
     ctx.log.info(
       `${objects.length} PNG(s) in ${source.location}${others ? ` (${others} other object(s) ignored)` : ''}.`,
     );
 
-    const manifest = await loading;
     /**
      * Whether the object's bytes are already here: waiting in the download folder, or published
      * in `final/` with an up-to-date WebP beside it. A waiting copy is what gets converted and
@@ -109,26 +116,16 @@ export const dsR2Download = asset(
      * download left is hashed and compared with the etag (the object's MD5); one that differs is
      * downloaded again, as is a copy that is gone.
      */
-    const haveLocalCopy = async (object: ObjectInfo, waitingPath: string): Promise<boolean> => {
+    const haveLocalCopy = async (object: ObjectInfo): Promise<boolean> => {
       const known = manifest.get(object.key);
       if (!known || known.size !== object.size || known.etag !== object.etag) return false;
-      const sameBytes = async (file: string, stats: Stats): Promise<boolean> => {
-        if (stats.size !== object.size) return false;
-        if (known.mtimeMs !== undefined && Math.abs(stats.mtimeMs - known.mtimeMs) < 1) return true;
-        if (!MD5_ETAG.test(object.etag) || (await md5OfFile(file)) !== object.etag) return false;
-        manifest.set(object.key, { ...known, mtimeMs: stats.mtimeMs });
-        return true;
-      };
-      // Synchronous stats: microseconds each, where asynchronous ones queue behind libuv's pool.
-      const waiting = statSync(waitingPath, { throwIfNoEntry: false });
-      if (waiting) return await sameBytes(waitingPath, waiting);
-      const finalPng = path.join(files.finalDir, ...object.key.split('/'));
-      const published = statSync(finalPng, { throwIfNoEntry: false });
-      if (!published) return false;
-      const webp = statSync(path.join(files.finalDir, ...webpNameFor(object.key).split('/')), {
-        throwIfNoEntry: false,
-      });
-      return isUpToDate(published, webp) && (await sameBytes(finalPng, published));
+      const copy = local.get(object.key)?.copy;
+      if (!copy) return false;
+      if (copy.stats.size !== object.size) return false;
+      if (known.mtimeMs !== undefined && Math.abs(copy.stats.mtimeMs - known.mtimeMs) < 1) return true;
+      if (!MD5_ETAG.test(object.etag) || (await md5OfFile(copy.file)) !== object.etag) return false;
+      manifest.set(object.key, { ...known, mtimeMs: copy.stats.mtimeMs });
+      return true;
     };
 
     const failed: FailedItem[] = [];
@@ -136,12 +133,12 @@ export const dsR2Download = asset(
     const todo: { object: ObjectInfo; target: string }[] = [];
     let upToDate = 0;
     for (const object of objects) {
-      const target = localPathForKey(dir, object.key);
+      const target = local.get(object.key)?.waitingPath ?? localPathForKey(dir, object.key);
       if (target instanceof Error) {
         failed.push({ file: object.key, error: target.message });
         continue;
       }
-      if (await haveLocalCopy(object, target)) {
+      if (await haveLocalCopy(object)) {
         upToDate += 1;
         continue;
       }
@@ -229,3 +226,54 @@ export const dsR2Download = asset(
     return new MaterializeResult({ metadata });
   },
 );
+
+/** A local copy of a downloaded object: waiting in the download folder, or published in `final/`. */
+interface LocalCopy {
+  file: string;
+  stats: Stats;
+}
+
+/** Where a known key downloads to (or why it cannot), and its local copy if there is one. */
+interface LocalState {
+  waitingPath: string | Error;
+  copy?: LocalCopy;
+}
+
+/** Stats taken per batch before the event loop is given back, so a response in flight is read in time. */
+const STAT_BATCH = 256;
+
+/**
+ * The local state of each key the manifest knows. Its copy is the file waiting in the download
+ * folder when there is one (it alone decides), else the PNG in `final/` when its WebP beside it
+ * is up to date, else none. Synchronous stats (microseconds each, where asynchronous ones queue
+ * behind libuv's pool), in batches that yield to the event loop between them.
+ */
+async function statLocalCopies(
+  keys: Iterable<string>,
+  downloadDir: string,
+  finalDir: string,
+): Promise<Map<string, LocalState>> {
+  const states = new Map<string, LocalState>();
+  let sinceYield = 0;
+  for (const key of keys) {
+    if (++sinceYield === STAT_BATCH) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const waitingPath = localPathForKey(downloadDir, key);
+    states.set(key, { waitingPath });
+    if (waitingPath instanceof Error) continue;
+    const waiting = statSync(waitingPath, { throwIfNoEntry: false });
+    if (waiting) {
+      states.set(key, { waitingPath, copy: { file: waitingPath, stats: waiting } });
+      continue;
+    }
+    const finalPng = path.join(finalDir, ...key.split('/'));
+    const published = statSync(finalPng, { throwIfNoEntry: false });
+    if (!published) continue;
+    const webp = statSync(path.join(finalDir, ...webpNameFor(key).split('/')), { throwIfNoEntry: false });
+    if (isUpToDate(published, webp))
+      states.set(key, { waitingPath, copy: { file: finalPng, stats: published } });
+  }
+  return states;
+}

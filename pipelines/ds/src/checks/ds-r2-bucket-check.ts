@@ -21,7 +21,7 @@ function bucketCheck(
     {
       name,
       asset: assetKey,
-      description: `HEAD request on the ${name.includes('src') ? 'source' : 'target'} bucket: it exists and the credentials may use it.`,
+      description: `The ${name.includes('src') ? 'source' : 'target'} bucket exists and the credentials may list it (a listing of one key; on a local bucket, its folder).`,
       severity: 'ERROR',
       resources: { bucket },
     },
@@ -32,7 +32,7 @@ function bucketCheck(
         await store.headBucket();
         return {
           passed: true,
-          description: `${location} answers HEAD.`,
+          description: `${location} answers a listing.`,
           metadata: { bucket: location, 'latency ms': Date.now() - started },
         };
       } catch (error) {
@@ -45,7 +45,7 @@ function bucketCheck(
         }
         return {
           passed: false,
-          description: `${location}: HEAD failed unexpectedly: ${(error as Error).message}`,
+          description: `${location}: the bucket check failed unexpectedly: ${(error as Error).message}`,
           metadata: { bucket: location, reason: 'unknown' },
         };
       }
@@ -53,7 +53,7 @@ function bucketCheck(
   );
 }
 
-/** The source bucket answers HEAD (checked after each download). */
+/** The source bucket can be listed (checked after each download). */
 export const dsR2SrcCheck = bucketCheck('ds_r2_src_check', 'ds_r2_download', dsR2Source);
-/** The target bucket answers HEAD (checked after each finalize). */
+/** The target bucket can be listed (checked after each finalize). */
 export const dsR2TgtCheck = bucketCheck('ds_r2_tgt_check', 'ds_img_finalize', dsR2Target);

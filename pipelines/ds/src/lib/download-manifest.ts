@@ -53,6 +53,11 @@ export class DownloadManifest {
     return this.entries.get(key);
   }
 
+  /** The keys of every object downloaded so far. */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   set(key: string, entry: ManifestEntry): void {
     this.entries.set(key, entry);
     this.changed = true;

@@ -1,6 +1,15 @@
-import { maskConnectionString, type ResourceDefinition, registerSecret, resource } from '@dag/core';
-import pg from 'pg';
+import {
+  lazyRequire,
+  maskConnectionString,
+  type ResourceDefinition,
+  registerSecret,
+  resource,
+} from '@dag/core';
+import type pg from 'pg';
 import { z } from 'zod';
+
+// Loaded when a pool is made: defining the resource (listing the workspace) does not pay for pg.
+const postgres = lazyRequire<typeof pg>('pg', import.meta.url);
 
 /** Default statement timeout of a read-only query. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
@@ -112,7 +121,7 @@ export function openReadOnlyPostgres(options: {
     if (password) registerSecret(decodeURIComponent(password));
   } catch {}
   const location = maskConnectionString(url);
-  const pool = new pg.Pool({
+  const pool = new (postgres().Pool)({
     connectionString: url,
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: 15_000,
@@ -124,7 +133,7 @@ export function openReadOnlyPostgres(options: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === TIMESTAMP_OID
           ? (value: string) => value
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          : postgres().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client's error (server restart) must not crash the run worker.
