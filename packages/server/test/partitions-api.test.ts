@@ -36,6 +36,30 @@ describe('partitions and backfills API', () => {
     assert.equal(res.body.keys.length, 30);
     assert.equal(res.body.statuses[1], 'MATERIALIZED');
     assert.equal(res.body.counts.MISSING, 29);
+    // The compact form: the same keys and statuses, front-coded and one character each.
+    const compact = await call<{ keys: string[]; statuses: string; statusNames: string[]; counts: unknown }>(
+      f.app,
+      '/api/assets/events/partitions?format=compact',
+    );
+    assert.equal(compact.status, 200, compact.text);
+    assert.deepEqual(compact.body.statusNames, ['MATERIALIZED', 'FAILED', 'IN_PROGRESS', 'MISSING']);
+    assert.deepEqual(
+      [...compact.body.statuses].map((c) => compact.body.statusNames[Number(c)]),
+      res.body.statuses,
+    );
+    assert.deepEqual(compact.body.keys.slice(0, 3), ['02026-11-01', '92', '93']);
+    assert.deepEqual(compact.body.counts, res.body.counts);
+    const size = (...parts: unknown[]) => parts.reduce<number>((n, p) => n + JSON.stringify(p).length, 0);
+    assert.ok(
+      size(compact.body.keys, compact.body.statuses) < size(res.body.keys, res.body.statuses) / 3,
+      'keys and statuses in a third of the bytes',
+    );
+    const unknown = await call<{ error: { message: string } }>(
+      f.app,
+      '/api/assets/events/partitions?format=csv',
+    );
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /Unknown partitions format 'csv': use format=compact/);
     // Revalidated by its ETag: unchanged statuses are a 304 with no body; a new status changes it.
     const etag = res.headers.get('ETag');
     assert.ok(etag, 'an ETag');

@@ -1,8 +1,10 @@
 /** The Partitions page's arithmetic: filters, the backfill argument, typed keys, the grid window (pure: no browser). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { compactPartitionStatus, frontCode } from '../../server/src/api/partitions-payload.ts';
 import type { PartitionStatus } from '../src/api/types.ts';
 import {
+  decodePartitionStatus,
   parseKeyList,
   partitionMatrix,
   partitionsArgument,
@@ -100,6 +102,41 @@ describe('partition grid logic', () => {
       ],
     );
     assert.equal(stripBoxLabel(dayKeys, split[1]!), 'k5000...k9999: materialized (5000)');
+  });
+
+  it("decodes the server's compact form to the keys and statuses it was made of", () => {
+    const long = 'x'.repeat(50);
+    const tricky = [
+      '1999-01-01',
+      '1999-01-02',
+      '1999-01-10',
+      '2000-02-01|kr',
+      '2000-02-01|us',
+      `${long}a`,
+      `${long}b`,
+      `${long}`,
+      'é東京',
+      'é東京2',
+      '',
+      '0',
+    ];
+    assert.deepEqual(frontCode(tricky.slice(0, 3)), ['01999-01-01', '92', '810']);
+    const object = {
+      assetKey: 'events',
+      partitions: { type: 'static', description: 'static' },
+      keys: tricky,
+      statuses: tricky.map((_, i) => (['MATERIALIZED', 'FAILED', 'IN_PROGRESS', 'MISSING'] as const)[i % 4]!),
+      counts: { MATERIALIZED: 3, FAILED: 3, IN_PROGRESS: 3, MISSING: 3 },
+    };
+    const compact = compactPartitionStatus(object);
+    assert.equal(compact.statuses, '012301230123');
+    const decoded = decodePartitionStatus(JSON.parse(JSON.stringify(compact)));
+    assert.deepEqual(decoded, object);
+    // A body that does not match its own description is an error, not a wrong grid.
+    assert.throws(
+      () => decodePartitionStatus({ ...JSON.parse(JSON.stringify(compact)), statuses: '01' }),
+      /partition status of 'events' came in an unknown form .*12 keys, 2 statuses/,
+    );
   });
 
   it('lays multi-partitions out as a matrix: rows of the dimension with the most values', () => {

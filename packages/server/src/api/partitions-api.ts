@@ -16,6 +16,7 @@ import { intParam } from '../http/query-params.ts';
 import { readJsonObject } from '../http/request-input.ts';
 import type { AppOptions } from '../interfaces.ts';
 import { allAssets, findAsset, locationsFor } from './assets-api.ts';
+import { compactPartitionStatus } from './partitions-payload.ts';
 import { checkKeys, optionalString, parseTags } from './runs-api.ts';
 
 /** A backfill for lists: its partitions summarized (first, last, count) rather than all listed. */
@@ -45,8 +46,15 @@ export function partitionsApi(options: AppOptions): Hono {
     const key = c.req.param('key');
     const { asset } = findAsset(options, key, c.req.query('location'));
     if (!asset.partitions) throw badRequest(`Asset '${key}' is not partitioned.`);
+    const format = c.req.query('format');
+    if (format !== undefined && format !== 'compact') {
+      throw badRequest(
+        `Unknown partitions format '${format}': use format=compact, or leave it out for the object form.`,
+      );
+    }
+    const status = await assetPartitionStatus(storage, asset);
     // Polled by the UI: unchanged statuses are a 304.
-    return sendRevalidatedJson(c, jsonText(await assetPartitionStatus(storage, asset)));
+    return sendRevalidatedJson(c, jsonText(format === 'compact' ? compactPartitionStatus(status) : status));
   });
 
   /** The dynamic partitions definitions the loaded code uses. */

@@ -250,6 +250,20 @@ export interface AssetPartitionsResponse {
   counts: Record<PartitionStatus, number>;
 }
 
+/** `GET /api/assets/:key/partitions?format=compact` (packages/server/src/api/partitions-payload.ts). */
+export interface CompactPartitionsResponse {
+  format: 'compact/1';
+  assetKey: string;
+  partitions: PartitionsDescription;
+  counts: Record<PartitionStatus, number>;
+  /** What each character of `statuses` indexes. */
+  statusNames: PartitionStatus[];
+  /** One character per partition: the index of its status in `statusNames`. */
+  statuses: string;
+  /** Front-coded: a base-36 digit (characters shared with the key before), then the rest. */
+  keys: string[];
+}
+
 /** `GET /api/partitions`: every partitioned asset with its counts, and the dynamic partitions. */
 export interface PartitionsIndexResponse {
   assets: {

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
-import { apiGetRevalidated, apiPath, apiPost, enc } from '../api/client.ts';
-import type { AssetPartitionsResponse, PartitionStatus } from '../api/types.ts';
+import { apiPost } from '../api/client.ts';
+import { loadPartitionStatus, partitionStatusPath } from '../api/partitions.ts';
+import type { PartitionStatus } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
 import { formatNumber } from '../lib/format.ts';
 import { PARTITION_COLORS, stripBoxes, stripBoxLabel } from '../lib/partitions.ts';
@@ -123,10 +124,10 @@ export function usePartitionLaunch(assetKey: string, location: string | null) {
  * partition or a backfill of a range. The Partitions page has the full view.
  */
 export function PartitionsPanel({ assetKey, location }: { assetKey: string; location: string | null }) {
-  const { data, error, loading } = useApi<AssetPartitionsResponse>(
-    apiPath(`/api/assets/${enc(assetKey)}/partitions`, { location }),
+  const { data, error, loading } = useApi(
+    partitionStatusPath(assetKey, location),
     5_000,
-    apiGetRevalidated,
+    loadPartitionStatus,
   );
   const keys = data?.keys ?? [];
   const [from, setFrom] = useState('');

@@ -1,4 +1,4 @@
-import type { PartitionStatus } from '../api/types.ts';
+import type { AssetPartitionsResponse, CompactPartitionsResponse, PartitionStatus } from '../api/types.ts';
 import { formatNumber } from './format.ts';
 
 /** A run of consecutive partitions with one status: the strip draws one box per segment. */
@@ -197,4 +197,30 @@ export function partitionMatrix(keys: readonly string[], shown: readonly number[
   const cells = new Int32Array(rowIndex.size * columns.length).fill(-1);
   for (const [r, c, i] of place) cells[r * columns.length + c] = i;
   return { rowPart, rows: [...rowIndex.keys()], columns, cells };
+}
+
+/** The compact form of an asset's partition status decoded: keys and statuses in full. */
+export function decodePartitionStatus(compact: CompactPartitionsResponse): AssetPartitionsResponse {
+  const n = compact.keys.length;
+  if (compact.format !== 'compact/1' || compact.statuses.length !== n) {
+    throw new Error(
+      `The partition status of '${compact.assetKey}' came in an unknown form (${compact.format}, ${n} keys, ${compact.statuses.length} statuses): reload the page.`,
+    );
+  }
+  const keys = new Array<string>(n);
+  const statuses = new Array<PartitionStatus>(n);
+  let previous = '';
+  for (let i = 0; i < n; i++) {
+    const entry = compact.keys[i]!;
+    previous = previous.slice(0, Number.parseInt(entry[0]!, 36)) + entry.slice(1);
+    keys[i] = previous;
+    statuses[i] = compact.statusNames[compact.statuses.charCodeAt(i) - 48]!;
+  }
+  return {
+    assetKey: compact.assetKey,
+    partitions: compact.partitions,
+    keys,
+    statuses,
+    counts: compact.counts,
+  };
 }

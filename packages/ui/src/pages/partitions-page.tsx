@@ -1,11 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { apiDelete, apiGetRevalidated, apiPath, apiPost, enc } from '../api/client.ts';
-import type {
-  AssetPartitionsResponse,
-  DynamicPartitionsResponse,
-  PartitionStatus,
-  PartitionsIndexResponse,
-} from '../api/types.ts';
+import { apiDelete, apiPost, enc } from '../api/client.ts';
+import { loadPartitionStatus, partitionStatusPath } from '../api/partitions.ts';
+import type { DynamicPartitionsResponse, PartitionStatus, PartitionsIndexResponse } from '../api/types.ts';
 import { useApi } from '../api/use-api.ts';
 import { Empty, ErrorBox, Loading } from '../components/common.tsx';
 import { PartitionRangeInputs, PartitionStrip, usePartitionLaunch } from '../components/partitions-panel.tsx';
@@ -372,10 +368,10 @@ function AssetPartitionsPage({
   location: string | null;
   status: string | null;
 }) {
-  const { data, error, loading, reload } = useApi<AssetPartitionsResponse>(
-    apiPath(`/api/assets/${enc(assetKey)}/partitions`, { location }),
+  const { data, error, loading, reload } = useApi(
+    partitionStatusPath(assetKey, location),
     5_000,
-    apiGetRevalidated,
+    loadPartitionStatus,
   );
   const keys = data?.keys ?? [];
   const statuses = data?.statuses ?? [];
@@ -390,15 +386,22 @@ function AssetPartitionsPage({
       true,
     );
   const shown = useMemo(() => shownPartitions(statuses, filter), [statuses, filter]);
-  const indexOf = useMemo(() => new Map(keys.map((k, i) => [k, i])), [keys]);
+  // Key -> index, built on the first lookup (none until a partition is selected).
+  const indexOf = useMemo(() => {
+    let map: Map<string, number> | undefined;
+    return (key: string) => {
+      map ??= new Map(keys.map((k, i) => [k, i]));
+      return map.get(key);
+    };
+  }, [keys]);
   // The selection: the shown partitions from one key to another (kept by key across reloads).
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [scrollTo, setScrollTo] = useState<{ at: number } | null>(null);
   const [singleRun, setSingleRun] = useState(false);
-  const a = from ? indexOf.get(from) : undefined;
-  const b = to ? indexOf.get(to) : a;
-  const badKey = (from && a === undefined ? from : '') || (to && indexOf.get(to) === undefined ? to : '');
+  const a = from ? indexOf(from) : undefined;
+  const b = to ? indexOf(to) : a;
+  const badKey = (from && a === undefined ? from : '') || (to && indexOf(to) === undefined ? to : '');
   const lo = a === undefined || b === undefined ? -1 : Math.min(a, b);
   const hi = a === undefined || b === undefined ? -2 : Math.max(a, b);
   const selected = useMemo(() => shown.filter((i) => i >= lo && i <= hi), [shown, lo, hi]);
