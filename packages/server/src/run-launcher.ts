@@ -482,10 +482,13 @@ export class RunLauncher implements Launcher {
     this.processes.set(runId, entry);
     if (reused) this.fillSpares();
     // The launcher owns the run until its process takes it over; while that process lives,
-    // the launcher's heartbeat says so too (it may take a while to load the definitions).
-    await this.options.instance.storage
-      .heartbeatRun(runId, { pid: child.pid, hostname: hostname() })
-      .catch(() => undefined);
+    // the launcher's heartbeat says so too (it may take a while to load the definitions). A
+    // run a worker was just assigned has that heartbeat already, and its worker's liveness
+    // stands for it; its process records its own pid when it starts the run.
+    if (known?.runId !== runId || !known.workerId)
+      await this.options.instance.storage
+        .heartbeatRun(runId, { pid: child.pid, hostname: hostname() })
+        .catch(() => undefined);
     this.treeTimer ??= setInterval(() => void this.recordTrees(), this.options.treePollMs ?? 1000);
     this.treeTimer.unref();
     this.heartbeatTimer ??= setInterval(() => void this.heartbeat(), this.liveness.heartbeatMs);
