@@ -44,7 +44,6 @@ const CONCURRENCY = flag('concurrency', 3);
 const onlyAt = args.indexOf('--only');
 /** The parts to measure (all by default; only a full run writes bench/RESULTS.md). */
 const ONLY = new Set(onlyAt >= 0 ? args[onlyAt + 1]!.split(',') : ['launch', 'throughput', 'recovery']);
-const ALL = ONLY.size === 3;
 const DEFS = path.join(import.meta.dirname, 'defs.ts');
 const LIVENESS = { DAG_WORKER_HEARTBEAT_MS: '1000', DAG_WORKER_TIMEOUT_MS: '10000' };
 Object.assign(process.env, LIVENESS);
