@@ -44,7 +44,6 @@ const CONCURRENCY = flag('concurrency', 3);
 const onlyAt = args.indexOf('--only');
 /** The parts to measure (all by default; only a full run writes bench/RESULTS.md). */
 const ONLY = new Set(onlyAt >= 0 ? args[onlyAt + 1]!.split(',') : ['launch', 'throughput', 'recovery']);
-const ALL = ONLY.size === 3;
 const DEFS = path.join(import.meta.dirname, 'defs.ts');
 const LIVENESS = { DAG_WORKER_HEARTBEAT_MS: '1000', DAG_WORKER_TIMEOUT_MS: '10000' };
 Object.assign(process.env, LIVENESS);
@@ -176,6 +175,7 @@ const load = () => loadavg()[0]!.toFixed(1);
 async function measureLaunch() {
   const ws = [startWorker(1, ['--fresh-process-per-run'])];
   await liveWorkers(1);
+  await until('the first run process ready', spareReady);
   const latencies: number[] = [];
   const loadBefore = load();
   for (let i = 0; i < SAMPLES + 2; i++) {
@@ -185,11 +185,32 @@ async function measureLaunch() {
     await until('the run finished', async () =>
       ['SUCCESS', 'FAILURE'].includes((await storage.getRun(run.runId))!.status) ? true : undefined,
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // The worker is idle again once the process it started ahead for the next run is ready
+    // (the launcher notes it in that process's log).
+    await until('the next run process ready', spareReady);
   }
   latencies.sort((a, b) => a - b);
   await stop(ws);
-  return { latencies, loadBefore };
+  // How long each of those processes took from its spawn to ready (Node, `dag`, the definitions, the instance).
+  const starts: number[] = [];
+  for (const file of await readdir(path.join(home, 'logs')))
+    for (const m of (await readFile(path.join(home, 'logs', file), 'utf8')).matchAll(
+      / ready (\d+) ms after its start/g,
+    ))
+      starts.push(Number(m[1]));
+  starts.sort((a, b) => a - b);
+  return { latencies, loadBefore, processStartMs: starts.length > 0 ? pct(starts, 50) : Number.NaN };
+}
+
+/** Whether the worker's process started ahead for the next run says it is ready. */
+async function spareReady(): Promise<true | undefined> {
+  for (const file of await readdir(path.join(home, 'logs')).catch(() => [] as string[]))
+    if (
+      file.startsWith('spare-') &&
+      / ready \(/.test(await readFile(path.join(home, 'logs', file), 'utf8').catch(() => ''))
+    )
+      return true;
+  return undefined;
 }
 
 /** Throughput of `RUNS` no-op runs over several workers, with CPU time and transactions. */
@@ -301,7 +322,7 @@ const launched = ONLY.has('launch') ? await measureLaunch() : undefined;
 if (launched) {
   const { latencies: l } = launched;
   process.stdout.write(
-    `launch latency p50 ${pct(l, 50)} ms, p99 ${pct(l, 99)} ms (load ${launched.loadBefore})\n`,
+    `launch latency p50 ${pct(l, 50)} ms, p99 ${pct(l, 99)} ms (load ${launched.loadBefore}); a run process ready ${launched.processStartMs} ms after its spawn (median)\n`,
   );
 }
 const drained = ONLY.has('throughput') ? await measureThroughput() : undefined;
@@ -321,7 +342,7 @@ if (process.env.BENCH_KEEP) process.stderr.write(`kept ${home}\n`);
 else await rm(home, { recursive: true, force: true });
 
 if (!launched || !drained || !recovered) process.exit(0);
-const { latencies, loadBefore } = launched;
+const { latencies, loadBefore, processStartMs } = launched;
 const {
   WARMUP,
   loadThroughput,
@@ -344,12 +365,13 @@ const body = `## Scale-out: \`dag worker\` launch latency, throughput, recovery 
 - Command: \`node --import tsx bench/scale/scale-bench.ts --samples ${SAMPLES} --runs ${RUNS} --workers ${WORKERS} --concurrency ${CONCURRENCY}\`
 - Date: ${new Date().toISOString()}
 - Machine: ${machine()}
-- One embedded PostgreSQL; the daemon's run queue in the bench process; workers are \`dag worker\` processes of the compiled CLI; heartbeat 1 s, worker timeout 10 s. Launch latency is measured with a process per run (\`--fresh-process-per-run\`, one started ahead); throughput and recovery with the default, run processes reused one run at a time (each worker starts its pool, --concurrency + 1 processes, when it starts). The drain follows a warm-up of ${WARMUP} runs, not measured, once every worker's pool is up: its CPU time is what runs cost a running worker, not a worker's start.
+- One embedded PostgreSQL; the daemon's run queue in the bench process; workers are \`dag worker\` processes of the compiled CLI; heartbeat 1 s, worker timeout 10 s. Launch latency is measured with a process per run (\`--fresh-process-per-run\`, one started ahead) on an idle worker: each run is queued once the process started ahead for it is ready (a run that arrives sooner waits for that process's start, the row below); throughput and recovery with the default, run processes reused one run at a time (each worker starts its pool, --concurrency + 1 processes, when it starts). The drain follows a warm-up of ${WARMUP} runs, not measured, once every worker's pool is up: its CPU time is what runs cost a running worker, not a worker's start.
 
 | measure | result | goal | Dagster |
 |---|---|---|---|
 | launch latency, queued → RUN_START on an idle worker, process per run, p50 (${SAMPLES} runs, load average ${loadBefore}) | ${s(pct(latencies, 50))} | ≤ 0.3 s | 3–6 s (#26194), 17 s from a sensor (#19607) |
 | launch latency, p99 | ${s(pct(latencies, 99))} | | |
+| a run process started ahead: from its spawn to ready (Node, \`dag\`, the definitions, the instance), median | ${s(processStartMs)} | | |
 | throughput, ${RUNS} no-op runs over ${WORKERS} workers × ${CONCURRENCY} (load average ${loadThroughput} at start, ${loadAfter} at end) | ${(RUNS / (drainMs / 1000)).toFixed(1)} runs/s (${s(drainMs)}; queued in ${s(queuedMs)}; ${failed} failed) | ≥ 20 runs/s | ~1 run/s on Kubernetes (#4311); backfills enqueue ~1 run/s (#28998) |
 | CPU time of that drain: workers and run processes, daemon, PostgreSQL | ${s(cpuMs)}: ${(cpuMs / RUNS).toFixed(1)} ms per run (run processes ${(runProcessesMs / RUNS).toFixed(1)}, workers ${(workersMs / RUNS).toFixed(1)}, submitting and the daemon's queue ${(benchMs / RUNS).toFixed(1)}, PostgreSQL ${(postgresMs / RUNS).toFixed(1)}); ${(RUNS / (cpuMs / 1000)).toFixed(1)} runs per CPU-second | | |
 | database transactions per run (all processes, pg_stat_database) | ${xactPerRun.toFixed(1)} | | |
@@ -357,7 +379,7 @@ const body = `## Scale-out: \`dag worker\` launch latency, throughput, recovery 
 
 - Verdicts on this run: launch p50 ${verdict(pct(latencies, 50) <= 300)}, throughput ${verdict(RUNS / (drainMs / 1000) >= 20)}, recovery ${verdict(recoveryMs <= 25_000)}.
 - The wall times are of a machine shared with other work (see the load averages): the CPU time is the steadier figure. At ${(cpuMs / RUNS).toFixed(1)} ms of CPU per run, a quiet machine of ${cpus().length} cores could drain at most ${((cpus().length * RUNS) / (cpuMs / 1000)).toFixed(0)} runs/s, if every core were busy with runs; the goal of 20 runs/s needs at most ${((cpus().length * 1000) / 20).toFixed(0)} ms per run on ${cpus().length} cores.
-- Each run is about ${xactPerRun.toFixed(0)} database transactions over all processes: the submit (insert, NOTIFY), the daemon's claim, its queue reason and the job's insert and NOTIFY, the worker's fetch, assignment, acknowledgement and pid, the run's own events (start, step start and success, materialization, end) and status changes, and the NOTIFY that frees the worker's slot; the daemon's ticks and the bench's polling are counted in too.
+- Each run is about ${xactPerRun.toFixed(0)} database transactions over all processes: the submit (insert, NOTIFY), the daemon's claim, its queue reason and the job's insert and NOTIFY, the worker's fetch, assignment and acknowledgement, the run process's two (its start with RUN_START; its step events, final event and status at its end, handed the run record by its worker rather than reading it), and the NOTIFY that frees the worker's slot; the daemon's passes (one per wake-up), idle workers' fetches and the bench's polling are counted in too.
 `;
 process.stdout.write(`${body}\n`);
 await writeResultsSection('scale', body);

@@ -135,12 +135,13 @@ export type { ExecuteOptions } from './execution/executor.ts';
 export { checkRunPartitions, executeRun, materialize } from './execution/executor.ts';
 export type { ExecutionPlan, PlanOptions, PlanStep } from './execution/plan.ts';
 export { ASSET_JOB_NAME, planRun } from './execution/plan.ts';
-export type { RunFinished, RunHandoff } from './execution/process-tree.ts';
+export type { RunFinished, RunHandoff, RunProcessReady } from './execution/process-tree.ts';
 export {
   descendants,
   exitWithParent,
   isProcessAlive,
   isRunFinishedReport,
+  isRunProcessReady,
   killProcessTree,
   reportRunFinished,
   spawnProcess,

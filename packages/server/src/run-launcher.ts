@@ -11,6 +11,7 @@ import {
   describeError,
   FINISHED_RUN_STATUSES,
   finishRun,
+  isRunProcessReady,
   killProcessTree,
   type RunConfig,
   type RunLiveness,
@@ -122,16 +123,26 @@ export function workspaceArgs(workspace: Workspace): string[] {
   const source = workspace.source;
   return /\.ya?ml$/i.test(source) ? ['-w', source] : ['-f', source];
 }
-/** Node flags of a run process: the TypeScript loader, then the redaction of its stdout/stderr. */
+/** Node flags of a run process: the redaction of its stdout/stderr, the code snapshot's loader. */
 const PRELOAD = [
-  '--import',
-  import.meta.resolve('tsx'),
   '--import',
   siblingModule('./redact-output.ts', import.meta.url),
   // Loads the code locations from the server's snapshot when DAG_CODE_SNAPSHOT is set.
   '--import',
   CODE_SNAPSHOT_PRELOAD,
 ];
+
+/**
+ * The TypeScript loader is preloaded where it is needed from the start: when this launcher
+ * runs from the TypeScript sources (so do the preloads above), and under a code snapshot (whose
+ * hooks must come after it). Otherwise the run process registers it when it loads the
+ * definitions: the compiled modules of `dag` load without passing through its hooks, which
+ * cost a run process's start about 150 ms of CPU.
+ */
+function preloadFor(snapshot: string | undefined): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fromSource || snapshot ? ['--import', import.meta.resolve('tsx'), ...PRELOAD] : PRELOAD;
+}
 
 /**
  * Validates and stores the run a launch request asks for: QUEUED for the daemon's run queue,
@@ -398,7 +409,7 @@ export class RunLauncher implements Launcher {
     const logFile = this.logFile(runId);
     let started: Started;
     let reused: ReusedRunProcess | undefined;
-    const spare = this.reusing() ? undefined : this.spares.shift();
+    const spare = this.reusing() ? undefined : this.takeSpare();
     if (this.reusing()) {
       reused = await this.idleProcess();
       const header = `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${reused.pid} (run ${reused.runs + 1} of that process)\n`;
@@ -407,9 +418,13 @@ export class RunLauncher implements Launcher {
       // Started ahead of time: its definitions are loaded and its instance open.
       started = spare;
       await rename(spare.logFile, logFile).catch(() => {});
+      const ready =
+        spare.readyAt !== undefined
+          ? `ready ${spare.readyAt - spare.startedAt} ms after its start`
+          : `still starting, ${Date.now() - spare.startedAt} ms after its start: the run waits for it`;
       await appendFile(
         logFile,
-        `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${spare.child.pid} (started ahead)\n`,
+        `[${this.label}] ${new Date().toISOString()} run ${runId} handed to run process ${spare.child.pid} (started ahead, ${ready})\n`,
       ).catch(() => {});
       spare.child.send(handoff, (error) => {
         // It died meanwhile: its exit is reported as the run's.
@@ -467,10 +482,13 @@ export class RunLauncher implements Launcher {
     this.processes.set(runId, entry);
     if (reused) this.fillSpares();
     // The launcher owns the run until its process takes it over; while that process lives,
-    // the launcher's heartbeat says so too (it may take a while to load the definitions).
-    await this.options.instance.storage
-      .heartbeatRun(runId, { pid: child.pid, hostname: hostname() })
-      .catch(() => undefined);
+    // the launcher's heartbeat says so too (it may take a while to load the definitions). A
+    // run a worker was just assigned has that heartbeat already, and its worker's liveness
+    // stands for it; its process records its own pid when it starts the run.
+    if (known?.runId !== runId || !known.workerId)
+      await this.options.instance.storage
+        .heartbeatRun(runId, { pid: child.pid, hostname: hostname() })
+        .catch(() => undefined);
     this.treeTimer ??= setInterval(() => void this.recordTrees(), this.options.treePollMs ?? 1000);
     this.treeTimer.unref();
     this.heartbeatTimer ??= setInterval(() => void this.heartbeat(), this.liveness.heartbeatMs);
@@ -496,7 +514,7 @@ export class RunLauncher implements Launcher {
     const fd = pipeOutput ? 'pipe' : openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [...PRELOAD, ...args], {
+      child = spawn(process.execPath, [...preloadFor(snapshot), ...args], {
         cwd: this.options.cwd ?? process.cwd(),
         env: this.childEnv(snapshot),
         // Its own process group: signals to the server's terminal do not reach runs, and the
@@ -533,7 +551,8 @@ export class RunLauncher implements Launcher {
     return { child, exited };
   }
 
-  private spares: (Started & { logFile: string })[] = [];
+  /** Processes started ahead of time; `readyAt` once one said it waits for a run. */
+  private spares: (Started & { logFile: string; startedAt: number; readyAt?: number })[] = [];
   private sparesStarting = 0;
   private spareRetryAt = 0;
   /** Reused run processes waiting for a run (see `reuse`), the longest idle first. */
@@ -674,14 +693,24 @@ export class RunLauncher implements Launcher {
         'execute-run',
         '--from-launcher',
       ];
+      const startedAt = Date.now();
       void this.spawnRunProcess(args, logFile, undefined)
         .then((started) => {
           if (started.child.pid === undefined || this.closed) {
             started.child.kill('SIGKILL');
             return;
           }
-          const spare = { ...started, logFile };
+          const spare: (typeof this.spares)[number] = { ...started, logFile, startedAt };
           this.spares.push(spare);
+          started.child.on('message', (message) => {
+            if (!isRunProcessReady(message) || spare.readyAt !== undefined || !this.spares.includes(spare))
+              return;
+            spare.readyAt = Date.now();
+            void appendFile(
+              logFile,
+              `[${this.label}] ${new Date().toISOString()} run process ${started.child.pid} ready (${spare.readyAt - startedAt} ms after its start)\n`,
+            ).catch(() => {});
+          });
           void started.exited.then(() => {
             // Died before it was handed a run: try again later, not in a loop.
             const i = this.spares.indexOf(spare);
@@ -699,6 +728,12 @@ export class RunLauncher implements Launcher {
           this.sparesStarting--;
         });
     }
+  }
+
+  /** A process started ahead for the next run: one that is ready if any, else the oldest. */
+  private takeSpare(): (typeof this.spares)[number] | undefined {
+    const i = this.spares.findIndex((s) => s.readyAt !== undefined);
+    return this.spares.splice(Math.max(0, i), 1)[0];
   }
 
   /** Starts the run processes kept ahead of time (see `spares`). */

@@ -72,6 +72,11 @@ export interface ExecuteOptions extends PlanOptions {
   signal?: AbortSignal;
   /** How often to check the instance for a terminate request from another process. Default 500 ms. */
   cancelPollMs?: number;
+  /**
+   * How long the first event of a batch waits for others before the batch is stored (default
+   * 20 ms): a step's events share one write, and those of a short run go with its end.
+   */
+  eventLingerMs?: number;
   /** How long to wait for steps to stop after a terminate before giving up on them. Default 10 s. */
   terminateGraceMs?: number;
   parentRunId?: string;
@@ -183,6 +188,7 @@ class EventWriter {
     private readonly retryForMs: number,
     private readonly onEvent: ((event: StoredEvent) => void) | undefined,
     private readonly onFailure: (error: unknown) => void,
+    private readonly lingerMs: number = LINGER_MS,
   ) {}
 
   private fail(error: unknown): void {
@@ -215,7 +221,7 @@ class EventWriter {
   /** Waits LINGER_MS for more events to join the batch (less when hurried). */
   private linger(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.hurry?.(), LINGER_MS);
+      const timer = setTimeout(() => this.hurry?.(), this.lingerMs);
       this.hurry = () => {
         clearTimeout(timer);
         this.hurry = undefined;
@@ -357,10 +363,16 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   let execution: RunExecution | undefined;
   // Events wait through a database outage of up to a minute (or the heartbeat timeout, if longer).
   const retryForMs = Math.max(liveness.timeoutMs, 60_000);
-  const writer = new EventWriter(instance, plan.runId, retryForMs, options.onEvent, (error) =>
-    execution?.requestCancel(
-      `The run stops: its events cannot be stored in the instance (${redact(describeError(error))}).`,
-    ),
+  const writer = new EventWriter(
+    instance,
+    plan.runId,
+    retryForMs,
+    options.onEvent,
+    (error) =>
+      execution?.requestCancel(
+        `The run stops: its events cannot be stored in the instance (${redact(describeError(error))}).`,
+      ),
+    options.eventLingerMs ?? LINGER_MS,
   );
   execution = new RunExecution(
     plan,

@@ -187,6 +187,18 @@ export interface RunFinished {
   stderrBytes: number;
 }
 
+const RUN_PROCESS_READY = 'dag:run-process-ready';
+
+/** What a run process started ahead of time tells its launcher once it waits for a run. */
+export interface RunProcessReady {
+  type: typeof RUN_PROCESS_READY;
+}
+
+/** Whether an IPC message from a run process says it is ready for a run. */
+export function isRunProcessReady(message: unknown): message is RunProcessReady {
+  return (message as RunProcessReady | null)?.type === RUN_PROCESS_READY;
+}
+
 /** Whether an IPC message from a run process is its `RunFinished` report. */
 export function isRunFinishedReport(message: unknown): message is RunFinished {
   return (message as RunFinished | null)?.type === 'dag:run-finished';
@@ -223,6 +235,8 @@ export function waitForRunHandoff(): Promise<RunHandoff> {
     );
   }
   channel.ref();
+  // The launcher may now count on it: its definitions are loaded and its instance open.
+  process.send?.({ type: RUN_PROCESS_READY } satisfies RunProcessReady, undefined, {}, () => {});
   return new Promise((resolve, reject) => {
     const onDisconnect = () => reject(new Error('The launcher went away before naming a run.'));
     process.once('disconnect', onDisconnect);

@@ -1,4 +1,11 @@
-import { type DagInstance, type RunRecord, WORKER_ENV, type WorkerLiveness, workerLiveness } from '@dag/core';
+import {
+  type DagInstance,
+  type RunRecord,
+  WORKER_ENV,
+  type WorkerLiveness,
+  type WorkerRecord,
+  workerLiveness,
+} from '@dag/core';
 import { RunQueue } from './run-queue.ts';
 
 /** How the daemon's run queue hands admitted runs to workers instead of starting them itself. */
@@ -26,10 +33,18 @@ export async function workerDispatch(
     supervise: true,
     ...(options.log ? { log: options.log } : {}),
   });
-  const alive = async () =>
-    (await instance.storage.listWorkers()).filter(
-      (w) => w.state === 'running' && w.silentMs < liveness.timeoutMs,
-    );
+  // One read serves a pass of the daemon's queue (it asks `launchBlocked`, then `workerSlots`).
+  let recent: { at: number; workers: Promise<WorkerRecord[]> } | undefined;
+  const alive = async () => {
+    if (!recent || Date.now() - recent.at > 100) {
+      const workers = instance.storage.listWorkers();
+      recent = { at: Date.now(), workers };
+      workers.catch(() => {
+        if (recent?.workers === workers) recent = undefined;
+      });
+    }
+    return (await recent.workers).filter((w) => w.state === 'running' && w.silentMs < liveness.timeoutMs);
+  };
   return {
     launch: (run) => queue.dispatch([run.runId]),
     workerSlots: async () => (await alive()).reduce((sum, w) => sum + w.concurrency, 0),
