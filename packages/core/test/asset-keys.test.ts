@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { asset, DefinitionError, Definitions, materialize, planRun, SelectionError } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 function project() {
   const src = asset({ name: 'raw/orders', external: true, group: 'sql' }, () => {

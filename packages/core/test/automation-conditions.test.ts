@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   asset,
   type CodeLocation,
@@ -14,15 +14,9 @@ import {
   onCron,
   type RunRecord,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 /** A daemon that executes the runs it dequeues, to the end, before its tick returns. */
 function daemon(defs: Definitions, clock: ManualClock): Daemon {

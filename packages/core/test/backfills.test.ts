@@ -4,7 +4,7 @@
  * single-run ranges, from-failure, and partitioned schedules and sensors.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import {
   asset,
   BACKFILL_TAG,
@@ -29,15 +29,9 @@ import {
   sensor,
   staticPartitions,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance, waitFor } from './support.ts';
+import { useFreshInstance, waitFor } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 beforeEach(async () => {
   const pool = (t.instance.storage as unknown as { pool: import('pg').Pool }).pool;
   await pool.query(

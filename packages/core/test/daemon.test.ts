@@ -2,7 +2,7 @@
  * Time-travel tests of the daemon: an injected clock, no sleeping.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import {
   asset,
   type CodeLocation,
@@ -21,15 +21,9 @@ import {
   schedule,
   sensor,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 beforeEach(async () => {
   // Each test starts from an empty instance: no runs, ticks, cursors or heartbeats.
   const pool = (t.instance.storage as unknown as { pool: import('pg').Pool }).pool;

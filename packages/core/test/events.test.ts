@@ -4,7 +4,7 @@
  * status, freshness) asserted on them.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   type AssetDefinition,
   type AssetStatus,
@@ -22,15 +22,9 @@ import {
   type RunResult,
   type StoredEvent,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 async function eventsOf(runId: string): Promise<StoredEvent[]> {
   return await t.instance.storage.getEvents(runId);

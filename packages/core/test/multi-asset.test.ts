@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   asset,
   assetCheck,
@@ -14,15 +14,9 @@ import {
   PARTITION_TAG,
   planRun,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance, waitFor } from './support.ts';
+import { useFreshInstance, waitFor } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 async function materializations(key: string): Promise<number> {
   return (await t.instance.storage.getMaterializations(key, { limit: 100 })).length;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type pg from 'pg';
 import {
   asset,
@@ -11,15 +11,9 @@ import {
   storedRunPlan,
   submitRun,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 const one = asset({ name: 'one' }, async (ctx) => {
   ctx.log.info('working');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { buildAssets, SHAPES, type Shape } from '../../../bench/core/defs.ts';
 import { StepScheduler } from '../src/execution/scheduler.ts';
 import {
@@ -22,15 +22,9 @@ import {
   RunReconciler,
   type StoredEvent,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance, waitFor } from './support.ts';
+import { useFreshInstance, waitFor } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 const STEP_EVENTS = ['STEP_START', 'ASSET_MATERIALIZATION', 'STEP_SUCCESS'] as const;
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { z } from 'zod';
 import {
   asset,
@@ -11,15 +11,9 @@ import {
   resolveSelectionNow,
   type StaleReason,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 /** The same two assets, as a code change would define them. */
 function definitions(options: { code?: string; defaultRows?: number; value?: unknown } = {}) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { z } from 'zod';
 import {
   asset,
@@ -12,15 +12,9 @@ import {
   terminateRun,
   UsageError,
 } from '../src/index.ts';
-import { freshInstance, type TestInstance } from './support.ts';
+import { useFreshInstance } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 let failOnce = true;
 const first = asset({ name: 'first' }, async () => 1);

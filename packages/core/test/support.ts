@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import { DagInstance, withDatabase } from '../src/index.ts';
 
@@ -69,6 +70,36 @@ export async function freshInstance(kind: 'embedded' | 'external' = 'embedded'):
       await db.drop();
       await rm(home, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A fresh instance for the tests of one file: opened before the first test, closed and dropped
+ * after the last. Its fields are read when a test runs (reading one before `before` ran throws).
+ */
+export function useFreshInstance(kind: 'embedded' | 'external' = 'embedded'): TestInstance {
+  let current: TestInstance | undefined;
+  before(async () => {
+    current = await freshInstance(kind);
+  });
+  after(async () => {
+    await current?.cleanup();
+  });
+  const opened = (): TestInstance => {
+    if (!current) throw new Error('The test instance opens in before(): read it inside a test or hook.');
+    return current;
+  };
+  return {
+    get instance() {
+      return opened().instance;
+    },
+    get home() {
+      return opened().home;
+    },
+    get url() {
+      return opened().url;
+    },
+    cleanup: () => opened().cleanup(),
   };
 }
 

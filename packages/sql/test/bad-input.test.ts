@@ -2,17 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DefinitionError, Definitions, materialize } from '@dag/core';
-import { freshInstance, type TestInstance } from '../../core/test/support.ts';
+import { useFreshInstance } from '../../core/test/support.ts';
 import { ModelRunError, runModel, sqlProject } from '../src/index.ts';
 import { freshWarehouse, literally, type TestWarehouse, writeProject } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 const BASE = {
   'dbt_project.yml': 'name: bad\n',

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Definitions, materialize } from '@dag/core';
 import type nunjucks from 'nunjucks';
-import { freshInstance, type TestInstance } from '../../core/test/support.ts';
+import { useFreshInstance } from '../../core/test/support.ts';
 import { sqlProject } from '../src/index.ts';
 import { ProjectJinja, type RenderState } from '../src/jinja.ts';
 import { DuckDBWarehouse } from '../src/warehouses/duckdb.ts';
@@ -16,13 +16,7 @@ import { freshWarehouse, writeProject } from './support.ts';
  * warehouse. Each count must not grow with the size of the project.
  */
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 /** `n` models m00..: each refs the one before, through a macro; schema `a` or `b`. */
 function models(n: number, materialized = 'table'): Record<string, string> {

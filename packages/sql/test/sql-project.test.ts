@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { asset, Definitions, type MetadataRecord, materialize } from '@dag/core';
-import { freshInstance, type TestInstance } from '../../core/test/support.ts';
+import { useFreshInstance } from '../../core/test/support.ts';
 import { sqlProject, type Warehouse } from '../src/index.ts';
 import {
   type EngineKind,
@@ -12,13 +12,7 @@ import {
   type TestWarehouse,
 } from './support.ts';
 
-let t: TestInstance;
-before(async () => {
-  t = await freshInstance();
-});
-after(async () => {
-  await t.cleanup();
-});
+const t = useFreshInstance();
 
 const CUSTOMERS = [
   [1, 'Ada', 'Lovelace', 'ADA@EXAMPLE.COM', 'active'],
