@@ -246,6 +246,11 @@ export class SqlProjectFiles {
   readonly tests: TestNode[] = [];
   readonly jinja: ProjectJinja;
   readonly vars: Record<string, unknown>;
+  /**
+   * What the project is read from: `dbt_project.yml` and the model, macro and test folders
+   * (absolute paths; `target/` is not among them). An edit under them changes the project.
+   */
+  readonly sourcePaths: readonly string[];
   private readonly cache: FileCache;
   private readonly partial: PartialParseCache;
   /** The files a watcher saw change (options.changed), absolute; undefined: stat every file. */
@@ -280,6 +285,10 @@ export class SqlProjectFiles {
     const modelPaths = toList(project['model-paths'] ?? project.source_paths ?? 'models');
     const macroPaths = toList(project['macro-paths'] ?? 'macros');
     const testPaths = toList(project['test-paths'] ?? 'tests');
+    this.sourcePaths = [
+      projectFile,
+      ...[...modelPaths, ...macroPaths, ...testPaths].map((p) => path.join(this.dir, p)),
+    ];
     const folderConfig = ((project.models as Record<string, unknown> | undefined)?.[this.name] ??
       {}) as Record<string, unknown>;
 

@@ -181,6 +181,7 @@ function load(
             description: src.description ?? `Source table ${src.schema}.${src.identifier} (${src.file}).`,
             kinds: ['source', dialect],
             metadata: { relation: `${src.schema}.${src.identifier}`, file: src.file },
+            watchPaths: files.sourcePaths,
           },
           () => undefined,
         ),
@@ -240,7 +241,7 @@ function load(
       built = {
         node: model,
         deps: depsId,
-        definition: modelAsset(model, deps, current, dir, group, dialect, warehouse),
+        definition: modelAsset(model, deps, current, dir, group, dialect, warehouse, files.sourcePaths),
       };
       projectsByAsset.set(built.definition, current);
     }
@@ -295,6 +296,7 @@ function modelAsset(
   group: string,
   dialect: string,
   warehouse: ResourceDefinition<Warehouse>,
+  watchPaths: readonly string[],
 ): AssetDefinition {
   return asset(
     {
@@ -313,6 +315,8 @@ function modelAsset(
       config: modelConfig,
       resources: { warehouse },
       io: false,
+      // `dag dev` reloads the location when a model, macro, test or the project file changes.
+      watchPaths,
     },
     async (ctx) => {
       const result = await runModel(current.files, ctx.resources.warehouse, model, {

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import type { AutomationCondition } from '../automation/condition.ts';
 import { DefinitionError } from '../errors.ts';
@@ -60,6 +62,13 @@ export interface AssetOptions<
    * by the latest materialization, the asset is stale ('code version changed').
    */
   codeVersion?: string;
+  /**
+   * Files or folders, outside the modules it is imported from, that this asset's definition is
+   * built from when its module loads (SQL models, YAML, templates): absolute paths or `file:`
+   * URLs. `dag dev` reloads the code location when one of them changes, as it does for an edit
+   * of a module. A folder covers every file under it.
+   */
+  watchPaths?: readonly (string | URL)[];
   /** When the daemon materializes the asset on its own: `eager()`, `onCron(...)`, `missing()`... */
   automationCondition?: AutomationCondition;
   /** Slices materialized on their own: `dailyPartitions({ start: '2026-11-01', timezone: 'Asia/Seoul' })`... */
@@ -150,6 +159,8 @@ export interface AssetDefinition<T = unknown> {
   /** Produced outside this code location: shown and depended on, never materialized. */
   readonly external: boolean;
   readonly codeVersion: string | undefined;
+  /** Absolute paths of the files and folders its definition is built from (see `watchPaths`). */
+  readonly watchPaths: readonly string[];
   readonly automationCondition: AutomationCondition | undefined;
   readonly partitions: PartitionsDefinition | undefined;
   /** Upstream key -> mapping, as declared (defaults apply to the others). */
@@ -167,6 +178,24 @@ export interface AssetDefinition<T = unknown> {
 }
 
 export const DEFAULT_GROUP = 'default';
+
+/** `watchPaths` as absolute paths; a relative path is an error (relative to what would be a guess). */
+export function absoluteWatchPaths(paths: readonly (string | URL)[] | undefined, owner: string): string[] {
+  return (paths ?? []).map((p) => {
+    if (p instanceof URL) {
+      if (p.protocol !== 'file:')
+        throw new DefinitionError(`${owner}: watchPaths takes file: URLs, got ${p.href}.`);
+      return fileURLToPath(p);
+    }
+    if (typeof p === 'string' && p.startsWith('file:')) return fileURLToPath(p);
+    if (typeof p !== 'string' || !path.isAbsolute(p)) {
+      throw new DefinitionError(
+        `${owner}: watchPaths entry ${JSON.stringify(p)} is not an absolute path; use new URL('./file', import.meta.url) or path.resolve(...).`,
+      );
+    }
+    return path.normalize(p);
+  });
+}
 
 type AnyAssetOptions = AssetOptions<undefined, Record<string, never>, Record<string, never>>;
 const ASSET_OPTIONS = {
@@ -188,6 +217,7 @@ const ASSET_OPTIONS = {
   io: true,
   external: true,
   codeVersion: true,
+  watchPaths: true,
   automationCondition: true,
   partitions: true,
   partitionMappings: true,
@@ -306,6 +336,7 @@ export function buildAsset(
     storeOutput: options.external ? false : (options.io ?? true),
     external: options.external ?? false,
     codeVersion: options.codeVersion,
+    watchPaths: absoluteWatchPaths(options.watchPaths, `Asset '${options.name}'`),
     automationCondition: options.automationCondition,
     partitions: options.partitions,
     partitionMappings,

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type chokidarModule from 'chokidar';
 import { lazyRequire } from '../util/lazy-require.ts';
 
@@ -21,8 +23,9 @@ export interface WatchOptions {
 }
 
 /**
- * Watches the files of every code location of a reloadable workspace (its definitions file
- * and the modules of its package that file imports) and reloads a location once its files
+ * Watches the files of every code location of a reloadable workspace (its definitions file,
+ * the modules of its package that file imports, and the files and folders its assets'
+ * `watchPaths` name, such as a SQL project's models) and reloads a location once its files
  * have been quiet for `debounceMs`, so an editor's burst of writes causes one reload. Files a
  * new version imports are watched from then on. chokidar does the watching: it copes with
  * editors that save by renaming a temporary file, which fs.watch on a file does not.
@@ -33,8 +36,17 @@ export interface WatchOptions {
  */
 export function watchWorkspace(workspace: Workspace, options: WatchOptions = {}): WorkspaceWatcher {
   const debounceMs = options.debounceMs ?? 200;
-  const watched = new Set(workspace.locations.flatMap((l) => workspace.files(l.name)));
+  /** Every path a location's reload depends on: its modules, and its assets' `watchPaths`. */
+  const pathsOf = (location: string) => [...workspace.files(location), ...workspace.watchPaths(location)];
+  // Only paths that exist: chokidar reports itself ready before it has scanned the folders
+  // when it is also given a path that does not (and a folder created later, such as a new
+  // macros/, is picked up with the reload that a file referring to it causes).
+  const watchable = (paths: string[]) => paths.filter((p) => existsSync(p));
+  const watched = new Set(watchable(workspace.locations.flatMap((l) => pathsOf(l.name))));
   const watcher = chokidar().watch([...watched], { ignoreInitial: true });
+  /** `changed` is one of the location's paths, or a file in one of its watched folders. */
+  const concerns = (location: string, changed: string) =>
+    pathsOf(location).some((p) => changed === p || changed.startsWith(p + path.sep));
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let reloading: Promise<void> = Promise.resolve();
@@ -47,9 +59,9 @@ export function watchWorkspace(workspace: Workspace, options: WatchOptions = {})
     reloading = reloading.then(async () => {
       if (closed || names.length === 0) return;
       const results = await workspace.reload(names);
-      const added = workspace.locations
-        .flatMap((l) => workspace.files(l.name))
-        .filter((f) => !watched.has(f));
+      const added = watchable(workspace.locations.flatMap((l) => pathsOf(l.name))).filter(
+        (f) => !watched.has(f),
+      );
       for (const f of added) watched.add(f);
       if (added.length > 0 && !closed) watcher.add(added);
       options.onReload?.(results);
@@ -60,7 +72,7 @@ export function watchWorkspace(workspace: Workspace, options: WatchOptions = {})
 
   watcher.on('all', (event, changed) => {
     if (event !== 'change' && event !== 'add' && event !== 'unlink') return;
-    for (const l of workspace.locations) if (workspace.files(l.name).includes(changed)) pending.add(l.name);
+    for (const l of workspace.locations) if (concerns(l.name, changed)) pending.add(l.name);
     if (pending.size === 0) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(reload, debounceMs);

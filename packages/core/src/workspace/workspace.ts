@@ -270,6 +270,15 @@ export class Workspace {
   }
 
   /**
+   * The files and folders, beyond its modules, a location's current definitions say they are
+   * built from (assets' `watchPaths`: a SQL project's models, macros and tests).
+   */
+  watchPaths(location: string): string[] {
+    const definitions = this.#locations.find((l) => l.name === location)?.definitions;
+    return [...new Set(definitions?.assets.flatMap((a) => a.watchPaths) ?? [])];
+  }
+
+  /**
    * Loads `file` alone when given, else the workspace file found from `cwd`. With
    * `reloadable`, every definitions module is imported so that `reload` can import it afresh.
    * `sourceMaps: false` (for commands that only read the definitions, like `dag list`) skips
