@@ -92,6 +92,20 @@ test('an import that names no file fails the load with the module and its import
   );
 });
 
+test('a syntax error names the file, line and column, as the loader does', async () => {
+  const file = path.join(dir, 'typo.ts');
+  await writeFile(file, 'export const a = 1;\nexport const b = (2;\n');
+  await assert.rejects(importCompiled(file, { distImports: false }), (error: Error) => {
+    assert.equal(error.name, 'SyntaxError');
+    assert.match(
+      error.message,
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:\\d+: ERROR: Expected "\\)"`),
+    );
+    assert.doesNotMatch(error.message, /Build failed/);
+    return true;
+  });
+});
+
 test('a cache that cannot be written is reported, not an error: the caller loads the file another way', async () => {
   const blocked = await tempDir('dag-compiled-blocked-');
   await mkdir(path.join(blocked, 'node_modules'));

@@ -136,6 +136,26 @@ function dagDistTarget(specifier: string, fromDir: string): string | undefined {
   }
 }
 
+/**
+ * esbuild's failure as the loader's syntax errors read: one `<absolute file>:<line>:<column>:
+ * ERROR: <text>` line per error (what `dag dev` and `dag list` point at), not "Build failed".
+ */
+function compileErrorOf(error: unknown): SyntaxError | undefined {
+  const errors = (
+    error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }
+  ).errors;
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  return new SyntaxError(
+    errors
+      .map((e) =>
+        e.location
+          ? `${path.resolve(e.location.file)}:${e.location.line}:${e.location.column}: ERROR: ${e.text}`
+          : `ERROR: ${e.text}`,
+      )
+      .join('\n'),
+  );
+}
+
 /** The cache entry of `entry` if it is current (no source changed, every output present). */
 function currentManifest(manifestFile: string): Manifest | undefined {
   let manifest: Manifest;
@@ -214,6 +234,8 @@ async function compile(entry: string, cacheDir: string, distImports: boolean): P
               },
             },
           ],
+        }).catch((error: unknown) => {
+          throw compileErrorOf(error) ?? error;
         });
         const output = outputFor(cacheDir, source);
         writeAtomic(output, result.outputFiles[0]!.contents);
