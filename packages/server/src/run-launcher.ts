@@ -633,11 +633,15 @@ export class RunLauncher implements Launcher {
   private onCodeChange(file: string): void {
     this.codeGeneration++;
     const stale = this.idle.splice(0);
+    // Said either way: a process busy with a run (or just finishing one) is retired when it
+    // comes back, so no later run executes the old code.
     if (stale.length > 0)
       this.log(
         'warn',
         `${file} changed: retiring ${stale.length} idle run process(es) that loaded the old code.`,
       );
+    else
+      this.log('info', `${file} changed: run processes that loaded the old code retire when their run ends.`);
     for (const w of stale) w.retire();
     this.fillSpares();
   }
@@ -649,6 +653,8 @@ export class RunLauncher implements Launcher {
       why === undefined &&
       !this.closed &&
       w.alive &&
+      // The code changed while it finished its run: it retires now.
+      w.generation === this.codeGeneration &&
       this.idle.length + this.busyReused() <= options.poolSize
     ) {
       this.idle.push(w);

@@ -91,7 +91,9 @@ describe('run processes reused by a worker', () => {
     );
     await writeFile(changed, 'export const changed = 1;\n');
     await waitFor('the worker saw the change', async () =>
-      w.output().includes(`${changed} changed: retiring 1 idle run process`) ? true : undefined,
+      // The process of run d may still be on its way back to the idle ones (its run is stored
+      // as ended first): retired now or when it comes back, it runs nothing more.
+      w.output().includes(`${changed} changed: `) ? true : undefined,
     );
     const e = await runToEnd('noop_job');
     assert.equal(e.status, 'SUCCESS');
