@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   type Definitions,
   descendants,
+  instancePools,
   isProcessAlive,
   type RunRecord,
   submitRun,
@@ -205,6 +206,37 @@ describe('workers under faults', () => {
     assert.ok(most <= 2, `${most} runs with db=warehouse were in progress at once`);
     assert.ok(most >= 1);
     await Promise.all(ws.map((w) => stopWorker(w)));
+  });
+
+  it('pool limits hold across workers: never more than 1 step of the pool at once, sampled throughout', async () => {
+    const pools = instancePools(test.instance);
+    await pools.setLimit('wpool', 1);
+    const ws = [spawnWorker(), spawnWorker()];
+    await Promise.all(ws.map(registered));
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await launch('pooled_job')).runId);
+    let most = 0;
+    await waitFor(
+      'the pooled runs finished',
+      async () => {
+        const held = await pools.holderRunIds('wpool');
+        most = Math.max(most, held.length);
+        const done = await Promise.all(ids.map(run));
+        return done.every((r: RunRecord) => r.status === 'SUCCESS') ? true : undefined;
+      },
+      120_000,
+    );
+    assert.ok(most <= 1, `${most} runs held a slot of wpool at once`);
+    // The steps' own record of when they ran: one at a time.
+    const spans = (await lines())
+      .filter((l) => l.startsWith('pooled '))
+      .map((l) => l.split(' ').slice(2).map(Number) as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    assert.equal(spans.length, 6);
+    for (let i = 1; i < spans.length; i++)
+      assert.ok(spans[i]![0] >= spans[i - 1]![1], `two steps of wpool overlapped: ${JSON.stringify(spans)}`);
+    await Promise.all(ws.map((w) => stopWorker(w)));
+    await pools.close();
   });
 
   it('SIGTERM drains a worker: it takes no new run, its running run finishes, then it exits and deregisters', async () => {

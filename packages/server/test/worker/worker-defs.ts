@@ -32,6 +32,14 @@ export const brief = asset({ name: 'brief' }, async () => {
   await new Promise((r) => setTimeout(r, 400));
 });
 
+/** A short step in the pool `wpool`, recording when it ran: pool limits across workers. */
+export const pooled = asset({ name: 'pooled', pool: 'wpool' }, async (ctx) => {
+  const file = counter();
+  const start = Date.now();
+  await new Promise((r) => setTimeout(r, 300));
+  if (file) appendFileSync(file, `pooled ${ctx.runId} ${start} ${Date.now()}\n`);
+});
+
 /** A step that throws: its run fails. */
 export const fails = asset({ name: 'fails' }, async () => {
   throw new Error('this step fails on purpose');
@@ -42,8 +50,9 @@ export const heldJob = defineAssetJob({ name: 'held_job', selection: 'held' });
 export const stubbornJob = defineAssetJob({ name: 'stubborn_job', selection: 'stubborn' });
 export const briefJob = defineAssetJob({ name: 'brief_job', selection: 'brief' });
 export const failsJob = defineAssetJob({ name: 'fails_job', selection: 'fails' });
+export const pooledJob = defineAssetJob({ name: 'pooled_job', selection: 'pooled' });
 
 export default new Definitions({
-  assets: [noop, held, stubborn, brief, fails],
-  jobs: [noopJob, heldJob, stubbornJob, briefJob, failsJob],
+  assets: [noop, held, stubborn, brief, fails, pooled],
+  jobs: [noopJob, heldJob, stubbornJob, briefJob, failsJob, pooledJob],
 });
