@@ -62,6 +62,7 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         ...(dispatch
           ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
           : {}),
+        watchedRuns: () => launcher.watchedRuns(),
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       ctx.err(

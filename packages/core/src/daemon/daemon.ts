@@ -80,6 +80,11 @@ export interface DaemonOptions {
    * CANCELING); `dag dev` passes its launcher's, which also kills a process that does not stop.
    */
   terminate?: (runId: string) => Promise<unknown>;
+  /**
+   * Runs whose process a launcher of this process watches: it records their end itself (with
+   * the signal or exit code), so the reconciler leaves them to it.
+   */
+  watchedRuns?: () => ReadonlySet<string>;
 }
 
 export interface TickSummary {
@@ -151,7 +156,7 @@ export class Daemon {
     if (now - this.lastReconcile < this.liveness.heartbeatMs) return;
     this.lastReconcile = now;
     try {
-      await this.reconciler.reconcile();
+      await this.reconciler.reconcile(undefined, this.options.watchedRuns?.());
     } catch (error) {
       this.log('error', `Could not check runs for dead owners: ${describeError(error)}`);
     }

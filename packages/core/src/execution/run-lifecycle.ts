@@ -257,8 +257,11 @@ export class RunReconciler {
     this.reachableSince = undefined;
   }
 
-  /** One pass (over the runs of `only`, when given); returns the runs it finished. */
-  async reconcile(only?: ReadonlySet<string>): Promise<RunRecord[]> {
+  /**
+   * One pass (over the runs of `only`, when given, leaving out those of `skip`: runs whose
+   * process a launcher here watches and finishes itself); returns the runs it finished.
+   */
+  async reconcile(only?: ReadonlySet<string>, skip?: ReadonlySet<string>): Promise<RunRecord[]> {
     let runs: InFlightRun[];
     try {
       runs = await this.storage.getInFlightRuns();
@@ -270,7 +273,7 @@ export class RunReconciler {
     this.reachableSince ??= now;
     const finished: RunRecord[] = [];
     for (const run of runs) {
-      if (only && !only.has(run.runId)) continue;
+      if ((only && !only.has(run.runId)) || skip?.has(run.runId)) continue;
       const why = ownerGone(run, this.liveness, now - this.reachableSince, hostname(), this.workers);
       if (!why) continue;
       const canceled = run.status === 'CANCELING';
