@@ -208,7 +208,9 @@ describe('partitions in the web UI', { timeout: 300_000 }, () => {
   it('dynamic partitions: keys added and removed from the page, with confirmation and clear errors', async () => {
     await page.goto(`${url}#/partitions/ui_customer_report`);
     // The editor is drawn before its keys arrive: wait for the loaded, empty list.
-    await page.waitForSelector('[data-testid="dynamic-editor"][data-dynamic="ui_customers"]:has-text("No keys yet")');
+    await page.waitForSelector(
+      '[data-testid="dynamic-editor"][data-dynamic="ui_customers"]:has-text("No keys yet")',
+    );
     const input = 'input[aria-label="keys to add to ui_customers"]';
     // Nothing typed: said so, nothing sent.
     await page.click('[data-testid="dynamic-editor"] button:has-text("Add")');
