@@ -9,7 +9,7 @@ import { GraphView, STATUS_COLOR } from '../graph/graph-view.tsx';
 import type { LayoutResult } from '../graph/layout.ts';
 import { loadGraph } from '../graph/load-graph.ts';
 import { selectionOfKeys } from '../lib/asset-status.ts';
-import { shortId } from '../lib/format.ts';
+import { formatNumber, shortId } from '../lib/format.ts';
 import { href, navigate } from '../router.ts';
 
 function AssetSummaryPanel({
@@ -224,8 +224,7 @@ export function GraphPage({ selection }: { selection: string }) {
             ))}
             {graph && (
               <span>
-                · {graph.nodes.length.toLocaleString('en-US')} assets,{' '}
-                {graph.edges.length.toLocaleString('en-US')} edges
+                · {formatNumber(graph.nodes.length)} assets, {formatNumber(graph.edges.length)} edges
               </span>
             )}
             <span>· click: details · ctrl/⌘/shift-click: select several · double-click: open</span>
