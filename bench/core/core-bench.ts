@@ -305,7 +305,7 @@ async function partCli(): Promise<void> {
 - Machine: ${machine()}
 - ${loadNote}
 - Whole commands from the repository root, process start to exit, medians of 5 rounds run in rotation; the instance's server already running. CPU is user + system time of the command (\`/usr/bin/time\`), steadier than wall on a loaded machine.
-- \`dag list\` imports each definitions file's TypeScript from its compile cache (\`node_modules/.cache/dag-ts\`, compiled once before the rounds; no loader thread, see docs/cli.md). The DS row loads the DS code location alone; the workspace row every code location of \`workspace.yaml\` (DS, quickstart, governance). Their heavy clients (AWS SDK, dockerode, DuckDB, sharp, pg, the Slack SDK) load only when an asset or resource uses them, but each location still imports zod (about 95 ES modules) and its own modules. The CLI's own start is the \`--help\` row.
+- \`dag list\` imports each definitions file's TypeScript from its compile cache (\`node_modules/.cache/dag-ts\`, compiled once before the rounds; no loader thread, see docs/cli.md). The DS row loads the DS code location alone; the workspace row every code location of \`workspace.yaml\` (DS, quickstart, governance). Their heavy clients (AWS SDK, dockerode, DuckDB, sharp, pg, the Slack SDK) load only when an asset or resource uses them, but each location still imports zod (about 95 ES modules) and its own modules. The CLI's own start is the \`--help\` row; the packages' \`dist/\` entries are bundled (a few files per package, see docs/cli.md).
 
 | command | wall (ms) | wall ÷ \`node -e 0\` | CPU (ms) | CPU ÷ \`node -e 0\` | wall per round (ms) |
 | --- | --- | --- | --- | --- | --- |
