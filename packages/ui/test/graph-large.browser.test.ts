@@ -74,7 +74,7 @@ describe('lineage graph with 5,000 assets', { timeout: 180_000 }, () => {
     await page.waitForSelector('[data-graph-ready="true"] .react-flow__node-asset');
     const counts = await page.evaluate(() => ({
       nodes: document.querySelectorAll('.react-flow__node-asset').length,
-      edges: document.querySelectorAll('.react-flow__edge').length,
+      edges: document.querySelectorAll('.edge-layer .graph-edge').length,
       groups: document.querySelectorAll('.react-flow__node-groupBox').length,
     }));
     assert.ok(counts.nodes > 10 && counts.nodes < 500, `asset nodes in the DOM: ${counts.nodes}`);

@@ -211,9 +211,13 @@ describe('web UI against the dag dev server', { timeout: 600_000 }, () => {
     await visit(page, '#/graph');
     await page.waitForSelector('[data-graph-ready="true"] .react-flow__node-asset');
     assert.ok((await page.locator('.react-flow__node-groupBox').count()) >= 2, 'group boxes are drawn');
-    assert.ok((await page.locator('.react-flow__edge').count()) >= 4, 'edges are drawn');
+    assert.ok((await page.locator('.edge-layer .graph-edge').count()) >= 4, 'edges are drawn');
     await page.click('.react-flow__node-asset[data-id="ds_r2_download"]');
     await page.waitForSelector('[data-side-key="ds_r2_download"]');
+    // The clicked asset's edges (its upstream and downstream) are highlighted, the others not.
+    const highlighted = await page.locator('.edge-layer .graph-edge.hl').count();
+    assert.ok(highlighted >= 2, `highlighted edges: ${highlighted}`);
+    assert.ok((await page.locator('.edge-layer .graph-edge:not(.hl)').count()) >= 2);
     await shot(page, 'graph');
 
     await page.fill('input[aria-label="Asset selection"]', 'group:DS and');

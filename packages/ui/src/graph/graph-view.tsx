@@ -2,10 +2,12 @@
  * The lineage graph on React Flow. Built for thousands of assets:
  * - the layout (layout.ts) runs once per graph structure, not on status refreshes;
  * - nodes carry their size and handle positions, so nothing waits for DOM measurement;
- * - node and edge objects are cached and only rebuilt when their status or selection changes;
+ * - node objects are cached and only rebuilt when their status or selection changes;
+ * - the edges are ours, one path each in one SVG (edge-layer.tsx), not React Flow edges;
  * - above 1,200 assets React Flow is only handed what lies near the screen (the visible area
- *   grown by 75% on each side, recomputed when the view leaves it: viewport.ts), so its
- *   per-update work is over a few hundred elements, not 5,000 nodes and 10,000 edges; and
+ *   grown by 75% on each side, recomputed when the view leaves it: viewport.ts; on the first
+ *   frame only the visible area), so its per-update work is over a few hundred nodes, not
+ *   5,000, and the edge layer draws only the edges near the screen; and
  *   zoomed out below 0.4 the assets and edges are drawn on one canvas (far-canvas.tsx) with
  *   only the group boxes left as React Flow nodes;
  * - `onlyRenderVisibleElements`, no dragging, no React Flow selection bookkeeping (selection is
@@ -16,7 +18,6 @@ import {
   ControlButton,
   Controls,
   type Edge,
-  MarkerType,
   MiniMap,
   type Node,
   type NodeProps,
@@ -38,6 +39,7 @@ import {
   useState,
 } from 'react';
 import type { GraphResponse, NodeStatus } from '../api/types.ts';
+import { EdgeLayer } from './edge-layer.tsx';
 import { assetAt, FarCanvas } from './far-canvas.tsx';
 import { DEFAULT_LAYOUT_OPTIONS, type LayoutResult } from './layout.ts';
 import {
@@ -138,8 +140,6 @@ const STATIC_HANDLES = [
   { type: 'source' as const, position: Position.Right, x: W - 1, y: H / 2 - 0.5, width: 1, height: 1 },
 ];
 const SIZE = { width: W, height: H };
-const MARKER = { type: MarkerType.ArrowClosed, width: 16, height: 16, color: '#9aa3b1' };
-const MARKER_HL = { type: MarkerType.ArrowClosed, width: 16, height: 16, color: '#4f46e5' };
 
 export function groupLabel(id: string, multipleLocations: boolean): string {
   const slash = id.indexOf('/');
@@ -288,38 +288,6 @@ function Flow({
 
   const nodes = useMemo<FlowNode[]>(() => [...groupNodes, ...assetNodes], [groupNodes, assetNodes]);
 
-  // Edges: cached; edges touching a selected node are highlighted.
-  const edgeCache = useRef(new Map<string, Edge>());
-  const edges = useMemo<Edge[]>(() => {
-    const cache = edgeCache.current;
-    const out: Edge[] = [];
-    const seen = new Set<string>();
-    const consider = (e: { from: string; to: string }) => {
-      if (!layout.positions.has(e.from) || !layout.positions.has(e.to)) return;
-      const id = `${e.from}\u2192${e.to}`;
-      if (seen.has(id)) return;
-      seen.add(id);
-      const hl = selected.has(e.from) || selected.has(e.to);
-      let edge = cache.get(id);
-      if (!edge || (edge.className === 'hl') !== hl) {
-        edge = {
-          id,
-          source: e.from,
-          target: e.to,
-          focusable: false,
-          selectable: false,
-          markerEnd: hl ? MARKER_HL : MARKER,
-          ...(hl ? { className: 'hl', zIndex: 1, style: { stroke: '#4f46e5', strokeWidth: 2 } } : {}),
-        };
-        cache.set(id, edge);
-      }
-      out.push(edge);
-    };
-    if (culled) for (const i of culled.edges) consider(graph.edges[i]!);
-    else for (const e of graph.edges) consider(e);
-    return out;
-  }, [graph, layout, selected, culled]);
-
   const onInit = useCallback((instance: ReactFlowInstance<FlowNode, Edge>) => {
     instanceRef.current = instance;
     setReady(true);
@@ -409,7 +377,7 @@ function Flow({
     >
       <ReactFlow<FlowNode, Edge>
         nodes={far ? groupNodes : nodes}
-        edges={far ? NO_EDGES : edges}
+        edges={NO_EDGES}
         nodeTypes={NODE_TYPES}
         defaultViewport={start}
         onInit={onInit}
@@ -430,6 +398,16 @@ function Flow({
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={24} size={1} color="#e3e7ee" />
+        {!far && (
+          <EdgeLayer
+            edges={graph.edges}
+            only={culled?.edges ?? null}
+            positions={layout.positions}
+            selected={selected}
+            nodeWidth={W}
+            nodeHeight={H}
+          />
+        )}
         {far && (
           <FarCanvas
             graph={graph}
