@@ -28,6 +28,8 @@ export async function ensureUiBuilt(log: (text: string) => void): Promise<'fresh
   const sources = Math.max(
     await newestMtime(path.join(UI_PACKAGE, 'src')),
     (await stat(path.join(UI_PACKAGE, 'index.html'))).mtimeMs,
+    // The build's own settings (its plugins write into index.html).
+    (await stat(path.join(UI_PACKAGE, 'vite.config.ts'))).mtimeMs,
   );
   if (built > 0 && built >= sources) return 'fresh';
   log(`dag dev: building the web UI into ${DEFAULT_UI_DIR} (once; it is rebuilt when its sources change)...`);
