@@ -98,6 +98,10 @@ describe('reloading definitions from the web UI', { timeout: 300_000 }, () => {
     await page.waitForSelector('[data-graph-ready="true"] .react-flow__node-asset[data-id="reload_report"]');
     await page.waitForSelector('.react-flow__node-asset[data-id="reload_orders"]');
     await page.waitForSelector('[data-testid="load-error"]');
+    // The graph shares the window with the banner: its zoom controls stay on screen.
+    const controls = await page.locator('.react-flow__controls').boundingBox();
+    const height = page.viewportSize()?.height ?? 0;
+    assert.ok(controls && controls.y + controls.height <= height, `controls at ${JSON.stringify(controls)}`);
     await page.screenshot({ path: path.join(SHOTS, 'reload-error.png') });
   });
 
