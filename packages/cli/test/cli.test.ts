@@ -136,6 +136,11 @@ describe('dag CLI against an external instance URL', () => {
       ['-f', fixture('good'), 'materialize', '-s', 'claen'],
       /Unknown asset 'claen'.*Did you mean 'clean'/,
     ],
+    [
+      'a wildcard that matches no asset',
+      ['-f', fixture('good'), 'materialize', '-s', 'zzz*'],
+      /Selection 'zzz\*' matches no assets/,
+    ],
     ['an unknown asset for deps', ['-f', fixture('good'), 'deps', 'rew'], /Unknown asset 'rew'/],
     [
       'an unknown job',

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   Daemon,
+  type DaemonOptions,
   DagInstance,
   FINISHED_RUN_STATUSES,
   isProcessAlive,
@@ -227,8 +228,14 @@ describe('run lifecycle under faults (shared database)', () => {
     await noRunInProgress(instance);
   });
 
-  test('runs launched through the API wait in the run queue: the run limit holds them too', async () => {
-    await rm(stopFile, { force: true });
+  /**
+   * The API and run queue of `dag dev`, in this process: the app, and a daemon with the given
+   * limits that the launcher wakes when the API queues a run. Both stop after `body`.
+   */
+  async function withApiQueue(
+    limits: Pick<DaemonOptions, 'maxConcurrentRuns' | 'tagConcurrencyLimits'>,
+    body: (app: ReturnType<typeof createApp>) => Promise<void>,
+  ): Promise<void> {
     const workspace = await Workspace.load({ file: FIXTURE });
     const liveness = { heartbeatMs: 300, timeoutMs: 3000 };
     let daemon: Daemon | undefined;
@@ -243,13 +250,24 @@ describe('run lifecycle under faults (shared database)', () => {
     daemon = new Daemon({
       instance,
       locations: workspace.locations,
-      maxConcurrentRuns: 1,
+      ...limits,
       liveness,
       launch: (run) => launcher.execute(run.runId),
     });
     const stop = new AbortController();
     const running = daemon.run(stop.signal, { idleMs: 200 });
     try {
+      await body(app);
+    } finally {
+      stop.abort();
+      await running;
+      await launcher.close();
+    }
+  }
+
+  test('runs launched through the API wait in the run queue: the run limit holds them too', async () => {
+    await rm(stopFile, { force: true });
+    await withApiQueue({ maxConcurrentRuns: 1 }, async (app) => {
       const first = await call<{ runId: string }>(app, '/api/runs', { json: { job: 'ticker_job' } });
       assert.equal(first.status, 201, first.text);
       await ticking(instance, first.body.runId);
@@ -269,11 +287,46 @@ describe('run lifecycle under faults (shared database)', () => {
       const next = await finished(instance, second.body.runId, 60_000);
       assert.equal(next.status, 'SUCCESS', `the queue moved: ${next.error}`);
       assert.equal(next.queueReason, null, 'the reason is cleared once it leaves the queue');
-    } finally {
-      stop.abort();
-      await running;
-      await launcher.close();
-    }
+    });
+    await noRunInProgress(instance);
+  });
+
+  test('runs launched through the API with a limited tag wait for the tag limit; other values pass', async () => {
+    await rm(stopFile, { force: true });
+    // Room for many runs: only the tag limit can hold one back.
+    await withApiQueue(
+      { maxConcurrentRuns: 10, tagConcurrencyLimits: [{ key: 'database', limit: 1 }] },
+      async (app) => {
+        const launch = async (job: string, database: string) => {
+          const res = await call<{ runId: string }>(app, '/api/runs', { json: { job, tags: { database } } });
+          assert.equal(res.status, 201, res.text);
+          return res.body.runId;
+        };
+        const first = await launch('ticker_job', 'orders');
+        await ticking(instance, first);
+        const second = await launch('quick_job', 'orders');
+        const reason = await waitFor('the second run to wait for the tag limit', async () => {
+          const run = await runOf(instance, second);
+          assert.equal(run.status, 'QUEUED', 'the tag limit holds the second run in the queue');
+          return run.queueReason ?? undefined;
+        });
+        assert.equal(
+          reason,
+          'Waiting for tag database=orders: 1 run(s) with it in progress (tag concurrency limit).',
+        );
+        // Another value of the tag is not held: it runs while the first still does.
+        const other = await launch('quick_job', 'events');
+        assert.equal((await finished(instance, other, 60_000)).status, 'SUCCESS');
+        assert.equal((await runOf(instance, first)).status, 'STARTED');
+        assert.equal((await runOf(instance, second)).status, 'QUEUED');
+        await writeFile(stopFile, '');
+        assert.equal((await finished(instance, first, 60_000)).status, 'SUCCESS');
+        const next = await finished(instance, second, 60_000);
+        assert.equal(next.status, 'SUCCESS', `the queue moved: ${next.error}`);
+        assert.equal(next.queueReason, null, 'the reason is cleared once it leaves the queue');
+        assert.equal(next.tags.database, 'orders');
+      },
+    );
     await noRunInProgress(instance);
   });
 

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { asset, Daemon, Definitions, defineAssetJob, executeRun, ManualClock } from '@dag/core';
+import {
+  asset,
+  assetCheck,
+  Daemon,
+  Definitions,
+  defineAssetJob,
+  executeRun,
+  ManualClock,
+  MaterializeResult,
+  md,
+} from '@dag/core';
 import { type SlackReplica, startSlackReplica } from '@dag/replica-slack';
 import { freshInstance, type TestInstance } from '../../core/test/support.ts';
 import { slackOnRunFailure } from '../src/index.ts';
@@ -92,4 +102,72 @@ it('a failing job posts exactly one alert with its step, error and link, after a
   });
   assert.ok(!everything.includes(TOKEN), 'the bot token leaked into a log, tick or event');
   assert.ok(logs.some((l) => l.includes('posted the failure of run')));
+});
+
+it('a run failed only by a blocking ERROR check fires the alert, which names the check', async (ctx) => {
+  // Its own instance: the first test's daemon still leads the shared one.
+  const own = await freshInstance();
+  ctx.after(() => own.cleanup());
+  // The asset itself succeeds (and is materialized); only its blocking check fails.
+  const orders = asset(
+    { name: 'orders' },
+    async () => new MaterializeResult({ metadata: { rows: md.int(0) } }),
+  );
+  const hasRows = assetCheck(
+    { name: 'orders_has_rows', asset: orders, severity: 'ERROR', blocking: true },
+    async (check) => ({ passed: (check.materializationMetadata.rows as { value: number }).value > 0 }),
+  );
+  const ordersJob = defineAssetJob({ name: 'orders_checked', selection: 'orders' });
+  const alerts = slackOnRunFailure({
+    name: 'slack_on_check_failure',
+    monitoredJobs: [ordersJob],
+    defaultStatus: 'RUNNING',
+  });
+  const definitions = new Definitions({
+    assets: [orders],
+    assetChecks: [hasRows],
+    jobs: [ordersJob],
+    sensors: [alerts],
+  });
+  const logs: string[] = [];
+  const clock = new ManualClock(Date.now());
+  const daemon = new Daemon({
+    instance: own.instance,
+    locations: [{ name: 'orders', file: 'definitions.ts', definitions }],
+    clock,
+    launch: async () => {},
+    uiUrl: 'http://127.0.0.1:3000',
+    log: (level, message) => logs.push(`${level} ${message}`),
+  });
+  assert.ok((await daemon.tick()).leader); // the sensor starts watching
+  const before = replica.messages.length;
+
+  const failed = await executeRun({ instance: own.instance, definitions, job: 'orders_checked' });
+  assert.equal(failed.status, 'FAILURE');
+  const events = await own.instance.storage.getEvents(failed.runId);
+  assert.ok(events.some((e) => e.type === 'ASSET_MATERIALIZATION' && e.assetKey === 'orders'));
+  assert.deepEqual(events.find((e) => e.type === 'RUN_FAILURE')?.data?.failedChecks, [
+    { step: 'orders', check: 'orders_has_rows' },
+  ]);
+
+  clock.set(Date.now() + 20_000);
+  await daemon.tick();
+  assert.ok(
+    logs.some((l) => l.includes(`posted the failure of run ${failed.runId}`)),
+    `the sensor fired for the run: ${logs.join('\n')}`,
+  );
+  const ticks = await own.instance.storage.getTicks('sensor', 'slack_on_check_failure', 10);
+  assert.ok(
+    ticks.every((tick) => tick.status !== 'FAILURE'),
+    `no tick failed: ${JSON.stringify(ticks)}`,
+  );
+  assert.equal(replica.messages.length, before + 1, 'exactly one message');
+  const message = replica.messages[before]!;
+  assert.match(
+    message.text,
+    /of orders_checked failed in step orders: .*'orders_has_rows' on asset 'orders'/,
+  );
+  const blocks = JSON.stringify(message.blocks);
+  assert.ok(blocks.includes('orders_has_rows'), blocks);
+  assert.ok(blocks.includes(failed.runId), blocks);
 });
