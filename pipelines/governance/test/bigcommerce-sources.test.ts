@@ -64,8 +64,13 @@ describe('the BigCommerce sources against the replica', () => {
   let replica: BigCommerceReplica;
   let world: GovernanceWorld;
   let env: Record<string, string>;
+  // Node's warnings of the whole file: the clients' listeners on a step's signal are bounded,
+  // and must not set off "possible EventTarget memory leak".
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
 
   before(async () => {
+    process.on('warning', onWarning);
     replica = await startBigCommerceReplica({
       storeHash: 'wiselytest',
       size: SIZE,
@@ -85,6 +90,13 @@ describe('the BigCommerce sources against the replica', () => {
   });
 
   after(async () => {
+    process.off('warning', onWarning);
+    const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning');
+    assert.deepEqual(
+      leaks.map((w) => w.message),
+      [],
+      'no listener-leak warning',
+    );
     await world?.t.cleanup();
     await replica?.close();
     await rm(dir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { z } from 'zod';
 import { QuotaPacer, type RateLimiterOptions, sleep } from './rate-limiter.ts';
 import {
@@ -161,6 +162,10 @@ export class BigCommerceClient {
     this.#backoffMs = options.backoffMs ?? 500;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#signal = options.signal;
+    // Each request in flight (and the quota pacer's sleep) listens to the signal until it ends:
+    // this client's share of listeners, so that several clients on one step's signal do not
+    // set off Node's "possible memory leak" warning (10 by default) for what is bounded.
+    if (this.#signal) setMaxListeners(getMaxListeners(this.#signal) + this.#maxInFlight + 1, this.#signal);
     this.#warn = options.onWarning ?? (() => {});
     this.#pacer = new QuotaPacer(options.rateLimit);
   }
