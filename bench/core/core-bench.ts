@@ -20,6 +20,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import {
   DagInstance,
@@ -363,12 +364,30 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** The live heap of a process started with heap-probe.mjs: a full collection, then its usage. */
+async function heapAfterGcMb(pid: number, file: string, count: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const usage = text ? (JSON.parse(text) as { n: number; heapUsed: number }) : undefined;
+    if (usage && usage.n === count) return usage.heapUsed / 1024 / 1024;
+    if (Date.now() > deadline) throw new Error(`dag dev did not answer heap probe ${count} in 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function partDev(): Promise<void> {
   await ensureEmbeddedPostgres(home);
   const uiDir = await mkdtemp(path.join(tmpdir(), 'dag-core-bench-ui-'));
+  const probeFile = path.join(uiDir, 'heap.json');
   const child = spawn(
     process.execPath,
     [
+      '--expose-gc',
+      '--import',
+      pathToFileURL(path.join(REPO_ROOT, 'bench', 'core', 'heap-probe.mjs')).href,
       path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'dag.js'),
       'dev',
       '-f',
@@ -381,7 +400,7 @@ async function partDev(): Promise<void> {
     ],
     {
       cwd: REPO_ROOT,
-      env: { ...env, BENCH_ASSETS: '20', BENCH_SHAPE: 'lattice' },
+      env: { ...env, BENCH_ASSETS: '20', BENCH_SHAPE: 'lattice', HEAP_PROBE_FILE: probeFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -394,7 +413,7 @@ async function partDev(): Promise<void> {
     });
     child.once('exit', (code) => reject(new Error(`dag dev exited (${code}): ${log}`)));
   });
-  const samples: [number, number][] = [];
+  const samples: [number, number, number][] = [];
   try {
     for (let i = 1; i <= 100; i++) {
       const res = await fetch(`${url}/api/runs`, {
@@ -414,7 +433,10 @@ async function partDev(): Promise<void> {
         if (status === 'FAILURE' || status === 'CANCELED') throw new Error(`run ${runId} ${status}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      if (i === 1 || i % 10 === 0) samples.push([i, await rssMb(child.pid!)]);
+      if (i === 1 || i % 10 === 0) {
+        const heap = await heapAfterGcMb(child.pid!, probeFile, samples.length + 1);
+        samples.push([i, await rssMb(child.pid!), heap]);
+      }
     }
   } finally {
     child.kill('SIGTERM');
@@ -423,6 +445,8 @@ async function partDev(): Promise<void> {
   }
   const first = samples.find(([i]) => i === 10)![1];
   const last = samples.at(-1)![1];
+  const firstHeap = samples.find(([i]) => i === 10)![2];
+  const lastHeap = samples.at(-1)![2];
   await writeResultsSection(
     'core-dev',
     `## Core: 100 consecutive runs in one \`dag dev\` (\`bench/core/core-bench.ts dev\`)
@@ -431,13 +455,14 @@ async function partDev(): Promise<void> {
 - Date: ${new Date().toISOString()}
 - Machine: ${machine()}
 - ${loadNote}
-- \`dag dev -f bench/core/defs.ts\` (a lattice of 20 no-op assets); 100 runs launched one after another through \`POST /api/runs\`, each awaited to SUCCESS; the RSS of the \`dag dev\` process (each run has its own process).
+- \`dag dev -f bench/core/defs.ts\` (a lattice of 20 no-op assets); 100 runs launched one after another through \`POST /api/runs\`, each awaited to SUCCESS; the RSS of the \`dag dev\` process (each run has its own process), and its live heap: what V8's heap holds right after a full collection (\`bench/core/heap-probe.mjs\`, loaded into \`dag dev\` with \`--expose-gc\`; each sample forces a collection, so the RSS figures are taken after one too).
 
 | after run | ${samples.map(([i]) => i).join(' | ')} |
 | --- | ${samples.map(() => '---').join(' | ')} |
 | RSS (MB) | ${samples.map(([, v]) => v.toFixed(0)).join(' | ')} |
+| live heap after a full GC (MB) | ${samples.map(([, , h]) => h.toFixed(1)).join(' | ')} |
 
-- Growth from run 10 to run 100: ${(last - first).toFixed(1)} MB (${(((last - first) / first) * 100).toFixed(1)}%).
+- Growth from run 10 to run 100: RSS ${(last - first).toFixed(1)} MB (${(((last - first) / first) * 100).toFixed(1)}%); live heap ${(lastHeap - firstHeap).toFixed(1)} MB (${(((lastHeap - firstHeap) / firstHeap) * 100).toFixed(1)}%).
 `,
   );
 }
