@@ -62,7 +62,7 @@ export function registerDaemonCommand(program: Command, ctx: DaemonCommandContex
         ...(dispatch
           ? { launchBlocked: () => dispatch.launchBlocked(), workerSlots: () => dispatch.workerSlots() }
           : {}),
-        watchedRuns: () => launcher.watchedRuns(),
+        watchedRuns: () => new Set(launcher.active),
         log: (level, message) => ctx.err(`dag daemon: ${level}: ${message}`),
       });
       ctx.err(

@@ -173,7 +173,7 @@ export function registerDev(program: Command, io: DevIo = defaultIo): Command {
               : {}),
             // The running runs of a canceled backfill are stopped as the UI's terminate does.
             terminate: (runId) => launcher.terminate(runId),
-            watchedRuns: () => launcher.watchedRuns(),
+            watchedRuns: () => new Set(launcher.active),
             uiUrl: server.url,
             log: (level, message) => io.err(`dag dev: daemon ${level}: ${message}`),
           })

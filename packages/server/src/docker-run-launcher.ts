@@ -78,11 +78,6 @@ interface RunContainer {
 export class DockerRunLauncher implements Launcher {
   private readonly options: DockerRunLauncherOptions;
   private readonly runs = new Map<string, RunContainer>();
-
-  /** The runs whose container this launcher watches now: it records each one's end itself. */
-  watchedRuns(): ReadonlySet<string> {
-    return new Set(this.runs.keys());
-  }
   private readonly queuedConfigs = new Map<string, RunConfig>();
   private readonly liveness: RunLiveness;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -292,8 +287,8 @@ export type ExecutingLauncher = Launcher & {
   execute(runId: string, runConfig?: RunConfig): Promise<void>;
   /** Resolves when the run this launcher executes has ended and its record is final. */
   waitFor(runId: string): Promise<void>;
-  /** The runs it watches now and finishes itself: the daemon's reconciler leaves them alone. */
-  watchedRuns(): ReadonlySet<string>;
+  /** The runs it watches now and finishes itself (the daemon's reconciler leaves them alone). */
+  readonly active: string[];
 };
 
 /**

@@ -287,11 +287,6 @@ export async function recordRunExit(
 export class RunLauncher implements Launcher {
   private readonly options: RunLauncherOptions;
   private readonly processes = new Map<string, RunProcess>();
-
-  /** The runs whose process this launcher watches now: it records each one's end itself. */
-  watchedRuns(): ReadonlySet<string> {
-    return new Set(this.processes.keys());
-  }
   /**
    * The run config of each queued run this launcher submitted, as given (secrets included),
    * until the queue starts it. Lost with the process: such a run then refuses to start with
