@@ -3,8 +3,9 @@ import { defineConfig, type Plugin } from 'vite';
 
 /**
  * index.html's inline script asks for the lineage graph's data when the page opens on
- * `#/graph`; this names the graph page's JavaScript chunks and styles (hashed by the build) in that script,
- * so that they load at once too, instead of after the app's code has run and imported them.
+ * `#/graph`; this names the graph page's JavaScript chunks and styles (hashed by the build) in
+ * that script, so that they load at once too, instead of after the app's code has run and
+ * imported them.
  */
 function graphChunksPreload(): Plugin {
   const MARK = '/* dag:graph-chunks */ []';
@@ -18,8 +19,8 @@ function graphChunksPreload(): Plugin {
         const chunks = Object.values(ctx.bundle ?? {}).flatMap((c) => (c.type === 'chunk' ? [c] : []));
         const page = chunks.find((c) => c.facadeModuleId?.endsWith('/src/pages/graph-page.tsx'));
         if (!page) throw new Error('the build has no chunk for src/pages/graph-page.tsx');
-        // The chunks index.html loads anyway are left out; the page's styles come too (vite's
-        // loader then finds them there and does not ask again).
+        // The chunks index.html loads anyway are left out; the page's styles come too (only
+        // fetched there: vite's loader applies them later, from the browser's cache).
         const css = [...(page.viteMetadata?.importedCss ?? [])];
         if (css.length === 0) throw new Error('the graph page chunk names no stylesheet');
         const files = [page.fileName, ...page.imports, ...css]

@@ -9,7 +9,7 @@
  * The layer sits under the asset nodes and over the group boxes (styles.css `.edge-layer`).
  */
 import { getBezierPath, Position, ViewportPortal } from '@xyflow/react';
-import { memo, useMemo, useRef } from 'react';
+import { memo, useMemo } from 'react';
 import type { Point } from './layout.ts';
 
 export interface EdgeLayerProps {
@@ -24,8 +24,14 @@ export interface EdgeLayerProps {
 
 const ARROW = 'dag-edge-arrow';
 const ARROW_HL = 'dag-edge-arrow-hl';
-export const EDGE_COLOR = '#9aa3b1';
-export const EDGE_COLOR_HL = '#4f46e5';
+const EDGE_COLOR = '#9aa3b1';
+const EDGE_COLOR_HL = '#4f46e5';
+
+/**
+ * Each edge's path (by index), computed once per layout: positions change only with the graph's
+ * structure, and a layout's paths go with it.
+ */
+const PATHS = new WeakMap<ReadonlyMap<string, Point>, Map<number, string | null>>();
 
 function Arrow({ id, color }: { id: string; color: string }) {
   // React Flow's MarkerType.ArrowClosed, 16 × 16.
@@ -60,14 +66,9 @@ export const EdgeLayer = memo(function EdgeLayer({
   nodeWidth,
   nodeHeight,
 }: EdgeLayerProps) {
-  // Each edge's path, computed once per layout (positions change only with the graph's structure).
-  const paths = useRef<{ positions: ReadonlyMap<string, Point>; d: Map<number, string | null> }>({
-    positions,
-    d: new Map(),
-  });
-  if (paths.current.positions !== positions) paths.current = { positions, d: new Map() };
   const drawn = useMemo(() => {
-    const cache = paths.current.d;
+    const cache = PATHS.get(positions) ?? new Map<number, string | null>();
+    PATHS.set(positions, cache);
     const normal: { i: number; d: string }[] = [];
     const highlighted: { i: number; d: string }[] = [];
     const indices = only ?? edges.keys();
