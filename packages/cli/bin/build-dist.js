@@ -121,12 +121,9 @@ function writeAtomic(file, contents) {
 /** The compiled file an `@dag/<package>[/<subpath>]` import names (its `dag-dist` export). */
 function distTarget(specifier) {
   const [, name, ...sub] = specifier.split('/');
-  const dir = path.join(PACKAGES_DIR, name);
-  const exportsMap = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).exports ?? {};
-  const entry = exportsMap[sub.length > 0 ? `./${sub.join('/')}` : '.'];
-  const target = typeof entry === 'object' ? entry?.['dag-dist'] : undefined;
+  const target = distExports(name).get(sub.length > 0 ? `./${sub.join('/')}` : '.');
   if (!target) throw new Error(`${specifier} has no 'dag-dist' export in packages/${name}/package.json`);
-  return path.join(dir, target);
+  return target;
 }
 
 /** Compiles one package's src/ into dist/. */
@@ -189,14 +186,16 @@ export async function buildPackage(name) {
   writeAtomic(path.join(distDir, MANIFEST), JSON.stringify({ format: FORMAT, files }));
 }
 
-/** The `dag-dist` files of a package's exports, absolute. */
+/** The `dag-dist` file of each export of a package (`.`, `./sub`), absolute. */
 function distExports(name) {
   const dir = path.join(PACKAGES_DIR, name);
   const exportsMap = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).exports ?? {};
-  return Object.values(exportsMap)
-    .map((entry) => (typeof entry === 'object' ? entry?.['dag-dist'] : undefined))
-    .filter((target) => typeof target === 'string')
-    .map((target) => path.join(dir, target));
+  const out = new Map();
+  for (const [key, entry] of Object.entries(exportsMap)) {
+    const target = typeof entry === 'object' ? entry?.['dag-dist'] : undefined;
+    if (typeof target === 'string') out.set(key, path.join(dir, target));
+  }
+  return out;
 }
 
 // Placeholders the bundle is written with, replaced in each output file by a path relative
@@ -205,6 +204,7 @@ function distExports(name) {
 const IMPORT_MARK = 'dag-dist-import:';
 const URL_MARK = 'dag-dist-module-url:';
 const MARKED = new RegExp(`"(${IMPORT_MARK}|${URL_MARK})([^"]*)"`, 'g');
+const ANY_MARK = new RegExp(`${IMPORT_MARK}|${URL_MARK}`);
 
 /**
  * Bundles a package's entries (see the top of this file) from its one-module files,
@@ -214,7 +214,7 @@ async function bundleEntries(name, modules) {
   const { build, transform } = await import('esbuild');
   const distDir = path.join(PACKAGES_DIR, name, 'dist');
   const entryPoints = [
-    ...distExports(name),
+    ...distExports(name).values(),
     ...(BY_PATH[name] ?? []).map((rel) => path.join(distDir, rel.replace(/\.(c|m)?ts$/, '.js'))),
   ];
   for (const entry of entryPoints)
@@ -285,7 +285,7 @@ async function bundleEntries(name, modules) {
       const rel = JSON.stringify(relativeTo(decodeURIComponent(encoded)));
       return mark === IMPORT_MARK ? rel : `new URL(${rel}, import.meta.url).href`;
     });
-    if (/dag-dist-(import|module-url):/.test(text))
+    if (ANY_MARK.test(text))
       throw new Error(`${path.relative(PACKAGES_DIR, file.path)}: a path placeholder was left unreplaced`);
     writeAtomic(file.path, text);
   }
