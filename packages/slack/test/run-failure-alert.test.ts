@@ -4,6 +4,7 @@ import {
   asset,
   assetCheck,
   Daemon,
+  type DagInstance,
   Definitions,
   defineAssetJob,
   executeRun,
@@ -42,6 +43,21 @@ after(async () => {
   await replica.close();
 });
 
+/** A daemon on a manual clock over one code location, its log kept: the alerts' sensors tick in it. */
+function alertDaemon(instance: DagInstance, definitions: Definitions) {
+  const logs: string[] = [];
+  const clock = new ManualClock(Date.now());
+  const daemon = new Daemon({
+    instance,
+    locations: [{ name: 'orders', file: 'definitions.ts', definitions }],
+    clock,
+    launch: async () => {},
+    uiUrl: 'http://127.0.0.1:3000',
+    log: (level, message) => logs.push(`${level} ${message}`),
+  });
+  return { daemon, clock, logs };
+}
+
 it('a failing job posts exactly one alert with its step, error and link, after a 429', async () => {
   const extract = asset({ name: 'extract' }, async () => [1, 2, 3]);
   const load = asset({ name: 'load', deps: [extract] }, async () => {
@@ -56,16 +72,7 @@ it('a failing job posts exactly one alert with its step, error and link, after a
     jobs: [ordersDaily, okJob],
     sensors: [alerts],
   });
-  const logs: string[] = [];
-  const clock = new ManualClock(Date.now());
-  const daemon = new Daemon({
-    instance: t.instance,
-    locations: [{ name: 'orders', file: 'definitions.ts', definitions }],
-    clock,
-    launch: async () => {},
-    uiUrl: 'http://127.0.0.1:3000',
-    log: (level, message) => logs.push(`${level} ${message}`),
-  });
+  const { daemon, clock, logs } = alertDaemon(t.instance, definitions);
   await daemon.tick(); // the sensor starts watching
 
   const failed = await executeRun({ instance: t.instance, definitions, job: 'orders_daily' });
@@ -129,16 +136,7 @@ it('a run failed only by a blocking ERROR check fires the alert, which names the
     jobs: [ordersJob],
     sensors: [alerts],
   });
-  const logs: string[] = [];
-  const clock = new ManualClock(Date.now());
-  const daemon = new Daemon({
-    instance: own.instance,
-    locations: [{ name: 'orders', file: 'definitions.ts', definitions }],
-    clock,
-    launch: async () => {},
-    uiUrl: 'http://127.0.0.1:3000',
-    log: (level, message) => logs.push(`${level} ${message}`),
-  });
+  const { daemon, clock, logs } = alertDaemon(own.instance, definitions);
   assert.ok((await daemon.tick()).leader); // the sensor starts watching
   const before = replica.messages.length;
 

@@ -6,6 +6,7 @@ import type { RunConfig, RunResult } from '@dag/core';
 import { type BigCommerceReplica, SCOPES, startBigCommerceReplica } from '@dag/replica-bigcommerce';
 import { tempDir } from '../../../packages/core/test/support.ts';
 import { type GovernanceWorld, governanceWorld, rowsOf } from './support/governance-fixture.ts';
+import { watchListenerLeaks } from './support/listener-leaks.ts';
 
 const dir = await tempDir('governance-bigcommerce-');
 const url = `duckdb://${path.join(dir, 'warehouse.duckdb')}`;
@@ -64,13 +65,12 @@ describe('the BigCommerce sources against the replica', () => {
   let replica: BigCommerceReplica;
   let world: GovernanceWorld;
   let env: Record<string, string>;
-  // Node's warnings of the whole file: the clients' listeners on a step's signal are bounded,
-  // and must not set off "possible EventTarget memory leak".
-  const warnings: Error[] = [];
-  const onWarning = (warning: Error) => warnings.push(warning);
+  // Over the whole file: the clients' listeners on a step's signal are bounded, and must not
+  // set off "possible EventTarget memory leak".
+  let leaks: ReturnType<typeof watchListenerLeaks> | undefined;
 
   before(async () => {
-    process.on('warning', onWarning);
+    leaks = watchListenerLeaks();
     replica = await startBigCommerceReplica({
       storeHash: 'wiselytest',
       size: SIZE,
@@ -90,16 +90,11 @@ describe('the BigCommerce sources against the replica', () => {
   });
 
   after(async () => {
-    process.off('warning', onWarning);
-    const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning');
-    assert.deepEqual(
-      leaks.map((w) => w.message),
-      [],
-      'no listener-leak warning',
-    );
+    const warned = leaks?.stop() ?? [];
     await world?.t.cleanup();
     await replica?.close();
     await rm(dir, { recursive: true, force: true });
+    assert.deepEqual(warned, [], 'no listener-leak warning');
   });
 
   it('a full load reads every record into raw, paced inside the quota with no 429', async () => {
